@@ -1,0 +1,67 @@
+"""Every chapter in _toc.yml: stamped, clean, names its source, uses the helpers, and runs in a fresh kernel < 60 s."""
+import json
+import os
+import re
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from conftest import ROOT, toc_chapters
+
+CHAPTERS = toc_chapters()
+BUDGET_S = 60
+
+
+def _ids():
+    return [str(p.relative_to(ROOT / "chapters")) for p in CHAPTERS]
+
+
+def test_toc_lists_every_chapter_and_only_existing_ones():
+    on_disk = set((ROOT / "chapters").glob("*/*.ipynb"))
+    assert CHAPTERS, "the table of contents lists no chapter"
+    assert set(CHAPTERS) == on_disk, f"in toc only: {set(CHAPTERS) - on_disk}; on disk only: {on_disk - set(CHAPTERS)}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids())
+def test_chapter_structure(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    cells = nb["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+    head = "".join(cells[0]["source"])
+    assert "苏剑林" in head and "科学空间" in head and re.search(r"\d{4}-\d{2}-\d{2}", head), "must name its source post"
+    assert "kexue-setup" in cells[1]["metadata"].get("tags", [])
+    for c in cells:
+        if c["cell_type"] == "code":
+            assert c["outputs"] == [] and c["execution_count"] is None, "committed notebooks carry no outputs"
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    assert re.search(r"\bcheck_(equal|zero)\(", code), "must check a derivation with kexue.symbolic"
+    assert re.search(r"\bwidgets\.interact\(", code), "must have a kexue.widgets demo"
+    md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for section in ["What we checked", "Exercises", "References", "Try it"]:
+        assert section in md, f"missing section {section!r}"
+    assert "{bibliography}" in md
+
+
+@pytest.mark.chapter
+@pytest.mark.parametrize("path", CHAPTERS, ids=_ids())
+def test_chapter_executes_in_fresh_kernel(path, tmp_path):
+    nb = nbformat.read(path, as_version=4)
+    env = {"HF_HUB_OFFLINE": "1", "KEXUE_SCALE": "cpu", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=BUDGET_S, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        elapsed = time.perf_counter() - start
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    assert elapsed < BUDGET_S, f"{path.name} took {elapsed:.1f} s (budget {BUDGET_S} s on a 2-core CPU)"

@@ -1,0 +1,39 @@
+"""kexue.device: the CPU/GPU switch, presets, seeding."""
+import pytest
+import torch
+
+from kexue import device
+
+
+def test_scale_follows_cuda_and_env(monkeypatch):
+    monkeypatch.delenv("KEXUE_SCALE", raising=False)
+    assert device.scale() == ("gpu" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setenv("KEXUE_SCALE", "gpu")
+    assert device.scale() == "gpu" and device.preset("ddim") == device.PRESETS["ddim"]["gpu"]
+    monkeypatch.setenv("KEXUE_SCALE", "tpu")
+    with pytest.raises(ValueError, match="KEXUE_SCALE"):
+        device.scale()
+
+
+def test_cpu_preset_is_smaller():
+    cpu, gpu = device.preset("ddim", "cpu"), device.preset("ddim", "gpu")
+    assert cpu.keys() == gpu.keys() and cpu["train_steps"] < gpu["train_steps"]
+
+
+def test_seed_all_repeats():
+    device.seed_all(3)
+    a = torch.randn(3)
+    device.seed_all(3)
+    assert torch.equal(a, torch.randn(3))
+
+
+def test_setup_returns_a_device(capsys):
+    d = device.setup(seed=1)
+    assert isinstance(d, torch.device) and "kexue: device=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("call, exc", [(lambda: device.preset("nope"), ValueError), (lambda: device.preset("ddim", "tpu"), ValueError),
+                                       (lambda: device.seed_all(1.5), TypeError), (lambda: device.set_threads(0), ValueError)])
+def test_errors(call, exc):
+    with pytest.raises(exc):
+        call()

@@ -1,0 +1,67 @@
+"""The continuous-time DDIM ODE (ddim chapter, eq. ddim-ode-s): our solvers against torchdiffeq and scipy."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import kexue.diffusion as kd
+from kexue.diffusion.ode import su_noise, su_signal
+
+M, S0 = torch.tensor([0.7, -1.2], dtype=torch.float64), 0.4
+
+
+def exact_eps(x, t):
+    """Optimal eps for data N(M, S0^2 I) under x_s = a x0 + b eps with a = exp(-5 s^2)."""
+    a, b = su_signal(t[:1]).item(), su_noise(t[:1]).item()
+    return b * (x - a * M) / (a * a * S0 * S0 + b * b)
+
+
+def expected_endpoint(x1):
+    """The probability-flow map for Gaussian data: x0 = M + S0 (x1 - a1 M) / sqrt(a1^2 S0^2 + b1^2)."""
+    a1, b1 = math.exp(-5), math.sqrt(1 - math.exp(-10))
+    return M + S0 * (x1 - a1 * M) / math.sqrt(a1 * a1 * S0 * S0 + b1 * b1)
+
+
+@pytest.fixture
+def x1():
+    return torch.randn(64, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("method, n_steps, tol", [("dopri5", None, 2e-3), ("heun", 400, 2e-3), ("ddim", 1000, 5e-3),
+                                                 ("euler", 2000, 5e-3)])
+def test_solvers_reach_the_exact_endpoint(x1, method, n_steps, tol):
+    x0, info = kd.ode_sample(exact_eps, x1, method=method, n_steps=n_steps, rtol=1e-7, atol=1e-7)
+    assert info["nfe"] > 1
+    torch.testing.assert_close(x0, expected_endpoint(x1), atol=tol, rtol=0)
+
+
+def test_fixed_step_against_torchdiffeq_and_scipy(x1):
+    from scipy.integrate import solve_ivp
+    from torchdiffeq import odeint
+
+    f = kd.su_ode_velocity(exact_eps)
+    s_end = 1e-3
+    ref_t = odeint(f, x1, torch.tensor([1.0, s_end], dtype=torch.float64), rtol=1e-9, atol=1e-9, method="dopri5")[-1]
+    fun = lambda s, y: f(torch.tensor(s, dtype=torch.float64), torch.as_tensor(y).reshape(x1.shape)).reshape(-1).numpy()  # noqa: E731
+    ref_s = solve_ivp(fun, (1.0, s_end), x1.reshape(-1).numpy(), method="RK45", rtol=1e-9, atol=1e-9).y[:, -1]
+    np.testing.assert_allclose(ref_t.reshape(-1).numpy(), ref_s, atol=1e-6)
+    # our fixed-step solvers with many steps land on the same point
+    for method, n in [("heun", 2000), ("euler", 20000)]:
+        ours = kd.ode_solve(lambda s, y: f(torch.tensor(s, dtype=torch.float64), y), x1, 1.0, s_end, method=method, n_steps=n)
+        torch.testing.assert_close(ours, ref_t, atol=1e-5 if method == "heun" else 1e-3, rtol=0)
+    ours = kd.ode_solve(lambda s, y: f(torch.tensor(s, dtype=torch.float64), y), x1, 1.0, s_end, method="dopri5", rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(ours, ref_t, atol=1e-8, rtol=0)
+
+
+@pytest.mark.parametrize("kw, exc, match", [
+    (dict(method="rk4", n_steps=10), ValueError, "method must be one of"),
+    (dict(method="euler"), ValueError, "needs n_steps"),
+    (dict(method="dopri5", n_steps=10), ValueError, "chooses its own steps"),
+    (dict(method="dopri5", rtol=0.0), ValueError, "rtol must be > 0"),
+    (dict(method="heun", n_steps=0), ValueError, "n_steps must be >= 1"),
+    (dict(method="heun", n_steps=5, s_end=1.5), ValueError, "s_end must be in"),
+])
+def test_errors(x1, kw, exc, match):
+    with pytest.raises(exc, match=match):
+        kd.ode_sample(exact_eps, x1, **kw)
