@@ -60,3 +60,14 @@ def test_too_long_input_and_t5_positions_raise():
         model()(torch.zeros(1, 17, dtype=torch.long))
     with pytest.raises(ValueError, match="t5"):
         model("t5")(torch.zeros(1, 4, dtype=torch.long), positions=torch.arange(4))
+
+
+def test_returned_weights_match_fast_forward_and_are_rows_of_probabilities():
+    m = model("rope")
+    x = torch.randint(0, 12, (2, 7), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        logits, ws = m(x, is_causal=True, return_weights=True)
+        torch.testing.assert_close(logits, m(x, is_causal=True), atol=1e-12, rtol=0)
+    assert len(ws) == 2 and ws[0].shape == (2, 2, 7, 7)
+    torch.testing.assert_close(ws[0].sum(-1), torch.ones(2, 2, 7, dtype=torch.float64))
+    assert torch.all(ws[0].triu(1) == 0)

@@ -60,6 +60,10 @@ def set_threads(n: int = 1) -> None:
 
 # Sizes per chapter and scale. The CPU column must keep each chapter under 60 s on 2 cores.
 PRESETS: dict[str, dict[str, dict]] = {
+    "relative-position-flaw": {
+        "cpu": dict(n=16, d_model=32, n_layers=2, steps=300),
+        "gpu": dict(n=256, d_model=128, n_layers=4, steps=2_000),
+    },
     "masks": {
         "cpu": dict(d_model=32, n_layers=2, leak_steps=200, seq2seq_steps=300),
         "gpu": dict(d_model=128, n_layers=4, leak_steps=2_000, seq2seq_steps=3_000),

@@ -140,6 +140,8 @@ class ProbeResult:
     rows_identical: bool
     predictions: torch.Tensor
     history: list
+    model: torch.nn.Module = dataclasses.field(repr=False, default=None)
+    tokens: torch.Tensor = dataclasses.field(repr=False, default=None)
 
 
 def position_probe_batch(n: int, *, markers: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -172,4 +174,4 @@ def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeRe
         loss = float(nn.functional.cross_entropy(logits, targets))
         pred = logits.argmax(-1)
         identical = bool((logits - logits[:1]).abs().max() < 1e-5)
-    return ProbeResult(loss, float((pred == targets).float().mean()), identical, pred, hist)
+    return ProbeResult(loss, float((pred == targets).float().mean()), identical, pred, hist, model, tokens)

@@ -66,8 +66,13 @@ class _Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(),
                                  nn.Linear(4 * cfg.d_model, cfg.d_model))
 
-    def forward(self, x, mask, bias, is_causal):
-        x = x + self.attn(self.ln1(x), mask=mask, bias=bias, is_causal=is_causal)   # Pre-LN residual
+    def forward(self, x, mask, bias, is_causal, weights=None):
+        if weights is None:
+            x = x + self.attn(self.ln1(x), mask=mask, bias=bias, is_causal=is_causal)   # Pre-LN residual
+        else:                                                # also collect the (B, H, L, L) attention weights
+            a, w = self.attn(self.ln1(x), mask=mask, bias=bias, is_causal=is_causal, return_weights=True)
+            x = x + a
+            weights.append(w)
         return x + self.mlp(self.ln2(x))
 
 
@@ -87,7 +92,8 @@ class Transformer(nn.Module):
         self.ln = nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.n_out)
 
-    def forward(self, tokens, *, mask=None, is_causal=False, positions=None):
+    def forward(self, tokens, *, mask=None, is_causal=False, positions=None, return_weights=False):
+        """Logits ``(B, L, n_out)``; with ``return_weights`` also the list of per-layer weights ``(B, H, L, L)``."""
         b, n = tokens.shape
         if n > self.cfg.max_len:
             raise ValueError(f"tokens has length {n} > max_len {self.cfg.max_len}")
@@ -104,6 +110,8 @@ class Transformer(nn.Module):
             bias = self.rel(n)                               # (H, L, L)
         if self.rotary is not None:
             self.rotary.positions = pos
+        weights = [] if return_weights else None
         for blk in self.blocks:
-            x = blk(x, mask, bias, is_causal)
-        return self.head(self.ln(x))                         # (B, L, n_out)
+            x = blk(x, mask, bias, is_causal, weights)
+        logits = self.head(self.ln(x))                       # (B, L, n_out)
+        return (logits, weights) if return_weights else logits
