@@ -19,7 +19,8 @@ def toc_chapters() -> list[Path]:
     files = []
     for part in toc.get("parts", []):
         for ch in part.get("chapters", []):
-            files.append(ROOT / (ch["file"] + ".ipynb"))
+            if ch["file"].startswith("chapters/"):
+                files.append(ROOT / (ch["file"] + ".ipynb"))
     return files
 
 
