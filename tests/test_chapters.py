@@ -11,6 +11,7 @@ from nbclient import NotebookClient
 from conftest import ROOT, toc_chapters
 
 CHAPTERS = toc_chapters()
+pytestmark = pytest.mark.xdist_group("notebooks")  # executed one after another, never beside the book build
 BUDGET_S = 60
 
 

@@ -26,6 +26,9 @@ CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 HARMLESS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
 
 
+pytestmark = pytest.mark.xdist_group("notebooks")  # one worker runs the notebook-heavy tests, in turn
+
+
 @pytest.fixture(scope="module")
 def site() -> Path:
     """Build the book strictly (warnings are errors); cached chapters make repeated builds quick."""
@@ -194,6 +197,6 @@ def test_site_works_from_disk_without_a_server(site, driver):
     img = demo.find_element(By.CSS_SELECTOR, "img")
     before = img.get_attribute("src")
     driver.execute_script("var c=arguments[0].querySelector('input,select');"
-                          "c.value=(c.tagName=='SELECT')?String((+c.value+1)%c.options.length):String(+c.value+1);"
-                          "c.dispatchEvent(new Event('input'));", demo)
+                          "var n=(c.tagName=='SELECT')?c.options.length:(+c.max+1);"
+                          "c.value=String((+c.value+1)%n);c.dispatchEvent(new Event('input'));", demo)
     assert img.get_attribute("src") != before
