@@ -42,7 +42,8 @@ def test_chapter_structure(path):
     md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     for section in ["What we checked", "Exercises", "References", "Try it"]:
         assert section in md, f"missing section {section!r}"
-    assert "{bibliography}" in md
+    assert "{cite}" in md, "cite the post and papers from references.bib"
+    assert "{bibliography}" not in md, "the one bibliography lives on bibliography.md (per-chapter lists duplicate keys)"
 
 
 @pytest.mark.chapter

@@ -2,7 +2,7 @@
 
 One subpackage per field (see the book's DESIGN): ``kexue.diffusion``, ``kexue.nn``, ``kexue.data``,
 ``kexue.metrics``, and the cross-cutting helpers every chapter uses: ``kexue.symbolic`` (checked
-derivations), ``kexue.widgets`` (demos) and ``kexue.device`` (device, seeding, CPU/GPU scale).
+derivations), ``kexue.attention`` (attention, masks, scales, linear attention, positions), ``kexue.widgets`` (demos) and ``kexue.device`` (device, seeding, CPU/GPU scale).
 
 Subpackages are imported on first use, so ``import kexue`` stays cheap.
 """
@@ -12,7 +12,7 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "device", "diffusion", "metrics", "nn", "plotting", "symbolic", "widgets")
+_SUBMODULES = ("attention", "data", "device", "diffusion", "metrics", "nn", "plotting", "symbolic", "widgets")
 
 
 def __getattr__(name: str):
