@@ -154,6 +154,11 @@ def test_chapter_in_headless_chromium(chapter, server, driver, site):
     _wait_for_math(driver)
     body = driver.find_element(By.TAG_NAME, "main").text
     assert "$$" not in body and "\\begin{" not in body, "raw TeX left on the page"
+    # a TeX syntax error becomes <mjx-merror>; an undefined macro is shown as red text
+    bad_tex = driver.execute_script("return Array.from(document.querySelectorAll("
+                                    "'mjx-merror, mjx-mtext[style*=\"color: red\"]'))"
+                                    ".map(e => e.getAttribute('data-mjx-error') || e.textContent)")
+    assert not bad_tex, f"MathJax could not typeset: {bad_tex[:5]}"
     assert not driver.find_elements(By.CSS_SELECTOR, ".cell_output .traceback, .output.traceback, .output.error")
     assert "Traceback (most recent call last)" not in body
     # demos respond: every control changes the displayed frame
