@@ -11,6 +11,7 @@ from nbclient import NotebookClient
 from conftest import ROOT, toc_chapters
 
 CHAPTERS = toc_chapters()
+pytestmark = pytest.mark.xdist_group("notebooks")  # executed one after another, never beside the book build
 BUDGET_S = 60
 
 
@@ -41,7 +42,8 @@ def test_chapter_structure(path):
     md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     for section in ["What we checked", "Exercises", "References", "Try it"]:
         assert section in md, f"missing section {section!r}"
-    assert "{bibliography}" in md
+    assert "{cite}" in md, "cite the post and papers from references.bib"
+    assert "{bibliography}" not in md, "the one bibliography lives on bibliography.md (per-chapter lists duplicate keys)"
 
 
 @pytest.mark.chapter

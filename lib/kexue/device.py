@@ -87,6 +87,16 @@ def preset(chapter: str, which: str | None = None) -> dict:
     return dict(PRESETS[chapter][which])
 
 
+def _book_style() -> None:
+    """White figure backgrounds (readable in the website's dark mode) and a compact default size."""
+    try:
+        import matplotlib as mpl
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        return
+    mpl.rcParams.update({"figure.facecolor": "white", "savefig.facecolor": "white", "figure.dpi": 100,
+                         "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8})
+
+
 def setup(seed: int = 0, threads: int | None = 1, verbose: bool = True) -> torch.device:
     """What every chapter's setup cell does: seed everything, pick threads and device, say so.
 
@@ -94,6 +104,7 @@ def setup(seed: int = 0, threads: int | None = 1, verbose: bool = True) -> torch
     (small matrix products are faster that way on a busy 2-core machine).
     """
     seed_all(seed)
+    _book_style()
     device = get_device()
     if threads is not None and device.type == "cpu":
         set_threads(threads)

@@ -30,7 +30,7 @@ __all__ = ["Slider", "Choice", "Demo", "interact", "static_html", "figure_png", 
 
 MAX_FRAMES = 40                 # frames per demo on the website
 MAX_DEMO_BYTES = 3_000_000      # budget for one demo's HTML (frames included), checked by the tests
-FRAME_DPI = 70
+FRAME_DPI = 85
 
 
 @dataclasses.dataclass

@@ -1,0 +1,134 @@
+"""Attention masks in one convention: boolean, ``True`` means *query i may attend to key j*.
+
+This is the convention of :func:`torch.nn.functional.scaled_dot_product_attention`. A mask has shape
+``(..., Lq, Lk)`` and broadcasts against the logits. ``torch.nn.MultiheadAttention`` uses the opposite
+boolean convention (``True`` = blocked); :func:`to_torch_mha_mask` is the only place that flips it.
+
+Chapter: *attention/masks* (post 6933): left-to-right LM, bidirectional (MLM), prefix/UniLM and
+permutation-LM masks are all instances of this one object.
+"""
+from __future__ import annotations
+
+import torch
+
+from .._validate import check_int
+
+__all__ = ["causal_mask", "full_mask", "padding_mask", "prefix_lm_mask", "prefix_lm_mask_from_lengths",
+           "permutation_mask", "combine_masks", "mask_to_bias", "to_torch_mha_mask", "visible_keys"]
+
+_ALIGN = ("bottom_right", "top_left")
+
+
+def causal_mask(n_q: int, n_k: int | None = None, *, align: str = "bottom_right", device=None) -> torch.Tensor:
+    """Causal mask ``(n_q, n_k)``.
+
+    ``align="bottom_right"`` (the default, what decoding with a KV cache needs): query row ``i`` is
+    token ``i + n_k - n_q`` of the key sequence and sees keys ``j <= i + n_k - n_q``; the last query
+    sees every key. ``align="top_left"``: row ``i`` sees keys ``j <= i``; this is what
+    ``scaled_dot_product_attention(..., is_causal=True)`` does when ``n_q != n_k``. The two agree when
+    ``n_q == n_k``. With ``bottom_right`` and ``n_q > n_k`` the first ``n_q - n_k`` rows see nothing.
+    """
+    n_q = check_int(n_q, "n_q", min_value=1)
+    n_k = n_q if n_k is None else check_int(n_k, "n_k", min_value=1)
+    if align not in _ALIGN:
+        raise ValueError(f"align must be one of {_ALIGN}, got {align!r}")
+    offset = n_k - n_q if align == "bottom_right" else 0
+    i = torch.arange(n_q, device=device)[:, None]
+    j = torch.arange(n_k, device=device)[None, :]
+    return j <= i + offset  # (n_q, n_k)
+
+
+def full_mask(n_q: int, n_k: int | None = None, *, device=None) -> torch.Tensor:
+    """All ``True`` ``(n_q, n_k)``: bidirectional attention (BERT's MLM)."""
+    n_q = check_int(n_q, "n_q", min_value=1)
+    n_k = n_q if n_k is None else check_int(n_k, "n_k", min_value=1)
+    return torch.ones(n_q, n_k, dtype=torch.bool, device=device)
+
+
+def padding_mask(lengths, n: int, *, device=None) -> torch.Tensor:
+    """Key-padding mask ``(B, 1, 1, n)`` for logits ``(B, H, Lq, n)``: key ``j`` is visible iff ``j < lengths[b]``."""
+    n = check_int(n, "n", min_value=1)
+    lengths = torch.as_tensor(lengths, device=device)
+    if lengths.ndim != 1 or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
+        raise TypeError(f"lengths must be a 1-D integer sequence, got dtype {lengths.dtype} shape {tuple(lengths.shape)}")
+    if (lengths < 0).any() or (lengths > n).any():
+        raise ValueError(f"lengths must lie in [0, n={n}], got {lengths.tolist()}")
+    keep = torch.arange(n, device=lengths.device)[None, :] < lengths[:, None]  # (B, n)
+    return keep[:, None, None, :]
+
+
+def prefix_lm_mask(segment_ids) -> torch.Tensor:
+    """UniLM / prefix-LM mask ``(..., n, n)`` from 0/1 segment ids ``(..., n)`` (eq. ``masks-unilm``).
+
+    With ``c = cumsum(segment_ids)``, ``M[i, j] = c[j] <= c[i]``: source tokens (id 0) see the whole source,
+    target tokens (id 1) see the source and the target tokens up to themselves.
+    """
+    s = torch.as_tensor(segment_ids)
+    if s.dtype.is_floating_point:
+        raise TypeError(f"segment_ids must be integers or bool, got {s.dtype}")
+    if s.ndim < 1:
+        raise ValueError("segment_ids must have at least one dimension (..., n)")
+    if not ((s == 0) | (s == 1)).all():
+        raise ValueError("segment_ids must contain only 0 (source) and 1 (target)")
+    c = torch.cumsum(s.long(), dim=-1)
+    return c[..., None, :] <= c[..., :, None]
+
+
+def prefix_lm_mask_from_lengths(n_prefix: int, n_total: int, *, device=None) -> torch.Tensor:
+    """The same mask as :func:`prefix_lm_mask` for a source of ``n_prefix`` tokens in ``n_total``."""
+    n_total = check_int(n_total, "n_total", min_value=1)
+    n_prefix = check_int(n_prefix, "n_prefix", min_value=0, max_value=n_total)
+    s = torch.zeros(n_total, dtype=torch.long, device=device)
+    s[n_prefix:] = 1
+    return prefix_lm_mask(s)
+
+
+def permutation_mask(order, *, include_self: bool = True) -> torch.Tensor:
+    """Permutation-LM (XLNet) mask ``(n, n)`` for the factorisation order ``order`` (a permutation of 0..n-1).
+
+    With ``rank[order[t]] = t``: ``M[i, j] = rank[j] <= rank[i]`` (``include_self``, the content stream) or
+    ``rank[j] < rank[i]`` (the query stream, which must not see the token it predicts).
+    """
+    z = torch.as_tensor(order)
+    if z.dtype.is_floating_point or z.ndim != 1:
+        raise TypeError(f"order must be a 1-D integer permutation, got dtype {z.dtype} shape {tuple(z.shape)}")
+    n = z.numel()
+    if n == 0 or not torch.equal(torch.sort(z).values, torch.arange(n, device=z.device)):
+        raise ValueError(f"order must be a permutation of 0..n-1, got {z.tolist()}")
+    rank = torch.empty_like(z)
+    rank[z] = torch.arange(n, device=z.device)
+    return rank[None, :] <= rank[:, None] if include_self else rank[None, :] < rank[:, None]
+
+
+def combine_masks(*masks) -> torch.Tensor | None:
+    """Logical AND of the given masks (``None`` entries ignored; broadcasting applies)."""
+    out = None
+    for i, m in enumerate(masks):
+        if m is None:
+            continue
+        if not isinstance(m, torch.Tensor) or m.dtype != torch.bool:
+            raise TypeError(f"masks[{i}] must be a bool tensor (True = may attend), got "
+                            f"{getattr(m, 'dtype', type(m).__name__)}")
+        out = m if out is None else out & m
+    return out
+
+
+def mask_to_bias(mask: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    """Additive form of a mask: 0 where allowed, ``-inf`` where blocked."""
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError("mask must be a bool tensor (True = may attend)")
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, float("-inf"))
+
+
+def to_torch_mha_mask(mask: torch.Tensor) -> torch.Tensor:
+    """Flip to ``torch.nn.MultiheadAttention``'s convention (``True`` = blocked)."""
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError("mask must be a bool tensor (True = may attend)")
+    return ~mask
+
+
+def visible_keys(mask: torch.Tensor) -> torch.Tensor:
+    """Number of keys each query may see, ``(..., Lq, 1)`` float (the ``n`` of the entropy-invariant scale)."""
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        raise TypeError("mask must be a bool tensor (True = may attend)")
+    return mask.sum(-1, keepdim=True).to(torch.get_default_dtype())

@@ -1,0 +1,105 @@
+"""Device choice, seeding, and the one switch that scales experiments up when CUDA is present.
+
+Every chapter's setup cell calls :func:`setup`. Chapters never branch on the hardware themselves:
+they read sizes from :func:`preset`, which returns the CPU sizes (fast, the default and what CI
+runs) unless CUDA is available, in which case it returns the full-size ones. Set the environment
+variable ``KEXUE_SCALE=cpu`` to force the small sizes on a GPU machine, or ``KEXUE_SCALE=gpu`` to
+force the large ones (for instance on a fast CPU box with time to spare).
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["get_device", "scale", "seed_all", "set_threads", "preset", "setup", "PRESETS"]
+
+_SCALES = ("cpu", "gpu")
+
+
+def get_device() -> torch.device:
+    """The best available device: CUDA, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def scale() -> str:
+    """``'gpu'`` when CUDA is present (or ``KEXUE_SCALE=gpu``), else ``'cpu'``.
+
+    ``KEXUE_SCALE`` overrides the detection; any other value than ``cpu``/``gpu`` is an error.
+    """
+    forced = os.environ.get("KEXUE_SCALE", "").strip().lower()
+    if forced:
+        if forced not in _SCALES:
+            raise ValueError(f"KEXUE_SCALE must be one of {_SCALES}, got {forced!r}")
+        return forced
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def seed_all(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's generators (all devices)."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    torch.manual_seed(int(seed))
+
+
+def set_threads(n: int = 1) -> None:
+    """Set PyTorch's intra-op threads. One thread is fastest for the book's small CPU models."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    torch.set_num_threads(n)
+
+
+# Sizes per chapter and scale. The CPU column must keep each chapter under 60 s on 2 cores.
+PRESETS: dict[str, dict[str, dict]] = {
+    "ddim": {
+        "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3,
+                    n_samples=3_000, image_steps=200, image_batch=128, image_width=16, image_samples=16),
+        "gpu": dict(n_train=100_000, train_steps=6_000, batch=4_096, hidden=256, depth=4, lr=2e-3,
+                    n_samples=20_000, image_steps=20_000, image_batch=256, image_width=64, image_samples=64),
+    },
+}
+
+
+def preset(chapter: str, which: str | None = None) -> dict:
+    """Experiment sizes for ``chapter`` at the current :func:`scale` (or ``which``)."""
+    if chapter not in PRESETS:
+        raise ValueError(f"chapter must be one of {sorted(PRESETS)}, got {chapter!r}")
+    which = scale() if which is None else which
+    if which not in _SCALES:
+        raise ValueError(f"which must be one of {_SCALES}, got {which!r}")
+    return dict(PRESETS[chapter][which])
+
+
+def _book_style() -> None:
+    """White figure backgrounds (readable in the website's dark mode) and a compact default size."""
+    try:
+        import matplotlib as mpl
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        return
+    mpl.rcParams.update({"figure.facecolor": "white", "savefig.facecolor": "white", "figure.dpi": 100,
+                         "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8})
+
+
+def setup(seed: int = 0, threads: int | None = 1, verbose: bool = True) -> torch.device:
+    """What every chapter's setup cell does: seed everything, pick threads and device, say so.
+
+    Returns the device experiments should use. On the CPU, one thread is used by default
+    (small matrix products are faster that way on a busy 2-core machine).
+    """
+    seed_all(seed)
+    _book_style()
+    device = get_device()
+    if threads is not None and device.type == "cpu":
+        set_threads(threads)
+    if verbose:
+        print(f"kexue: device={device.type}, scale={scale()}, seed={seed}, torch={torch.__version__}")
+    return device

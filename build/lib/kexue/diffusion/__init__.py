@@ -1,0 +1,15 @@
+"""Diffusion models: schedules, the forward process, samplers and losses (diffusion part of the book).
+
+Notation follows the posts: ``x_t = signal[t] * x_0 + noise[t] * eps``, where ``signal`` is Su's
+:math:`\\bar\\alpha_t` and ``noise`` is :math:`\\bar\\beta_t`. **Su's** :math:`\\bar\\alpha_t` **is the square
+root of DDPM's / diffusers'** ``alphas_cumprod``; the code never uses a bare ``alpha_bar`` name.
+"""
+from .schedules import DiscreteSchedule
+from .forward import q_sample, eps_to_x0, x0_to_eps
+from .samplers import (Trajectory, ddim_invert, ddim_sample, ddim_step, ddpm_sample, ddpm_step, slerp)
+from .losses import dsm_loss
+from .ode import ode_sample, ode_solve, su_ode_velocity
+
+__all__ = ["DiscreteSchedule", "q_sample", "eps_to_x0", "x0_to_eps", "Trajectory", "ddim_step",
+           "ddim_sample", "ddim_invert", "ddpm_step", "ddpm_sample", "slerp", "dsm_loss",
+           "su_ode_velocity", "ode_solve", "ode_sample"]

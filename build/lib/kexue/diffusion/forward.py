@@ -1,0 +1,60 @@
+"""The forward process q(x_t | x_0) and the eps <-> x0 conversions (DDIM chapter, eq. ddim-marginal, ddim-x0hat)."""
+from __future__ import annotations
+
+import torch
+
+from .._validate import check_same_shape, check_tensor
+from .schedules import DiscreteSchedule
+
+__all__ = ["q_sample", "eps_to_x0", "x0_to_eps", "coef"]
+
+
+def coef(values: torch.Tensor, i, like: torch.Tensor) -> torch.Tensor:
+    """Pick ``values[i]`` (``i`` an int or a (B,) index tensor) shaped to broadcast over ``like`` (B, *S)."""
+    if isinstance(i, torch.Tensor):
+        if i.ndim != 1 or i.shape[0] != like.shape[0]:
+            raise ValueError(f"index tensor must have shape ({like.shape[0]},), got {tuple(i.shape)}")
+        v = values.to(like.device)[i.to(like.device)]
+        return v.to(like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
+    return values[i].to(dtype=like.dtype, device=like.device)
+
+
+def _check_index(sched: DiscreteSchedule, i, name="i"):
+    if isinstance(i, torch.Tensor):
+        if i.dtype not in (torch.int32, torch.int64):
+            raise TypeError(f"{name} must be an integer tensor, got {i.dtype}")
+        if i.numel() and (int(i.min()) < 0 or int(i.max()) > sched.T):
+            raise ValueError(f"{name} must lie in [0, {sched.T}], got range [{int(i.min())}, {int(i.max())}]")
+        return i
+    return sched._index(i, name)
+
+
+def q_sample(x0: torch.Tensor, i, sched: DiscreteSchedule, eps: torch.Tensor | None = None,
+             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``x_i = signal[i] x0 + noise[i] eps`` (eq. ddim-marginal). x0: (B, *S); i: int or (B,). Returns (x_i, eps)."""
+    check_tensor(x0, "x0", min_ndim=1)
+    if not isinstance(sched, DiscreteSchedule):
+        raise TypeError(f"sched must be a DiscreteSchedule, got {type(sched).__name__}")
+    i = _check_index(sched, i)
+    if eps is None:
+        eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+    else:
+        check_same_shape(x0, eps, "x0", "eps")
+    return coef(sched.signal, i, x0) * x0 + coef(sched.noise, i, x0) * eps, eps
+
+
+def eps_to_x0(x: torch.Tensor, eps: torch.Tensor, i, sched: DiscreteSchedule) -> torch.Tensor:
+    """The data estimate ``(x_i - noise[i] eps) / signal[i]`` (eq. ddim-x0hat)."""
+    check_same_shape(x, eps, "x", "eps")
+    i = _check_index(sched, i)
+    return (x - coef(sched.noise, i, x) * eps) / coef(sched.signal, i, x)
+
+
+def x0_to_eps(x: torch.Tensor, x0: torch.Tensor, i, sched: DiscreteSchedule) -> torch.Tensor:
+    """The noise implied by a data estimate: ``(x_i - signal[i] x0) / noise[i]``; needs ``i >= 1``."""
+    check_same_shape(x, x0, "x", "x0")
+    i = _check_index(sched, i)
+    n = coef(sched.noise, i, x)
+    if torch.any(n == 0):
+        raise ValueError("x0_to_eps is undefined at i = 0 (noise level 0)")
+    return (x - coef(sched.signal, i, x) * x0) / n

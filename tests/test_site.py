@@ -1,0 +1,207 @@
+"""The website as a reader gets it: a strict build, links that resolve, no CDN, demos within budget, and
+(in headless Chromium, when installed) rendered math, working demos and the launch links on every chapter."""
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import socketserver
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from filelock import FileLock
+
+from conftest import ROOT, toc_chapters
+
+HTML = ROOT / "_build" / "html"
+CHAPTERS = [p.relative_to(ROOT).with_suffix("") for p in toc_chapters()]
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+# Console errors that every jupyter-book 1.x page logs and that do not affect the reader:
+# sphinx-thebe declares THEBE_JS_URL twice; the theme reports an empty stored colour mode on a fresh profile.
+HARMLESS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+
+
+pytestmark = pytest.mark.xdist_group("notebooks")  # one worker runs the notebook-heavy tests, in turn
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    """Build the book strictly (warnings are errors); cached chapters make repeated builds quick."""
+    (ROOT / "_build").mkdir(exist_ok=True)
+    exe = Path(sys.executable).parent / "jupyter-book"
+    with FileLock(str(ROOT / "_build" / ".build.lock")):
+        r = subprocess.run([str(exe), "build", str(ROOT), "-W", "-n", "--keep-going"],
+                           capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
+    return HTML
+
+
+def _pages(site: Path):
+    return [p for p in site.rglob("*.html") if not {"_static", "_sources"} & set(p.relative_to(site).parts)]
+
+
+def test_internal_links_resolve(site):
+    from bs4 import BeautifulSoup
+
+    ids_cache: dict[Path, set] = {}
+
+    def ids(p: Path) -> set:
+        if p not in ids_cache:
+            ids_cache[p] = {t["id"] for t in BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("[id]")}
+        return ids_cache[p]
+
+    broken = []
+    for page in _pages(site):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        for tag, attr in [("a", "href"), ("link", "href"), ("script", "src"), ("img", "src")]:
+            for t in soup.find_all(tag):
+                url = t.get(attr)
+                if not url or re.match(r"^(https?:|mailto:|data:|javascript:)", url):
+                    continue
+                u = urlparse(url)
+                target = page if not u.path else (page.parent / unquote(u.path)).resolve()
+                if target.is_dir():
+                    target = target / "index.html"
+                if not target.exists():
+                    broken.append(f"{page.relative_to(site)} -> {url}")
+                elif u.fragment and target.suffix == ".html" and u.fragment not in ids(target):
+                    broken.append(f"{page.relative_to(site)} -> {url} (no such anchor)")
+    assert not broken, "\n".join(broken[:30])
+
+
+def test_pages_load_no_script_from_a_cdn(site):
+    offenders = []
+    for page in _pages(site):
+        text = page.read_text(encoding="utf-8")
+        offenders += [f"{page.name}: {s}" for s in re.findall(r'<script[^>]+src="(https?://[^"]+)"', text)]
+        offenders += [f"{page.name}: {s}" for s in re.findall(r'<link[^>]+href="(https?://[^"]+\.(?:css|js))"', text)]
+    assert not offenders, offenders
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax must be served by the site itself"
+
+
+def test_demos_within_page_weight_budget(site):
+    from kexue.widgets import MAX_DEMO_BYTES
+
+    for ch in CHAPTERS:
+        text = (site / ch.with_suffix(".html")).read_text(encoding="utf-8")
+        demos = re.findall(r'<div class="kexue-demo".*?</script><div style="font-size:0.75em', text, flags=re.S)
+        assert demos, f"{ch}: no static demo on the page"
+        for d in demos:
+            assert len(d.encode()) <= MAX_DEMO_BYTES, f"{ch}: a demo weighs {len(d.encode())} bytes"
+        assert len(text.encode()) < 12_000_000, f"{ch}: page weighs {len(text.encode())} bytes"
+
+
+# ---------------------------------------------------------------------------------------------- browser
+browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                             reason="headless Chromium not installed (apt-get install chromium chromium-driver)")
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    httpd = socketserver.TCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--window-size=1100,1400", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    d.set_page_load_timeout(60)
+    yield d
+    d.quit()
+
+
+def _wait_for_math(driver, timeout=30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.querySelectorAll('mjx-container').length") > 0
+        and d.execute_script("return document.querySelectorAll('div.math:not(:has(mjx-container)),"
+                             " span.math:not(:has(mjx-container))').length") == 0)
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.name for c in CHAPTERS])
+def test_chapter_in_headless_chromium(chapter, server, driver, site):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    driver.get_log("browser")  # drop earlier pages' messages
+    driver.get(f"{server}/{chapter.as_posix()}.html")
+    _wait_for_math(driver)
+    body = driver.find_element(By.TAG_NAME, "main").text
+    assert "$$" not in body and "\\begin{" not in body, "raw TeX left on the page"
+    # a TeX syntax error becomes <mjx-merror>; an undefined macro is shown as red text
+    bad_tex = driver.execute_script("return Array.from(document.querySelectorAll("
+                                    "'mjx-merror, mjx-mtext[style*=\"color: red\"]'))"
+                                    ".map(e => e.getAttribute('data-mjx-error') || e.textContent)")
+    assert not bad_tex, f"MathJax could not typeset: {bad_tex[:5]}"
+    assert not driver.find_elements(By.CSS_SELECTOR, ".cell_output .traceback, .output.traceback, .output.error")
+    assert "Traceback (most recent call last)" not in body
+    # demos respond: every control changes the displayed frame
+    demos = driver.find_elements(By.CSS_SELECTOR, "div.kexue-demo")
+    assert demos
+    for demo in demos:
+        img = demo.find_element(By.CSS_SELECTOR, "img.kexue-demo-frame")
+        for ctl in demo.find_elements(By.CSS_SELECTOR, "input[type=range], select"):
+            before = img.get_attribute("src")
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", ctl)
+            if ctl.tag_name == "select":
+                sel = Select(ctl)
+                current = int(sel.first_selected_option.get_attribute("value"))
+                sel.select_by_value(str((current + 1) % len(sel.options)))
+            else:
+                ctl.send_keys(Keys.ARROW_LEFT if ctl.get_attribute("value") == ctl.get_attribute("max") else Keys.ARROW_RIGHT)
+            assert img.get_attribute("src") != before, f"moving {ctl.get_attribute('data-name')} did not change the frame"
+    # launch and download links point at this chapter's notebook
+    nb = f"{chapter.as_posix()}.ipynb"
+    hrefs = [a.get_attribute("href") or "" for a in driver.find_elements(By.CSS_SELECTOR, "a")]
+    assert any("colab.research.google.com" in h and h.endswith(nb) for h in hrefs), "no Colab launch link"
+    assert any(h.endswith(nb) and "_sources" in h for h in hrefs), "no .ipynb download"
+    # nothing was fetched from outside the site
+    resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(r.startswith((server, "data:")) for r in resources), [r for r in resources if not r.startswith(server)]
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and not any(ok in e["message"] for ok in HARMLESS)]
+    assert not errors, errors
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(exist_ok=True)
+    driver.save_screenshot(str(shots / f"{chapter.name}.png"))
+
+
+@browser
+@pytest.mark.browser
+def test_site_works_from_disk_without_a_server(site, driver):
+    from selenium.webdriver.common.by import By
+
+    driver.get((site / CHAPTERS[0].with_suffix(".html")).as_uri())
+    _wait_for_math(driver)
+    demo = driver.find_element(By.CSS_SELECTOR, "div.kexue-demo")
+    img = demo.find_element(By.CSS_SELECTOR, "img")
+    before = img.get_attribute("src")
+    driver.execute_script("var c=arguments[0].querySelector('input,select');"
+                          "var n=(c.tagName=='SELECT')?c.options.length:(+c.max+1);"
+                          "c.value=String((+c.value+1)%n);c.dispatchEvent(new Event('input'));", demo)
+    assert img.get_attribute("src") != before
