@@ -117,11 +117,11 @@ def main():
         "the peak resident set over the inputs. Produced by `python benchmarks/attention.py` "
         f"in {time.perf_counter() - start:.0f} s.",
         "",
-        "## Bidirectional (no mask)",
+        "### Bidirectional (no mask)",
         "",
         table(rows, False),
         "",
-        "## Causal",
+        "### Causal",
         "",
         table(rows, True),
         "",
