@@ -102,7 +102,7 @@ def test_rank_of_linear_attention_is_at_most_the_feature_dim():
     (lambda: ka.positive_random_features(rand(3, 4), rand(8, 5)), ValueError, "omega"),
     (lambda: ka.taylor_features(rand(3, 4), -1), ValueError, "order"),
     (lambda: ka.apply_rotary(rand(3, 5)), ValueError, "even"),
-    (lambda: ka.ProbeConfig(position="alibi"), ValueError, "position"),
+    (lambda: ka.ProbeConfig(position="shaw"), ValueError, "position"),
     (lambda: ka.ProbeConfig(normalization="l1"), ValueError, "normalization"),
 ])
 def test_linear_and_position_errors(call, exc, msg):
@@ -139,6 +139,7 @@ def test_t5_buckets_pinned():
 
 @pytest.mark.parametrize("position,norm,markers,passes", [
     ("rope", "softmax", False, False), ("none", "softmax", False, False), ("t5", "softmax", False, False),
+    ("alibi", "softmax", False, False), ("alibi", "softmax", True, True),
     ("learned", "softmax", False, True), ("rope", "l2", False, True), ("rope", "softmax", True, True),
 ])
 def test_position_probe(position, norm, markers, passes):
@@ -149,3 +150,20 @@ def test_position_probe(position, norm, markers, passes):
         assert r.accuracy == 1.0 and not r.rows_identical
     else:
         assert r.rows_identical and abs(r.loss - math.log(8)) < 1e-3
+
+
+def test_alibi_slopes_and_bias():
+    torch.testing.assert_close(ka.alibi_slopes(8).double(), torch.tensor([2.0**-k for k in range(1, 9)], dtype=D64))
+    torch.testing.assert_close(ka.alibi_slopes(6).double(),
+                               torch.tensor([2**-2, 2**-4, 2**-6, 2**-8, 2**-1, 2**-3], dtype=D64))
+    b = ka.alibi_bias(4, 5).double()
+    s = ka.alibi_slopes(4).double()
+    for i in range(5):
+        for j in range(i + 1):
+            assert math.isclose(b[1, i, j], -s[1] * (i - j), abs_tol=1e-7)
+    bb = ka.alibi_bias(4, 5, bidirectional=True).double()
+    torch.testing.assert_close(bb, bb.transpose(-1, -2))
+    torch.testing.assert_close(ka.alibi_bias(4, 3, 5), ka.alibi_bias(4, 5)[:, 2:])       # bottom-right rows
+    q, k, v = rand(1, 4, 5, 8, seed=1), rand(1, 4, 5, 8, seed=2), rand(1, 4, 5, 8, seed=3)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=b.masked_fill(~ka.causal_mask(5), float("-inf")))
+    torch.testing.assert_close(ka.attention(q, k, v, bias=b, is_causal=True), ref, atol=1e-12, rtol=0)

@@ -25,7 +25,7 @@ def test_reordered_inputs_with_positions_equal_permutation_mask(position):
     torch.testing.assert_close(restored, direct, atol=1e-10, rtol=0)
 
 
-@pytest.mark.parametrize("position", ["learned", "rope", "t5", "none"])
+@pytest.mark.parametrize("position", ["learned", "rope", "t5", "alibi", "none"])
 def test_causal_model_does_not_leak(position):
     m = model(position)
     x = torch.randint(0, 12, (1, 10), generator=torch.Generator().manual_seed(3))
@@ -46,7 +46,7 @@ def test_rope_model_is_shift_invariant_and_learned_is_not():
         assert not torch.allclose(a(x, positions=torch.arange(8) + 5), a(x))
 
 
-@pytest.mark.parametrize("kwargs,msg", [(dict(position="alibi"), "position"), (dict(normalization="l1"), "normalization"),
+@pytest.mark.parametrize("kwargs,msg", [(dict(position="shaw"), "position"), (dict(normalization="l1"), "normalization"),
                                         (dict(n_heads=3), "divisible")])
 def test_config_errors(kwargs, msg):
     base = dict(vocab_size=5, d_model=16, n_heads=2)

@@ -17,10 +17,10 @@ from .._validate import check_int, check_positive
 from .core import NORMALIZATIONS
 
 __all__ = ["sinusoidal_position_embedding", "rope_angles", "apply_rotary", "RotaryEmbedding",
-           "t5_relative_bucket", "RelativePositionBias", "ProbeConfig", "ProbeResult",
+           "t5_relative_bucket", "RelativePositionBias", "alibi_slopes", "alibi_bias", "ProbeConfig", "ProbeResult",
            "position_probe_batch", "run_position_probe", "POSITIONS"]
 
-POSITIONS = ("learned", "sinusoidal", "rope", "t5", "none")  # as kexue.nn.transformer.POSITIONS
+POSITIONS = ("learned", "sinusoidal", "rope", "t5", "alibi", "none")  # as kexue.nn.transformer.POSITIONS
 
 
 def sinusoidal_position_embedding(n: int, d: int, *, base: float = 10000.0) -> torch.Tensor:
@@ -105,6 +105,30 @@ class RelativePositionBias(nn.Module):
         b = t5_relative_bucket(rel, bidirectional=self.bidirectional, num_buckets=self.num_buckets,
                                max_distance=self.max_distance)
         return self.table(b).permute(2, 0, 1)                          # (H, n_q, n_k)
+
+
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """ALiBi's head slopes (Press et al.): ``2^(-8k/H)``, ``k = 1..H`` when ``H`` is a power of two; otherwise
+    the slopes of the nearest lower power of two ``m`` followed by every other slope of ``2m``."""
+    n_heads = check_int(n_heads, "n_heads", min_value=1)
+
+    def power_of_two(h):
+        return [2.0 ** (-8.0 * k / h) for k in range(1, h + 1)]
+
+    m = 2 ** int(math.floor(math.log2(n_heads)))
+    slopes = power_of_two(m) + power_of_two(2 * m)[0::2][: n_heads - m]
+    return torch.tensor(slopes, dtype=torch.get_default_dtype())
+
+
+def alibi_bias(n_heads: int, n_q: int, n_k: int | None = None, *, bidirectional: bool = False) -> torch.Tensor:
+    """Additive ALiBi bias ``(H, n_q, n_k)``: ``-slope_h * (i' - j)`` with ``i' = i + n_k - n_q`` (bottom-right
+    aligned, as :func:`kexue.attention.masks.causal_mask`). Causal form: 0 above the diagonal (those keys are
+    masked anyway); ``bidirectional=True``: ``-slope_h * |i' - j|`` everywhere."""
+    n_q = check_int(n_q, "n_q", min_value=1)
+    n_k = n_q if n_k is None else check_int(n_k, "n_k", min_value=1)
+    dist = (torch.arange(n_q)[:, None] + (n_k - n_q)) - torch.arange(n_k)[None, :]     # i' - j
+    dist = dist.abs() if bidirectional else dist.clamp(min=0)
+    return -alibi_slopes(n_heads)[:, None, None] * dist.to(torch.get_default_dtype())
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ import torch
 from torch import nn
 
 from ..attention.core import NORMALIZATIONS, MultiHeadAttention
-from ..attention.position import RelativePositionBias, apply_rotary, sinusoidal_position_embedding
+from ..attention.position import RelativePositionBias, alibi_bias, apply_rotary, sinusoidal_position_embedding
 
 __all__ = ["TransformerConfig", "Transformer", "POSITIONS"]
 
-POSITIONS = ("learned", "sinusoidal", "rope", "t5", "none")
+POSITIONS = ("learned", "sinusoidal", "rope", "t5", "alibi", "none")
 
 
 @dataclasses.dataclass
@@ -108,6 +108,10 @@ class Transformer(nn.Module):
             if positions is not None:
                 raise ValueError("position='t5' does not support custom positions")
             bias = self.rel(n)                               # (H, L, L)
+        if self.cfg.position == "alibi":
+            if positions is not None:
+                raise ValueError("position='alibi' does not support custom positions")
+            bias = alibi_bias(self.cfg.n_heads, n, bidirectional=not is_causal).to(x.device, x.dtype)
         if self.rotary is not None:
             self.rotary.positions = pos
         weights = [] if return_weights else None
