@@ -123,3 +123,19 @@ def test_solve_scale_for_entropy_hits_target():
 def test_jl_min_dim_matches_sklearn(n, eps):
     from sklearn.random_projection import johnson_lindenstrauss_min_dim
     assert ka.jl_min_dim(n, eps) == int(johnson_lindenstrauss_min_dim(n, eps=eps))
+
+
+def test_permutation_lm_inputs():
+    x = torch.tensor([[5, 6, 7, 8], [1, 2, 3, 4]])
+    z = torch.tensor([2, 0, 3, 1])
+    d = ka.permutation_lm_inputs(x, z, bos_id=9)
+    assert d["inputs"].tolist() == [[9, 7, 5, 8], [9, 3, 1, 4]]
+    assert d["positions"].tolist() == [[4, 2, 0, 3]] * 2
+    assert d["target_positions"].tolist() == [[2, 0, 3, 1]] * 2
+    assert d["targets"].tolist() == [[7, 5, 8, 6], [3, 1, 4, 2]]
+    per_row = ka.permutation_lm_inputs(x, torch.stack([z, torch.arange(4)]), bos_id=9)
+    assert per_row["targets"][1].tolist() == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="permutation"):
+        ka.permutation_lm_inputs(x, torch.tensor([0, 0, 1, 2]), bos_id=9)
+    with pytest.raises(TypeError, match="tokens"):
+        ka.permutation_lm_inputs(x.float(), z, bos_id=9)

@@ -71,3 +71,14 @@ def test_returned_weights_match_fast_forward_and_are_rows_of_probabilities():
     assert len(ws) == 2 and ws[0].shape == (2, 2, 7, 7)
     torch.testing.assert_close(ws[0].sum(-1), torch.ones(2, 2, 7, dtype=torch.float64))
     assert torch.all(ws[0].triu(1) == 0)
+
+
+def test_target_position_embedding_is_required_exactly_when_configured():
+    x = torch.zeros(1, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match="target_positions"):
+        model()(x, target_positions=torch.arange(4))
+    m = model(target_positions=True)
+    with pytest.raises(ValueError, match="target_positions"):
+        m(x)
+    with torch.no_grad():
+        assert not torch.allclose(m(x, target_positions=torch.arange(4)), m(x, target_positions=torch.arange(4).flip(0)))

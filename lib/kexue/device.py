@@ -65,8 +65,8 @@ PRESETS: dict[str, dict[str, dict]] = {
         "gpu": dict(n=256, d_model=128, n_layers=4, steps=2_000),
     },
     "masks": {
-        "cpu": dict(d_model=32, n_layers=2, leak_steps=200, seq2seq_steps=300),
-        "gpu": dict(d_model=128, n_layers=4, leak_steps=2_000, seq2seq_steps=3_000),
+        "cpu": dict(d_model=32, n_layers=2, leak_steps=200, seq2seq_steps=300, perm_steps=400),
+        "gpu": dict(d_model=128, n_layers=4, leak_steps=2_000, seq2seq_steps=3_000, perm_steps=4_000),
     },
     "ddim": {
         "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3,

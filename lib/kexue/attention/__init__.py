@@ -8,7 +8,7 @@ from .core import (BACKENDS, NORMALIZATIONS, MultiHeadAttention, attention, atte
 from .linear import (PerformerFeatures, draw_gaussian_projection, elu_plus_one, exp_kernel, exp_limit_features,
                      feature_dim, kernel_attention, linear_attention, numerical_rank, positive_random_features,
                      taylor_features)
-from .masks import (causal_mask, combine_masks, full_mask, mask_to_bias, padding_mask, permutation_mask,
+from .masks import (causal_mask, combine_masks, full_mask, mask_to_bias, padding_mask, permutation_lm_inputs, permutation_mask,
                     prefix_lm_mask, prefix_lm_mask_from_lengths, to_torch_mha_mask, visible_keys)
 from .position import (POSITIONS, ProbeConfig, ProbeResult, RelativePositionBias, RotaryEmbedding,
                        alibi_bias, alibi_slopes, apply_rotary, position_probe_batch, rope_angles, run_position_probe,

@@ -14,7 +14,7 @@ import torch
 from .._validate import check_int
 
 __all__ = ["causal_mask", "full_mask", "padding_mask", "prefix_lm_mask", "prefix_lm_mask_from_lengths",
-           "permutation_mask", "combine_masks", "mask_to_bias", "to_torch_mha_mask", "visible_keys"]
+           "permutation_mask", "permutation_lm_inputs", "combine_masks", "mask_to_bias", "to_torch_mha_mask", "visible_keys"]
 
 _ALIGN = ("bottom_right", "top_left")
 
@@ -98,6 +98,29 @@ def permutation_mask(order, *, include_self: bool = True) -> torch.Tensor:
     rank = torch.empty_like(z)
     rank[z] = torch.arange(n, device=z.device)
     return rank[None, :] <= rank[:, None] if include_self else rank[None, :] < rank[:, None]
+
+
+def permutation_lm_inputs(tokens, order, *, bos_id: int) -> dict:
+    """Permutation-LM training data by reordering (chapter *attention/masks*, eq. ``masks-ptlp``).
+
+    ``tokens (B, n)`` integer, ``order (n,)`` or ``(B, n)`` a permutation per row. Returns a dict of ``(B, n)``
+    tensors for a causal model: ``inputs`` = ``[bos, x_{z_1}, ..., x_{z_{n-1}}]``, ``positions`` = the original
+    position of each input (``n`` for the ``bos`` slot, so a model needs ``max_len >= n + 1``),
+    ``target_positions`` = ``z`` (where the token to predict sits) and ``targets`` = ``x_z``.
+    """
+    tokens = torch.as_tensor(tokens)
+    if tokens.ndim != 2 or tokens.dtype.is_floating_point:
+        raise TypeError(f"tokens must be a (B, n) integer tensor, got {tokens.dtype} {tuple(tokens.shape)}")
+    b, n = tokens.shape
+    z = torch.as_tensor(order, device=tokens.device)
+    z = z.expand(b, n) if z.ndim == 1 else z
+    if z.shape != (b, n) or not torch.equal(z.sort(dim=1).values, torch.arange(n, device=z.device).expand(b, n)):
+        raise ValueError(f"order must be a permutation of 0..{n - 1} (or one per row), got shape {tuple(z.shape)}")
+    xz = tokens.gather(1, z)                                                  # (B, n) tokens in the new order
+    bos = torch.full((b, 1), bos_id, dtype=tokens.dtype, device=tokens.device)
+    start = torch.full((b, 1), n, dtype=z.dtype, device=z.device)
+    return {"inputs": torch.cat([bos, xz[:, :-1]], 1), "positions": torch.cat([start, z[:, :-1]], 1),
+            "target_positions": z, "targets": xz}
 
 
 def combine_masks(*masks) -> torch.Tensor | None:

@@ -32,6 +32,7 @@ class TransformerConfig:
     position: str = "learned"
     normalization: str = "softmax"
     n_out: int | None = None
+    target_positions: bool = False   # add a second position embedding: where the next token to predict sits
 
     def __post_init__(self):
         if self.position not in POSITIONS:
@@ -86,14 +87,20 @@ class Transformer(nn.Module):
         self.abs = nn.Embedding(cfg.max_len, cfg.d_model) if cfg.position == "learned" else None
         if cfg.position == "sinusoidal":
             self.register_buffer("sin", sinusoidal_position_embedding(cfg.max_len, cfg.d_model))
+        self.tgt = nn.Embedding(cfg.max_len, cfg.d_model) if cfg.target_positions else None
         self.rel = RelativePositionBias(cfg.n_heads) if cfg.position == "t5" else None
         self.rotary = _Rotary() if cfg.position == "rope" else None
         self.blocks = nn.ModuleList(_Block(cfg, self.rotary) for _ in range(cfg.n_layers))
         self.ln = nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.n_out)
 
-    def forward(self, tokens, *, mask=None, is_causal=False, positions=None, return_weights=False):
-        """Logits ``(B, L, n_out)``; with ``return_weights`` also the list of per-layer weights ``(B, H, L, L)``."""
+    def forward(self, tokens, *, mask=None, is_causal=False, positions=None, target_positions=None,
+                return_weights=False):
+        """Logits ``(B, L, n_out)``; with ``return_weights`` also the list of per-layer weights ``(B, H, L, L)``.
+
+        ``target_positions`` (with ``cfg.target_positions``): the position of the token each step must predict,
+        added as a second embedding (the permutation-LM fix of chapter *attention/masks*).
+        """
         b, n = tokens.shape
         if n > self.cfg.max_len:
             raise ValueError(f"tokens has length {n} > max_len {self.cfg.max_len}")
@@ -103,6 +110,12 @@ class Transformer(nn.Module):
             x = x + self.abs(pos)
         if self.cfg.position == "sinusoidal":
             x = x + self.sin[pos]
+        if self.tgt is not None:
+            if target_positions is None:
+                raise ValueError("this model was built with target_positions=True: pass target_positions=")
+            x = x + self.tgt(target_positions)
+        elif target_positions is not None:
+            raise ValueError("target_positions given but the model was built without target_positions=True")
         bias = None
         if self.rel is not None:
             if positions is not None:
