@@ -60,6 +60,14 @@ def set_threads(n: int = 1) -> None:
 
 # Sizes per chapter and scale. The CPU column must keep each chapter under 60 s on 2 cores.
 PRESETS: dict[str, dict[str, dict]] = {
+    "relative-position-flaw": {
+        "cpu": dict(n=16, d_model=32, n_layers=2, steps=300),
+        "gpu": dict(n=256, d_model=128, n_layers=4, steps=2_000),
+    },
+    "masks": {
+        "cpu": dict(d_model=32, n_layers=2, leak_steps=200, seq2seq_steps=300),
+        "gpu": dict(d_model=128, n_layers=4, leak_steps=2_000, seq2seq_steps=3_000),
+    },
     "ddim": {
         "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3,
                     n_samples=3_000, image_steps=200, image_batch=128, image_width=16, image_samples=16),

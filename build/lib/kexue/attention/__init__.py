@@ -10,7 +10,7 @@ from .linear import (PerformerFeatures, draw_gaussian_projection, elu_plus_one, 
                      taylor_features)
 from .masks import (causal_mask, combine_masks, full_mask, mask_to_bias, padding_mask, permutation_mask,
                     prefix_lm_mask, prefix_lm_mask_from_lengths, to_torch_mha_mask, visible_keys)
-from .position import (POSITIONS, ProbeConfig, ProbeModel, ProbeResult, RelativePositionBias, RotaryEmbedding,
+from .position import (POSITIONS, ProbeConfig, ProbeResult, RelativePositionBias, RotaryEmbedding,
                        apply_rotary, position_probe_batch, rope_angles, run_position_probe,
                        sinusoidal_position_embedding, t5_relative_bucket)
 from .scale import (entropy_invariant_scale, entropy_lower_bound, jl_min_dim, jl_scale_factor, kappa_log_scale,

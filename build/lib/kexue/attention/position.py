@@ -14,13 +14,13 @@ import torch
 from torch import nn
 
 from .._validate import check_int, check_positive
-from .core import NORMALIZATIONS, MultiHeadAttention
+from .core import NORMALIZATIONS
 
 __all__ = ["sinusoidal_position_embedding", "rope_angles", "apply_rotary", "RotaryEmbedding",
-           "t5_relative_bucket", "RelativePositionBias", "ProbeConfig", "ProbeResult", "ProbeModel",
+           "t5_relative_bucket", "RelativePositionBias", "ProbeConfig", "ProbeResult",
            "position_probe_batch", "run_position_probe", "POSITIONS"]
 
-POSITIONS = ("learned", "sinusoidal", "rope", "t5", "none")
+POSITIONS = ("learned", "sinusoidal", "rope", "t5", "none")  # as kexue.nn.transformer.POSITIONS
 
 
 def sinusoidal_position_embedding(n: int, d: int, *, base: float = 10000.0) -> torch.Tensor:
@@ -140,6 +140,8 @@ class ProbeResult:
     rows_identical: bool
     predictions: torch.Tensor
     history: list
+    model: torch.nn.Module = dataclasses.field(repr=False, default=None)
+    tokens: torch.Tensor = dataclasses.field(repr=False, default=None)
 
 
 def position_probe_batch(n: int, *, markers: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,66 +152,26 @@ def position_probe_batch(n: int, *, markers: bool = False) -> tuple[torch.Tensor
     return tokens[None], torch.arange(n)
 
 
-class _Block(nn.Module):
-    def __init__(self, cfg: ProbeConfig, rotary):
-        super().__init__()
-        self.ln1, self.ln2 = nn.LayerNorm(cfg.d_model), nn.LayerNorm(cfg.d_model)
-        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, normalization=cfg.normalization, rotary=rotary)
-        self.mlp = nn.Sequential(nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(), nn.Linear(4 * cfg.d_model, cfg.d_model))
-
-    def forward(self, x, bias, causal):
-        x = x + self.attn(self.ln1(x), bias=bias, is_causal=causal)   # Pre-LN
-        return x + self.mlp(self.ln2(x))
-
-
-class ProbeModel(nn.Module):
-    """A small Pre-LN Transformer, ``tokens (B, L) -> logits (B, L, n)`` over the ``n`` positions."""
-
-    def __init__(self, cfg: ProbeConfig):
-        super().__init__()
-        self.cfg = cfg
-        length = cfg.n + 2
-        self.tok = nn.Embedding(3, cfg.d_model)
-        self.abs = nn.Embedding(length, cfg.d_model) if cfg.position == "learned" else None
-        if cfg.position == "sinusoidal":
-            self.register_buffer("sin", sinusoidal_position_embedding(length, cfg.d_model))
-        self.rel = RelativePositionBias(cfg.n_heads) if cfg.position == "t5" else None
-        rotary = RotaryEmbedding() if cfg.position == "rope" else None
-        self.blocks = nn.ModuleList(_Block(cfg, rotary) for _ in range(cfg.n_layers))
-        self.ln = nn.LayerNorm(cfg.d_model)
-        self.head = nn.Linear(cfg.d_model, cfg.n)
-
-    def forward(self, tokens):
-        n = tokens.shape[1]
-        x = self.tok(tokens)                                             # (B, L, D)
-        if self.abs is not None:
-            x = x + self.abs.weight[:n]
-        if self.cfg.position == "sinusoidal":
-            x = x + self.sin[:n]
-        bias = self.rel(n) if self.rel is not None else None           # (H, L, L)
-        for blk in self.blocks:
-            x = blk(x, bias, self.cfg.causal)
-        return self.head(self.ln(x))
-
-
 def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeResult:
-    """Train :class:`ProbeModel` on the probe (full batch, Adam via :func:`kexue.nn.train`) and evaluate it."""
-    from ..nn import train
+    """Train a small :class:`kexue.nn.Transformer` on the probe (full batch, Adam via :func:`kexue.nn.train`) and evaluate it."""
+    from ..nn import Transformer, TransformerConfig, train
 
     torch.manual_seed(config.seed)
-    model = ProbeModel(config)
+    model = Transformer(TransformerConfig(vocab_size=3, d_model=config.d_model, n_heads=config.n_heads,
+                                          n_layers=config.n_layers, max_len=config.n + 2, position=config.position,
+                                          normalization=config.normalization, n_out=config.n))
     tokens, targets = position_probe_batch(config.n, markers=config.markers)
     sl = slice(1, -1) if config.markers else slice(None)
 
     def loss_fn(m, batch, gen):
-        logits = m(batch)[:, sl]                                        # (1, n, n)
+        logits = m(batch, is_causal=config.causal)[:, sl]                                        # (1, n, n)
         return nn.functional.cross_entropy(logits.reshape(-1, config.n), targets)
 
     hist = train(model, loss_fn, tokens, steps=config.steps, batch_size=1, lr=config.lr, seed=config.seed,
                  progress=progress, desc=f"{config.position}/{config.normalization}/markers={config.markers}")
     with torch.no_grad():
-        logits = model(tokens)[0, sl]                                   # (n, n)
+        logits = model(tokens, is_causal=config.causal)[0, sl]                                   # (n, n)
         loss = float(nn.functional.cross_entropy(logits, targets))
         pred = logits.argmax(-1)
         identical = bool((logits - logits[:1]).abs().max() < 1e-5)
-    return ProbeResult(loss, float((pred == targets).float().mean()), identical, pred, hist)
+    return ProbeResult(loss, float((pred == targets).float().mean()), identical, pred, hist, model, tokens)
