@@ -245,3 +245,54 @@ EPS = GM.eps_model(VP)
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# ---------------------------------------------------------------------------------------------- score-matching chapter
+def test_ratio_estimate_converges_to_the_score_with_many_reference_points():
+    x = torch.tensor([[1.0, 0.5], [-0.4, -1.2], [0.3, 1.9]], dtype=torch.float64)
+    ref = GM.sample(200_000, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(kd.ratio_score_estimate(x, 0.3, ref, VP), GM.score_t(x, 0.3, VP), atol=0.05, rtol=0)
+
+
+def test_ratio_estimate_is_unbiased_with_the_source_and_biased_without():
+    t, R, n = 0.1, 4000, 2
+    x = torch.tensor([[1.2, 0.9]], dtype=torch.float64).expand(R, 2).contiguous()
+    exact = GM.score_t(x[:1], t, VP)[0]
+    g = torch.Generator().manual_seed(0)
+    src = GM.posterior_sample(x, t, VP, generator=g)
+    with_src = torch.cat([src[:, None], GM.sample(R * (n - 1), generator=g).reshape(R, n - 1, 2)], 1)
+    indep = GM.sample(R * n, generator=g).reshape(R, n, 2)
+    for ref, unbiased in [(with_src, True), (indep, False)]:
+        s = kd.ratio_score_estimate(x, t, ref, VP)
+        z = ((s.mean(0) - exact) / (s.std(0) / R ** 0.5)).abs().max()
+        assert (z < 4) if unbiased else (z > 10), float(z)
+
+
+def test_posterior_sample_mean_is_tweedie():
+    t, x = 0.3, torch.tensor([[1.0, 0.5]], dtype=torch.float64).expand(100_000, 2).contiguous()
+    post = GM.posterior_sample(x, t, VP, generator=torch.Generator().manual_seed(0))
+    tweedie = kd.eps_to_x0(x[:1], GM.eps_t(x[:1], t, VP), t, VP)[0]
+    se = post.std(0) / len(x) ** 0.5
+    assert torch.all((post.mean(0) - tweedie).abs() < 4 * se)
+
+
+def test_sm_ratio_loss_with_the_batch_as_reference_targets_the_score():
+    """With a huge batch the plug-in target is the exact score, so the loss equals sm_loss at that time."""
+    x0 = GM.sample(4_000, generator=torch.Generator().manual_seed(0))
+    model = lambda x, t: 0.3 * x                                            # noqa: E731
+    a = kd.sm_ratio_loss(model, x0, VP, t=0.5, generator=torch.Generator().manual_seed(1))
+    b = kd.sm_loss(model, x0, VP, GM.score_fn(VP), t=0.5, generator=torch.Generator().manual_seed(1))
+    assert abs(float(a - b)) < 0.05 * float(b)
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: kd.ratio_score_estimate(X, 0.3, X[:, :1], VP), ValueError, "ref_x0"),
+    (lambda: kd.ratio_score_estimate(X, 0.3, torch.zeros(3, 5, 2, dtype=torch.float64), VP), ValueError, "ref_x0"),
+    (lambda: kd.ratio_score_estimate(X, 0.0, X, VP), ValueError, "singular"),
+    (lambda: kd.ratio_score_estimate(X, torch.ones(2), X, VP), ValueError, "one time"),
+    (lambda: GM.posterior_sample(X, 0.0, VP), ValueError, "noise"),
+    (lambda: kd.sm_ratio_loss(EPS, X, kd.DiscreteSchedule.linear()), TypeError, "NoiseSchedule"),
+])
+def test_score_matching_errors(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()

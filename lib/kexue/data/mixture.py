@@ -162,6 +162,29 @@ class GaussianMixture:
             raise ValueError(f"eps_t needs noise(t) > 0; use t >= sched.t_min = {sched.t_min:g}")
         return (-b[:, None] * self.score_t(x, t, sched).double()).to(x.dtype)
 
+    def posterior_sample(self, x: torch.Tensor, t: float, sched, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Exact draws of ``x0 ~ p(x0 | x_t = x)`` at one time t (score-matching chapter); x (N, D) -> (N, D).
+
+        The posterior is again a mixture: component k has weight ``r_k(x)`` (the responsibilities of ``p_t``) and
+        the Gaussian conditional of ``x0`` given ``a x0 + b eps = x`` within component k.
+        """
+        a, b = self._coefs_t(x, float(t), sched)
+        a, b = float(a[0]), float(b[0])
+        if b <= 0:
+            raise ValueError(f"posterior_sample needs noise(t) > 0; use t >= sched.t_min = {sched.t_min:g}")
+        xd = x.double()
+        eye = torch.eye(self.D, dtype=torch.float64)
+        S = a * a * self.covs + b * b * eye                                   # (K, D, D) cov of x_t per component
+        gain = a * self.covs @ torch.linalg.inv(S)                            # (K, D, D) C a S^{-1}
+        post_cov = self.covs - a * gain @ self.covs                           # (K, D, D)
+        marg = self.noised(a, b)
+        logc, _, _ = marg._components(xd)
+        k = torch.multinomial(torch.softmax(logc, dim=1), 1, generator=generator)[:, 0]   # (N,)
+        mean = self.means[k] + torch.einsum("nij,nj->ni", gain[k], xd - a * self.means[k])
+        z = torch.randn(x.shape, generator=generator, dtype=torch.float64)
+        L = _psd_sqrt(0.5 * (post_cov + post_cov.transpose(-1, -2)))
+        return (mean + torch.einsum("nij,nj->ni", L[k], z)).to(x.dtype)
+
     def score_fn(self, sched):
         """``score(x, t)`` as a callable (for :func:`kexue.diffusion.sm_loss` and the samplers' oracles)."""
         return lambda x, t: self.score_t(x, t, sched)

@@ -19,7 +19,7 @@ from .continuous import NoiseSchedule, expand_time
 from .forward import q_sample
 from .schedules import DiscreteSchedule
 
-__all__ = ["dsm_loss", "sm_loss", "sample_times"]
+__all__ = ["dsm_loss", "sm_loss", "sample_times", "ratio_score_estimate", "sm_ratio_loss"]
 
 
 def sample_times(sched: NoiseSchedule, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -97,4 +97,57 @@ def sm_loss(model, x0: torch.Tensor, sched: NoiseSchedule, score, *, t=None,
     tt_x = tt.to(x0.dtype).to(x0.device)
     pred = _check_out(model(x_t, tt_x), x_t)
     target = -expand_time(sched.noise(tt), x_t) * _check_out(score(x_t, tt_x), x_t).to(x_t.dtype)
+    return torch.mean((pred - target.detach()) ** 2)
+
+
+def ratio_score_estimate(x_t: torch.Tensor, t: float, ref_x0: torch.Tensor, sched: NoiseSchedule) -> torch.Tensor:
+    """The plug-in estimate of the marginal score as a ratio of two averages over reference data points
+    (score-matching chapter, eq. score-matching-ratio)::
+
+        s_hat(x_t) = sum_k w_k grad log p(x_t | x0_k),   w_k = p(x_t | x0_k) / sum_j p(x_t | x0_j)
+
+    x_t: (N, D); ``t`` one time (a float); ``ref_x0``: (M, D), one reference set shared by all rows, or
+    (N, M, D), one set per row. Computed in log space (softmax), so far-away points do not underflow.
+    Returns (N, D); memory O(N M D). Self-normalised, hence biased for small M unless the set contains the point that
+    generated x_t (see the chapter).
+    """
+    if not isinstance(sched, NoiseSchedule):
+        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+    check_tensor(x_t, "x_t", ndim=2)
+    check_tensor(ref_x0, "ref_x0")
+    if ref_x0.ndim == 2:
+        ref = ref_x0[None]                                                    # (1, M, D)
+    elif ref_x0.ndim == 3 and ref_x0.shape[0] == x_t.shape[0]:
+        ref = ref_x0
+    else:
+        raise ValueError(f"ref_x0 must have shape (M, D) or ({x_t.shape[0]}, M, D), got {tuple(ref_x0.shape)}")
+    if ref.shape[-1] != x_t.shape[1] or ref.shape[1] < 1:
+        raise ValueError(f"ref_x0 must hold at least one point of dimension {x_t.shape[1]}, got {tuple(ref_x0.shape)}")
+    if isinstance(t, torch.Tensor) and t.numel() != 1:
+        raise ValueError("ratio_score_estimate takes one time t for all rows")
+    a, b = float(sched.signal(float(t))), float(sched.noise(float(t)))
+    if b <= 0:
+        raise ValueError(f"the score is singular where noise(t) = 0; use t >= sched.t_min = {sched.t_min:g}")
+    diff = x_t[:, None, :] - a * ref                                          # (N, M, D)
+    w = torch.softmax(-(diff ** 2).sum(-1) / (2 * b * b), dim=1)              # (N, M)
+    return -(w[..., None] * diff).sum(1) / (b * b)
+
+
+def sm_ratio_loss(model, x0: torch.Tensor, sched: NoiseSchedule, *, t: float | None = None, ref_x0=None,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """Score matching with plug-in targets (score-matching chapter): ``E ||model(x_t, t) + noise(t) s_hat(x_t)||^2``.
+
+    All rows share one time ``t`` (drawn uniformly from ``[t_min, t_max]`` if None), because the estimate needs
+    the reference set at that time. ``ref_x0=None`` uses the batch ``x0`` itself as the reference set, so every
+    x_t's own source is in it; ``ref_x0`` (M, D) uses an independent set instead.
+    """
+    check_tensor(x0, "x0", ndim=2)
+    if not isinstance(sched, NoiseSchedule):
+        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+    tt = float(sample_times(sched, 1, generator)) if t is None else float(_times_for(x0[:1], sched, t, None))
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(x0.device)
+    x_t, _ = sched.perturb(x0, tt, eps=eps)
+    ref = x0 if ref_x0 is None else ref_x0
+    target = -float(sched.noise(tt)) * ratio_score_estimate(x_t, tt, ref.to(x0.dtype), sched)
+    pred = _check_out(model(x_t, torch.full((x0.shape[0],), tt, dtype=x0.dtype, device=x0.device)), x_t)
     return torch.mean((pred - target.detach()) ** 2)
