@@ -72,6 +72,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         "gpu": dict(n_train=100_000, train_steps=6_000, batch=4_096, hidden=256, depth=4, lr=2e-3, n_samples=20_000,
                     n_oracle=10_000),
     },
+    "score-matching": {
+        "cpu": dict(n_train=20_000, n_eval=20_000, train_steps=800, batch=256, hidden=64, depth=3, lr=3e-3),
+        "gpu": dict(n_train=100_000, n_eval=100_000, train_steps=5_000, batch=512, hidden=128, depth=3, lr=2e-3),
+    },
 }
 
 
