@@ -76,6 +76,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(n_train=20_000, n_eval=20_000, train_steps=800, batch=256, hidden=64, depth=3, lr=3e-3),
         "gpu": dict(n_train=100_000, n_eval=100_000, train_steps=5_000, batch=512, hidden=128, depth=3, lr=2e-3),
     },
+    "test-functions": {
+        "cpu": dict(n_particles=20_000, grid=401),
+        "gpu": dict(n_particles=500_000, grid=801),
+    },
 }
 
 
