@@ -82,3 +82,27 @@ def test_divergence_of_a_linear_field():
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_log_density_along_ode_gaussian_closed_form():
+    """Heat ODE for 1-D data N(m, s^2): the flow is affine and log p changes by -log(slope) (ode-direct, exercise 2)."""
+    from kexue import data
+    m, s = 0.4, 0.5
+    heat = kd.HeatSchedule(t_max=5.0)
+    gm = data.GaussianMixture([[m]], [s * s])
+    v = kd.pf_ode_velocity(gm.eps_model(heat), heat)
+    x0 = torch.linspace(-2, 2, 9, dtype=torch.float64)[:, None]
+    t0, t1 = 0.2, 3.0
+    lp0 = gm.marginal(t0, heat).log_prob(x0)
+    x1, lp1 = kd.log_density_along_ode(v, x0, lp0, t0, t1, steps=200)
+    slope = math.sqrt((s * s + t1 * t1) / (s * s + t0 * t0))
+    torch.testing.assert_close(x1, m + (x0 - m) * slope, atol=1e-8, rtol=0)
+    torch.testing.assert_close(lp1, lp0 - math.log(slope), atol=1e-8, rtol=0)
+    _, lp_euler = kd.log_density_along_ode(v, x0, lp0, t0, t1, steps=5, method="euler")
+    assert float((lp_euler - (lp0 - math.log(slope))).abs().max()) > 1e-3                # the check can fail
+
+
+@pytest.mark.parametrize("kw, match", [(dict(method="rk45"), "method"), (dict(steps=0), "steps")])
+def test_log_density_errors(kw, match):
+    with pytest.raises(ValueError, match=match):
+        kd.log_density_along_ode(lambda t, x: x, torch.zeros(3, 1, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), 0.0, 1.0, **kw)

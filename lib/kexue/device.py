@@ -80,6 +80,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(n_particles=20_000, grid=401),
         "gpu": dict(n_particles=500_000, grid=801),
     },
+    "ode-direct": {
+        "cpu": dict(n_samples=2_000),
+        "gpu": dict(n_samples=20_000),
+    },
 }
 
 

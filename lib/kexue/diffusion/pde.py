@@ -21,7 +21,8 @@ import torch
 
 from .._validate import check_int, check_positive, check_tensor
 
-__all__ = ["simulate_sde", "solve_fp_1d", "divergence", "fokker_planck_residual", "continuity_residual"]
+__all__ = ["simulate_sde", "solve_fp_1d", "divergence", "fokker_planck_residual", "continuity_residual",
+           "log_density_along_ode"]
 
 
 def _g_of(g, t: float) -> float:
@@ -136,3 +137,43 @@ def fokker_planck_residual(log_p: Callable, f: Callable, g2: float, x: torch.Ten
 def continuity_residual(log_p: Callable, f: Callable, x: torch.Tensor, t: float) -> torch.Tensor:
     """``(d_t p + div(p f)) / p``: :func:`fokker_planck_residual` with ``g = 0`` (eq. test-functions-continuity)."""
     return fokker_planck_residual(log_p, f, 0.0, x, t)
+
+
+def log_density_along_ode(velocity: Callable, x: torch.Tensor, logp0: torch.Tensor, t0: float, t1: float, *,
+                          steps: int = 200, method: str = "rk4") -> tuple[torch.Tensor, torch.Tensor]:
+    """Carry ``(x, log p)`` along ``dx/dt = v(t, x)`` from t0 to t1 with ``d log p(x_t)/dt = -div v`` (ode-direct
+    chapter, eq. ode-direct-logp; the instantaneous change of variables of FFJORD).
+
+    ``velocity(t, x)``: a float t and x (N, D) -> (N, D) (e.g. :func:`kexue.diffusion.pf_ode_velocity`); x (N, D);
+    logp0 (N,). Fixed steps, ``method`` ``"euler"``, ``"heun"`` or ``"rk4"``; exact divergence (D backward passes).
+    Returns ``(x_t1, log p_t1(x_t1))``.
+    """
+    check_tensor(x, "x", ndim=2)
+    check_tensor(logp0, "logp0", ndim=1)
+    if logp0.shape[0] != x.shape[0]:
+        raise ValueError(f"logp0 must have shape ({x.shape[0]},), got {tuple(logp0.shape)}")
+    steps = check_int(steps, "steps", min_value=1)
+    if method not in ("euler", "heun", "rk4"):
+        raise ValueError(f"method must be 'euler', 'heun' or 'rk4', got {method!r}")
+
+    def field(t, y, _lp):
+        v = velocity(t, y)
+        return v.detach(), -divergence(lambda z: velocity(t, z), y)
+
+    h = (float(t1) - float(t0)) / steps
+    y, lp = x.detach(), logp0.detach()
+    for k in range(steps):
+        t = float(t0) + k * h
+        k1 = field(t, y, lp)
+        if method == "euler":
+            y, lp = y + h * k1[0], lp + h * k1[1]
+        elif method == "heun":
+            k2 = field(t + h, y + h * k1[0], lp)
+            y, lp = y + h / 2 * (k1[0] + k2[0]), lp + h / 2 * (k1[1] + k2[1])
+        else:
+            k2 = field(t + h / 2, y + h / 2 * k1[0], lp)
+            k3 = field(t + h / 2, y + h / 2 * k2[0], lp)
+            k4 = field(t + h, y + h * k3[0], lp)
+            y = y + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+            lp = lp + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    return y, lp
