@@ -84,6 +84,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(n_samples=2_000),
         "gpu": dict(n_samples=20_000),
     },
+    "ode-construction": {
+        "cpu": dict(n_samples=1_000),
+        "gpu": dict(n_samples=10_000),
+    },
 }
 
 
