@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import subprocess
 import sys
@@ -47,7 +48,11 @@ def test_setup_cell_installs_kexue_and_first_cells_run(tmp_path):
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     assert "kexue-setup" in json.dumps(nb["cells"][1]["metadata"])
     script = "\n\n".join(code[:4])   # the setup cell, the imports, and the first two cells of the argument
-    env = {**os.environ, "KEXUE_INSTALL_SOURCE": str(ROOT), "MPLBACKEND": "Agg", "PYTHONPATH": ""}
+    source = tmp_path / "checkout"                # a copy, so that pip's build files stay out of the repository
+    shutil.copytree(ROOT / "lib", source / "lib", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    env = {**os.environ, "KEXUE_INSTALL_SOURCE": str(source), "MPLBACKEND": "Agg", "PYTHONPATH": ""}
     r = subprocess.run([str(py), "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert "kexue: device=" in r.stdout

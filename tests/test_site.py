@@ -35,6 +35,9 @@ def site() -> Path:
     (ROOT / "_build").mkdir(exist_ok=True)
     exe = Path(sys.executable).parent / "jupyter-book"
     with FileLock(str(ROOT / "_build" / ".build.lock")):
+        # a fresh HTML build (executed notebooks stay cached): incremental Sphinx builds can leave
+        # citation anchors of unchanged pages stale, which the link test would rightly report
+        subprocess.run([str(exe), "clean", str(ROOT)], capture_output=True, text=True, timeout=600)
         r = subprocess.run([str(exe), "build", str(ROOT), "-W", "-n", "--keep-going"],
                            capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]

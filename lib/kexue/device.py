@@ -74,6 +74,28 @@ PRESETS: dict[str, dict[str, dict]] = {
         "gpu": dict(n_train=100_000, train_steps=6_000, batch=4_096, hidden=256, depth=4, lr=2e-3,
                     n_samples=20_000, image_steps=20_000, image_batch=256, image_width=64, image_samples=64),
     },
+    "sde": {
+        "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3, n_samples=3_000,
+                    n_oracle=2_000),
+        "gpu": dict(n_train=100_000, train_steps=6_000, batch=4_096, hidden=256, depth=4, lr=2e-3, n_samples=20_000,
+                    n_oracle=10_000),
+    },
+    "score-matching": {
+        "cpu": dict(n_train=20_000, n_eval=20_000, train_steps=800, batch=256, hidden=64, depth=3, lr=3e-3),
+        "gpu": dict(n_train=100_000, n_eval=100_000, train_steps=5_000, batch=512, hidden=128, depth=3, lr=2e-3),
+    },
+    "test-functions": {
+        "cpu": dict(n_particles=20_000, grid=401),
+        "gpu": dict(n_particles=500_000, grid=801),
+    },
+    "ode-direct": {
+        "cpu": dict(n_samples=2_000),
+        "gpu": dict(n_samples=20_000),
+    },
+    "ode-construction": {
+        "cpu": dict(n_samples=1_000),
+        "gpu": dict(n_samples=10_000),
+    },
 }
 
 

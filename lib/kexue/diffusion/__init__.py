@@ -5,11 +5,23 @@ Notation follows the posts: ``x_t = signal[t] * x_0 + noise[t] * eps``, where ``
 root of DDPM's / diffusers'** ``alphas_cumprod``; the code never uses a bare ``alpha_bar`` name.
 """
 from .schedules import DiscreteSchedule
+from .continuous import (NoiseSchedule, VPSchedule, VESchedule, HeatSchedule, CustomSchedule,
+                         discrete_from_continuous, eps_to_score, score_to_eps, expand_time)
 from .forward import q_sample, eps_to_x0, x0_to_eps
 from .samplers import (Trajectory, ddim_invert, ddim_sample, ddim_step, ddpm_sample, ddpm_step, slerp)
-from .losses import dsm_loss
+from .losses import dsm_loss, sm_loss, sample_times, ratio_score_estimate, sm_ratio_loss
+from . import fields
+from .pde import (continuity_residual, divergence, fokker_planck_residual, log_density_along_ode, simulate_sde,
+                  solve_fp_1d)
+from .sde import (NFECounter, PF_METHODS, forward_sde_simulate, pf_ode_sample, pf_ode_velocity,
+                  reverse_sde_sample, time_grid)
 from .ode import ode_sample, ode_solve, su_ode_velocity
 
 __all__ = ["DiscreteSchedule", "q_sample", "eps_to_x0", "x0_to_eps", "Trajectory", "ddim_step",
            "ddim_sample", "ddim_invert", "ddpm_step", "ddpm_sample", "slerp", "dsm_loss",
-           "su_ode_velocity", "ode_solve", "ode_sample"]
+           "su_ode_velocity", "ode_solve", "ode_sample",
+           "NoiseSchedule", "VPSchedule", "VESchedule", "HeatSchedule", "CustomSchedule",
+           "discrete_from_continuous", "eps_to_score", "score_to_eps", "expand_time", "sm_loss", "sample_times", "ratio_score_estimate", "sm_ratio_loss",
+           "NFECounter", "PF_METHODS", "forward_sde_simulate", "pf_ode_sample", "pf_ode_velocity",
+           "reverse_sde_sample", "time_grid", "fields",
+           "continuity_residual", "divergence", "log_density_along_ode", "fokker_planck_residual", "simulate_sde", "solve_fp_1d"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_same_shape, check_tensor
+from .continuous import NoiseSchedule, cont_eps_to_x0, cont_x0_to_eps
 from .schedules import DiscreteSchedule
 
 __all__ = ["q_sample", "eps_to_x0", "x0_to_eps", "coef"]
@@ -33,6 +34,8 @@ def q_sample(x0: torch.Tensor, i, sched: DiscreteSchedule, eps: torch.Tensor | N
              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``x_i = signal[i] x0 + noise[i] eps`` (eq. ddim-marginal). x0: (B, *S); i: int or (B,). Returns (x_i, eps)."""
     check_tensor(x0, "x0", min_ndim=1)
+    if isinstance(sched, NoiseSchedule):                 # continuous time: i is a time t (float or (B,))
+        return sched.perturb(x0, i, eps=eps, generator=generator)
     if not isinstance(sched, DiscreteSchedule):
         raise TypeError(f"sched must be a DiscreteSchedule, got {type(sched).__name__}")
     i = _check_index(sched, i)
@@ -44,14 +47,24 @@ def q_sample(x0: torch.Tensor, i, sched: DiscreteSchedule, eps: torch.Tensor | N
 
 
 def eps_to_x0(x: torch.Tensor, eps: torch.Tensor, i, sched: DiscreteSchedule) -> torch.Tensor:
-    """The data estimate ``(x_i - noise[i] eps) / signal[i]`` (eq. ddim-x0hat)."""
+    """The data estimate ``(x_i - noise[i] eps) / signal[i]`` (eq. ddim-x0hat).
+
+    With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float or (B,)).
+    """
+    if isinstance(sched, NoiseSchedule):
+        return cont_eps_to_x0(x, eps, i, sched)
     check_same_shape(x, eps, "x", "eps")
     i = _check_index(sched, i)
     return (x - coef(sched.noise, i, x) * eps) / coef(sched.signal, i, x)
 
 
 def x0_to_eps(x: torch.Tensor, x0: torch.Tensor, i, sched: DiscreteSchedule) -> torch.Tensor:
-    """The noise implied by a data estimate: ``(x_i - signal[i] x0) / noise[i]``; needs ``i >= 1``."""
+    """The noise implied by a data estimate: ``(x_i - signal[i] x0) / noise[i]``; needs ``i >= 1``.
+
+    With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float or (B,)) with noise(t) > 0.
+    """
+    if isinstance(sched, NoiseSchedule):
+        return cont_x0_to_eps(x, x0, i, sched)
     check_same_shape(x, x0, "x", "x0")
     i = _check_index(sched, i)
     n = coef(sched.noise, i, x)

@@ -71,7 +71,9 @@ def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str =
         from torchdiffeq import odeint
 
         grid = torch.tensor([float(s_start), float(s_end)], dtype=torch.float64)
-        return odeint(lambda s, y: f(float(s), y), x, grid, rtol=rtol, atol=atol, method="dopri5")[-1]
+        # never evaluate f outside [s_start, s_end]: torchdiffeq's first-step probe and its last step may overshoot
+        opts = {"step_t": grid, "first_step": 0.01 * abs(float(s_end) - float(s_start))}
+        return odeint(lambda s, y: f(float(s), y), x, grid, rtol=rtol, atol=atol, method="dopri5", options=opts)[-1]
     if n_steps is None:
         raise ValueError(f"method={method!r} needs n_steps")
     n_steps = check_int(n_steps, "n_steps", min_value=1)

@@ -85,6 +85,13 @@ class DiscreteSchedule:
         betas = [min(1 - f((i + 1) / T) / f(i / T), max_beta) for i in range(T)]
         return cls.from_betas(betas)
 
+    @classmethod
+    def from_continuous(cls, sched, T: int = 1000) -> "DiscreteSchedule":
+        """The chain ``signal[i] = sched.signal(i t_max / T)`` of a continuous VP schedule (sde chapter)."""
+        from .continuous import discrete_from_continuous
+
+        return discrete_from_continuous(sched, T)
+
     # ------------------------------------------------------------------ per-index quantities
     def _index(self, i, name: str = "i") -> int:
         return check_int(i, name, min_value=0, max_value=self.T)

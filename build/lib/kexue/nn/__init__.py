@@ -1,6 +1,0 @@
-"""Small networks and the training loop shared by the chapters."""
-from .time_mlp import TimeMLP, fourier_time_features
-from .unet import SmallUNet
-from .train import train
-
-__all__ = ["TimeMLP", "fourier_time_features", "SmallUNet", "train"]

@@ -1,0 +1,179 @@
+"""How densities move under an ODE or SDE: particles, the Fokker–Planck equation, and its residual
+(test-functions chapter, eqs. test-functions-continuity and test-functions-fp).
+
+For ``dx = f_t(x) dt + g_t dw`` with a scalar, x-independent ``g_t`` the density solves
+
+    d_t p = -div(p f) + (g^2 / 2) lap p            (Fokker–Planck; g = 0 gives the continuity equation)
+
+* :func:`simulate_sde` — Euler–Maruyama particles for a generic drift;
+* :func:`solve_fp_1d` — the 1-D equation by the method of lines in conservative (flux) form with zero-flux
+  walls, integrated by scipy's BDF: mass is conserved to round-off;
+* :func:`divergence`, :func:`fokker_planck_residual`, :func:`continuity_residual` — autograd checks that a given
+  ``log p(x, t)`` solves the equation.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .._validate import check_int, check_positive, check_tensor
+
+__all__ = ["simulate_sde", "solve_fp_1d", "divergence", "fokker_planck_residual", "continuity_residual",
+           "log_density_along_ode"]
+
+
+def _g_of(g, t: float) -> float:
+    val = float(g(t)) if callable(g) else float(g)
+    if not math.isfinite(val) or val < 0:
+        raise ValueError(f"g must be finite and >= 0, got {val} at t={t:g}")
+    return val
+
+
+@torch.no_grad()
+def simulate_sde(drift: Callable, g, x0: torch.Tensor, *, dt: float, steps: int, t0: float = 0.0,
+                 generator: torch.Generator | None = None, save_every: int | None = None) -> torch.Tensor:
+    """Euler–Maruyama ``x += f(x, t) dt + g(t) sqrt(dt) z`` (sde chapter, eq. sde-em) for a generic drift.
+
+    ``drift(x, t)``: x (N, D) and a float t -> (N, D); ``g``: a number or ``g(t)``. x0 (N, D).
+    Returns the final state (N, D), or with ``save_every=k`` the states at steps 0, k, 2k, ... stacked, (S, N, D).
+    """
+    check_tensor(x0, "x0", ndim=2)
+    dt = check_positive(dt, "dt")
+    steps = check_int(steps, "steps", min_value=1)
+    if not callable(drift):
+        raise TypeError("drift must be callable as drift(x, t)")
+    if save_every is not None:
+        save_every = check_int(save_every, "save_every", min_value=1)
+    x, saved, sq = x0, [x0], math.sqrt(dt)
+    for k in range(steps):
+        t = t0 + k * dt
+        f = drift(x, t)
+        if not isinstance(f, torch.Tensor) or f.shape != x.shape:
+            raise ValueError(f"drift(x, t) must return a tensor shaped like x {tuple(x.shape)}")
+        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+        x = x + f * dt + _g_of(g, t) * sq * z
+        if save_every is not None and (k + 1) % save_every == 0:
+            saved.append(x)
+    return torch.stack(saved) if save_every is not None else x
+
+
+def solve_fp_1d(drift: Callable, g2, p0, grid, t_eval, *, rtol: float = 1e-8, atol: float = 1e-11) -> np.ndarray:
+    """Solve ``d_t p = -d_x(f p) + (g^2/2) d_xx p`` on a uniform ``grid`` (M,) from ``p0`` (M,) at times ``t_eval``.
+
+    Finite volumes: fluxes ``J = f p - (g^2/2) d_x p`` at the cell faces (``f`` at the face, ``p`` averaged), zero at
+    the two walls, so ``sum(p) dx`` is conserved. ``drift(x, t)`` is vectorised over a numpy array of positions;
+    ``g2`` a number or ``g2(t)``. ``t_eval`` increasing, starting at or after 0. Returns (len(t_eval), M).
+    """
+    from scipy.integrate import solve_ivp
+    from scipy.sparse import diags
+
+    x = np.asarray(grid, dtype=float)
+    p0 = np.asarray(p0, dtype=float)
+    t_eval = np.atleast_1d(np.asarray(t_eval, dtype=float))
+    if x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"grid must be a 1-D array of at least 3 points, got shape {x.shape}")
+    dx = np.diff(x)
+    if np.any(dx <= 0) or not np.allclose(dx, dx[0], rtol=1e-9, atol=0):
+        raise ValueError("grid must be uniform and increasing")
+    if p0.shape != x.shape or np.any(p0 < 0) or not np.all(np.isfinite(p0)):
+        raise ValueError(f"p0 must be finite, non-negative and shaped like grid {x.shape}")
+    if np.any(np.diff(t_eval) < 0) or t_eval[0] < 0:
+        raise ValueError("t_eval must be increasing and >= 0")
+    check_positive(rtol, "rtol")
+    check_positive(atol, "atol")
+    h, faces = dx[0], 0.5 * (x[1:] + x[:-1])
+
+    def rhs(t, p):
+        f = np.asarray(drift(faces, t), dtype=float)
+        flux = f * 0.5 * (p[1:] + p[:-1]) - 0.5 * _g_of(g2, t) * (p[1:] - p[:-1]) / h    # (M-1,) interior faces
+        J = np.concatenate([[0.0], flux, [0.0]])                                         # zero-flux walls
+        return -(J[1:] - J[:-1]) / h
+
+    sparsity = diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(len(x), len(x)))
+    sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), p0, method="BDF", t_eval=t_eval, rtol=rtol, atol=atol,
+                    jac_sparsity=sparsity)
+    if sol.status != 0:
+        raise RuntimeError(f"solve_ivp failed: {sol.message}")
+    return sol.y.T
+
+
+def divergence(f: Callable, x: torch.Tensor, t=None) -> torch.Tensor:
+    """``div f`` at x (N, D) by autograd (the exact trace of the Jacobian, D backward passes). Returns (N,)."""
+    check_tensor(x, "x", ndim=2)
+    with torch.enable_grad():
+        xx = x.detach().clone().requires_grad_(True)
+        out = f(xx) if t is None else f(xx, t)
+        if out.shape != x.shape:
+            raise ValueError(f"f must return a tensor shaped like x {tuple(x.shape)}, got {tuple(out.shape)}")
+        return sum(torch.autograd.grad(out[:, i].sum(), xx, retain_graph=True)[0][:, i] for i in range(x.shape[1]))
+
+
+def fokker_planck_residual(log_p: Callable, f: Callable, g2: float, x: torch.Tensor, t: float) -> torch.Tensor:
+    """``(d_t p + div(p f) - (g^2/2) lap p) / p`` at x (N, D), time t (test-functions chapter, eq. test-functions-fp).
+
+    In terms of ``l = log p``: ``d_t l + div f + f . grad l - (g^2/2)(lap l + |grad l|^2)``. ``log_p(x, t)`` -> (N,)
+    and ``f(x, t)`` -> (N, D) receive ``t`` as an (N,) tensor (differentiated for ``d_t``); ``g2`` a number.
+    Zero where p solves the equation.
+    """
+    check_tensor(x, "x", ndim=2)
+    with torch.enable_grad():
+        xx = x.detach().clone().requires_grad_(True)
+        tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, requires_grad=True)     # one time per row
+        lp = log_p(xx, tt)
+        if lp.shape != (x.shape[0],):
+            raise ValueError(f"log_p must return shape ({x.shape[0]},), got {tuple(lp.shape)}")
+        d_t = torch.autograd.grad(lp.sum(), tt, retain_graph=True)[0]
+        grad = torch.autograd.grad(lp.sum(), xx, create_graph=True)[0]                     # (N, D)
+        lap = sum(torch.autograd.grad(grad[:, i].sum(), xx, retain_graph=True)[0][:, i] for i in range(x.shape[1]))
+        fx = f(xx, tt.detach())
+        div_f = sum(torch.autograd.grad(fx[:, i].sum(), xx, retain_graph=True)[0][:, i] for i in range(x.shape[1]))
+        res = d_t + div_f + (fx * grad).sum(1) - 0.5 * float(g2) * (lap + (grad ** 2).sum(1))
+    return res.detach()
+
+
+def continuity_residual(log_p: Callable, f: Callable, x: torch.Tensor, t: float) -> torch.Tensor:
+    """``(d_t p + div(p f)) / p``: :func:`fokker_planck_residual` with ``g = 0`` (eq. test-functions-continuity)."""
+    return fokker_planck_residual(log_p, f, 0.0, x, t)
+
+
+def log_density_along_ode(velocity: Callable, x: torch.Tensor, logp0: torch.Tensor, t0: float, t1: float, *,
+                          steps: int = 200, method: str = "rk4") -> tuple[torch.Tensor, torch.Tensor]:
+    """Carry ``(x, log p)`` along ``dx/dt = v(t, x)`` from t0 to t1 with ``d log p(x_t)/dt = -div v`` (ode-direct
+    chapter, eq. ode-direct-logp; the instantaneous change of variables of FFJORD).
+
+    ``velocity(t, x)``: a float t and x (N, D) -> (N, D) (e.g. :func:`kexue.diffusion.pf_ode_velocity`); x (N, D);
+    logp0 (N,). Fixed steps, ``method`` ``"euler"``, ``"heun"`` or ``"rk4"``; exact divergence (D backward passes).
+    Returns ``(x_t1, log p_t1(x_t1))``.
+    """
+    check_tensor(x, "x", ndim=2)
+    check_tensor(logp0, "logp0", ndim=1)
+    if logp0.shape[0] != x.shape[0]:
+        raise ValueError(f"logp0 must have shape ({x.shape[0]},), got {tuple(logp0.shape)}")
+    steps = check_int(steps, "steps", min_value=1)
+    if method not in ("euler", "heun", "rk4"):
+        raise ValueError(f"method must be 'euler', 'heun' or 'rk4', got {method!r}")
+
+    def field(t, y, _lp):
+        v = velocity(t, y)
+        return v.detach(), -divergence(lambda z: velocity(t, z), y)
+
+    h = (float(t1) - float(t0)) / steps
+    y, lp = x.detach(), logp0.detach()
+    for k in range(steps):
+        t = float(t0) + k * h
+        k1 = field(t, y, lp)
+        if method == "euler":
+            y, lp = y + h * k1[0], lp + h * k1[1]
+        elif method == "heun":
+            k2 = field(t + h, y + h * k1[0], lp)
+            y, lp = y + h / 2 * (k1[0] + k2[0]), lp + h / 2 * (k1[1] + k2[1])
+        else:
+            k2 = field(t + h / 2, y + h / 2 * k1[0], lp)
+            k3 = field(t + h / 2, y + h / 2 * k2[0], lp)
+            k4 = field(t + h, y + h * k3[0], lp)
+            y = y + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0])
+            lp = lp + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    return y, lp
