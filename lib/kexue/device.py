@@ -65,7 +65,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "gpu": dict(n=256, d_model=128, n_layers=4, steps=2_000),
     },
     "masks": {
-        "cpu": dict(d_model=32, n_layers=2, leak_steps=200, seq2seq_steps=300, perm_steps=400),
+        "cpu": dict(d_model=32, n_layers=2, leak_steps=150, seq2seq_steps=200, perm_steps=300),
         "gpu": dict(d_model=128, n_layers=4, leak_steps=2_000, seq2seq_steps=3_000, perm_steps=4_000),
     },
     "ddim": {
