@@ -82,3 +82,30 @@ def test_target_position_embedding_is_required_exactly_when_configured():
         m(x)
     with torch.no_grad():
         assert not torch.allclose(m(x, target_positions=torch.arange(4)), m(x, target_positions=torch.arange(4).flip(0)))
+
+
+def test_toeplitz_gate_of_ones_is_plain_attention_and_gate_matrix_is_toeplitz():
+    torch.manual_seed(0)
+    plain = ka.MultiHeadAttention(16, 2).double()
+    gated = ka.MultiHeadAttention(16, 2, toeplitz_gate=3).double()
+    gated.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.randn(2, 7, 16, dtype=torch.float64)
+    torch.testing.assert_close(gated(x, is_causal=True), plain(x, is_causal=True), atol=1e-12, rtol=0)
+    with torch.no_grad():
+        gated.gate.copy_(torch.arange(14, dtype=torch.float64).view(2, 7))
+    c = gated.gate_matrix(7, 7)
+    for i in range(7):
+        for j in range(7):
+            assert c[1, i, j] == gated.gate[1, max(-3, min(3, i - j)) + 3]
+    # identical inputs no longer give identical outputs: the gated rows do not sum to one
+    same = torch.ones(1, 7, 16, dtype=torch.float64)
+    out = gated(same)
+    assert not torch.allclose(out[0, 0], out[0, 3])
+    with pytest.raises(ValueError, match="toeplitz_gate"):
+        ka.MultiHeadAttention(16, 2, toeplitz_gate=-1)
+
+
+def test_probe_with_toeplitz_gate_passes():
+    torch.set_num_threads(1)
+    r = ka.run_position_probe(ka.ProbeConfig(n=8, position="rope", toeplitz_gate=8, steps=200), progress=False)
+    assert r.accuracy == 1.0 and not r.rows_identical

@@ -239,10 +239,13 @@ class MultiHeadAttention(torch.nn.Module):
     Separate ``q_proj``, ``k_proj``, ``v_proj``, ``o_proj`` (``nn.Linear``) so per-matrix init schemes are
     easy; ``n_kv_heads < n_heads`` gives grouped-query attention. ``rotary`` (a
     :class:`kexue.attention.position.RotaryEmbedding`) rotates queries and keys before the dot product.
+    ``toeplitz_gate=p`` multiplies the weights elementwise by a learned Toeplitz matrix per head,
+    ``c_ij = g_h(clip(i - j, -p, p))`` (initialised to 1), i.e. ``O = (A ⊙ C) V`` (Luo et al. 2022; chapter
+    *attention/relative-position-flaw*); it runs on the explicit path.
     """
 
     def __init__(self, d_model: int, n_heads: int, *, n_kv_heads: int | None = None, bias: bool = True,
-                 normalization: str = "softmax", rotary=None):
+                 normalization: str = "softmax", rotary=None, toeplitz_gate: int | None = None):
         super().__init__()
         if d_model % n_heads != 0:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
@@ -257,6 +260,17 @@ class MultiHeadAttention(torch.nn.Module):
         self.k_proj = torch.nn.Linear(d_model, n_kv_heads * self.head_dim, bias=bias)
         self.v_proj = torch.nn.Linear(d_model, n_kv_heads * self.head_dim, bias=bias)
         self.o_proj = torch.nn.Linear(d_model, d_model, bias=bias)
+        if toeplitz_gate is not None and (isinstance(toeplitz_gate, bool) or not isinstance(toeplitz_gate, int)
+                                          or toeplitz_gate < 0):
+            raise ValueError(f"toeplitz_gate must be None or an int >= 0, got {toeplitz_gate!r}")
+        self.toeplitz_gate = toeplitz_gate
+        self.gate = None if toeplitz_gate is None else torch.nn.Parameter(torch.ones(n_heads, 2 * toeplitz_gate + 1))
+
+    def gate_matrix(self, n_q: int, n_k: int) -> torch.Tensor:
+        """The ``(H, n_q, n_k)`` Toeplitz gate ``c_ij = g_h(clip(i' - j, -p, p))`` (bottom-right aligned ``i'``)."""
+        p = self.toeplitz_gate
+        rel = (torch.arange(n_q, device=self.gate.device)[:, None] + (n_k - n_q)) - torch.arange(n_k, device=self.gate.device)
+        return self.gate[:, rel.clamp(-p, p) + p]
 
     def _heads(self, x, h):  # (B, L, h*hd) -> (B, h, L, hd)
         b, n, _ = x.shape
@@ -270,9 +284,17 @@ class MultiHeadAttention(torch.nn.Module):
         v = self._heads(self.v_proj(context), self.n_kv_heads)
         if self.rotary is not None:
             q, k = self.rotary(q), self.rotary(k)
-        res = attention(q, k, v, mask=mask, bias=bias, is_causal=is_causal, scale=scale,
-                        normalization=self.normalization, return_weights=return_weights)
-        out, w = res if return_weights else (res, None)
+        if self.gate is None:
+            res = attention(q, k, v, mask=mask, bias=bias, is_causal=is_causal, scale=scale,
+                            normalization=self.normalization, return_weights=return_weights)
+            out, w = res if return_weights else (res, None)
+        else:                                                      # O = (A ⊙ C) V, explicit path
+            w = attention_weights(q, k, mask=mask, bias=bias, is_causal=is_causal, scale=scale,
+                                  normalization=self.normalization)          # (B, H, Lq, Lk)
+            w = w * self.gate_matrix(q.shape[-2], k.shape[-2]).to(w.dtype)
+            if k.shape[-3] != q.shape[-3]:
+                v = repeat_kv(v, q.shape[-3] // k.shape[-3])
+            out = w @ v
         b, _, n, _ = out.shape
         out = self.o_proj(out.transpose(1, 2).reshape(b, n, -1))   # (B, Lq, d_model)
         return (out, w) if return_weights else out

@@ -145,6 +145,7 @@ class ProbeConfig:
     normalization: str = "softmax"
     markers: bool = False
     causal: bool = False
+    toeplitz_gate: int | None = None
     steps: int = 300
     lr: float = 3e-3
     seed: int = 0
@@ -183,7 +184,8 @@ def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeRe
     torch.manual_seed(config.seed)
     model = Transformer(TransformerConfig(vocab_size=3, d_model=config.d_model, n_heads=config.n_heads,
                                           n_layers=config.n_layers, max_len=config.n + 2, position=config.position,
-                                          normalization=config.normalization, n_out=config.n))
+                                          normalization=config.normalization, n_out=config.n,
+                                          toeplitz_gate=config.toeplitz_gate))
     tokens, targets = position_probe_batch(config.n, markers=config.markers)
     sl = slice(1, -1) if config.markers else slice(None)
 
@@ -192,7 +194,8 @@ def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeRe
         return nn.functional.cross_entropy(logits.reshape(-1, config.n), targets)
 
     hist = train(model, loss_fn, tokens, steps=config.steps, batch_size=1, lr=config.lr, seed=config.seed,
-                 progress=progress, desc=f"{config.position}/{config.normalization}/markers={config.markers}")
+                 progress=progress, desc=f"{config.position}/{config.normalization}/markers={config.markers}"
+                 + (f"/gate={config.toeplitz_gate}" if config.toeplitz_gate is not None else ""))
     with torch.no_grad():
         logits = model(tokens, is_causal=config.causal)[0, sl]                                   # (n, n)
         loss = float(nn.functional.cross_entropy(logits, targets))

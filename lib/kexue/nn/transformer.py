@@ -33,6 +33,7 @@ class TransformerConfig:
     normalization: str = "softmax"
     n_out: int | None = None
     target_positions: bool = False   # add a second position embedding: where the next token to predict sits
+    toeplitz_gate: int | None = None  # O = (A ⊙ C) V with a learned Toeplitz C of half-width p (Luo et al. 2022)
 
     def __post_init__(self):
         if self.position not in POSITIONS:
@@ -63,7 +64,8 @@ class _Block(nn.Module):
     def __init__(self, cfg: TransformerConfig, rotary):
         super().__init__()
         self.ln1, self.ln2 = nn.LayerNorm(cfg.d_model), nn.LayerNorm(cfg.d_model)
-        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, normalization=cfg.normalization, rotary=rotary)
+        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, normalization=cfg.normalization, rotary=rotary,
+                                       toeplitz_gate=cfg.toeplitz_gate)
         self.mlp = nn.Sequential(nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(),
                                  nn.Linear(4 * cfg.d_model, cfg.d_model))
 
