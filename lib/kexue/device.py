@@ -88,6 +88,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(n_samples=1_000),
         "gpu": dict(n_samples=10_000),
     },
+    "sid": {
+        "cpu": dict(iters=600, batch=512, hidden=128, n_samples=2_000),
+        "gpu": dict(iters=4_000, batch=2_048, hidden=256, n_samples=10_000),
+    },
 }
 
 

@@ -13,6 +13,9 @@ these losses (the trainer switches their ``requires_grad`` off during the genera
 """
 from __future__ import annotations
 
+import os
+import time
+
 import torch
 from tqdm.auto import tqdm
 
@@ -121,7 +124,9 @@ def sid_distill(teacher, generator: torch.nn.Module, fake: torch.nn.Module, sche
 
     for _ in range(fake_pretrain):
         fake_step()
-    for it in tqdm(range(iters + 1), disable=not progress, desc=f"SiD ({form})", mininterval=0.5):
+    book = os.environ.get("KEXUE_BOOK_BUILD") == "1"                     # as kexue.nn.train: one summary line in the book
+    start = time.perf_counter()
+    for it in tqdm(range(iters + 1), disable=not progress or book, desc=f"SiD ({form})", mininterval=0.5):
         if snapshot_every is not None and it % snapshot_every == 0:
             with torch.no_grad():
                 out["snapshots"][it] = generator(z_fixed).detach().clone()
@@ -136,4 +141,6 @@ def sid_distill(teacher, generator: torch.nn.Module, fake: torch.nn.Module, sche
         opt_g.step()
         fake.requires_grad_(True)
         out["g_loss"].append(loss.item())
+    if progress and book:
+        print(f"SiD ({form}): {iters} iterations in {time.perf_counter() - start:.1f} s")
     return out
