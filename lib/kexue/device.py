@@ -89,7 +89,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "gpu": dict(n_samples=10_000),
     },
     "sid": {
-        "cpu": dict(iters=600, batch=512, hidden=128, n_samples=2_000),
+        "cpu": dict(iters=400, batch=512, hidden=128, n_samples=2_000),
         "gpu": dict(iters=4_000, batch=2_048, hidden=256, n_samples=10_000),
     },
 }
