@@ -75,8 +75,8 @@ PRESETS: dict[str, dict[str, dict]] = {
                     n_samples=20_000, image_steps=20_000, image_batch=256, image_width=64, image_samples=64),
     },
     "sde": {
-        "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3, n_samples=3_000,
-                    n_oracle=2_000),
+        "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3, n_samples=2_000,
+                    n_oracle=1_500),
         "gpu": dict(n_train=100_000, train_steps=6_000, batch=4_096, hidden=256, depth=4, lr=2e-3, n_samples=20_000,
                     n_oracle=10_000),
     },
@@ -95,6 +95,10 @@ PRESETS: dict[str, dict[str, dict]] = {
     "ode-construction": {
         "cpu": dict(n_samples=1_000),
         "gpu": dict(n_samples=10_000),
+    },
+    "sid": {
+        "cpu": dict(iters=400, batch=512, hidden=128, n_samples=2_000),
+        "gpu": dict(iters=4_000, batch=2_048, hidden=256, n_samples=10_000),
     },
 }
 

@@ -10,7 +10,7 @@ from .continuous import (NoiseSchedule, VPSchedule, VESchedule, HeatSchedule, Cu
 from .forward import q_sample, eps_to_x0, x0_to_eps
 from .samplers import (Trajectory, ddim_invert, ddim_sample, ddim_step, ddpm_sample, ddpm_step, slerp)
 from .losses import dsm_loss, sm_loss, sample_times, ratio_score_estimate, sm_ratio_loss
-from . import fields
+from . import distill, fields
 from .pde import (continuity_residual, divergence, fokker_planck_residual, log_density_along_ode, simulate_sde,
                   solve_fp_1d)
 from .sde import (NFECounter, PF_METHODS, forward_sde_simulate, pf_ode_sample, pf_ode_velocity,
@@ -23,5 +23,5 @@ __all__ = ["DiscreteSchedule", "q_sample", "eps_to_x0", "x0_to_eps", "Trajectory
            "NoiseSchedule", "VPSchedule", "VESchedule", "HeatSchedule", "CustomSchedule",
            "discrete_from_continuous", "eps_to_score", "score_to_eps", "expand_time", "sm_loss", "sample_times", "ratio_score_estimate", "sm_ratio_loss",
            "NFECounter", "PF_METHODS", "forward_sde_simulate", "pf_ode_sample", "pf_ode_velocity",
-           "reverse_sde_sample", "time_grid", "fields",
+           "reverse_sde_sample", "time_grid", "fields", "distill",
            "continuity_residual", "divergence", "log_density_along_ode", "fokker_planck_residual", "simulate_sde", "solve_fp_1d"]

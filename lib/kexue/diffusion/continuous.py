@@ -149,7 +149,7 @@ def expand_time(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class VPSchedule(NoiseSchedule):
     """Song et al.'s VP SDE: ``f = -beta(t)/2``, ``g^2 = beta(t)``, ``beta(t) = beta_min + t (beta_max - beta_min)``.
 
-    ``signal = exp(-t^2 (beta_max - beta_min)/4 - t beta_min/2)``, ``noise = sqrt(1 - signal^2)`` (sde eq. sde-vp).
+    ``signal = exp(-t^2 (beta_max - beta_min)/4 - t beta_min/2)``, ``noise = sqrt(1 - signal^2)`` (sde chapter, the VP case of eq. sde-fg).
     """
 
     def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, t_min: float = 1e-3, t_max: float = 1.0):

@@ -1,7 +1,7 @@
 """ODE diffusions built from isotropic kernels (ode-construction chapter).
 
 A *scale-family* kernel perturbs data as ``x_t = x_0 + t z`` with ``z`` drawn from a fixed isotropic law
-``q(z)`` (chapter, eq. ode-construction-scale). For the empirical distribution of a data set the marginal field
+``q(z)`` (chapter, the scale families of eq. ode-construction-field). For the empirical distribution of a data set the marginal field
 that transports ``p_0`` to ``p_t`` is then exactly (eq. ode-construction-field, ours)::
 
     f_t(x) = (x - E[x_0 | x_t = x]) / t,       E[x_0 | x_t = x] = sum_i w_i x0_i,  w_i ∝ q((x - x0_i) / t)

@@ -142,7 +142,7 @@ def continuity_residual(log_p: Callable, f: Callable, x: torch.Tensor, t: float)
 def log_density_along_ode(velocity: Callable, x: torch.Tensor, logp0: torch.Tensor, t0: float, t1: float, *,
                           steps: int = 200, method: str = "rk4") -> tuple[torch.Tensor, torch.Tensor]:
     """Carry ``(x, log p)`` along ``dx/dt = v(t, x)`` from t0 to t1 with ``d log p(x_t)/dt = -div v`` (ode-direct
-    chapter, eq. ode-direct-logp; the instantaneous change of variables of FFJORD).
+    chapter, the limit of eq. ode-direct-jacobian; the instantaneous change of variables of FFJORD).
 
     ``velocity(t, x)``: a float t and x (N, D) -> (N, D) (e.g. :func:`kexue.diffusion.pf_ode_velocity`); x (N, D);
     logp0 (N,). Fixed steps, ``method`` ``"euler"``, ``"heun"`` or ``"rk4"``; exact divergence (D backward passes).

@@ -3,7 +3,7 @@
 For the forward SDE ``dx = f_t x dt + g_t dw`` of a :class:`NoiseSchedule`:
 
 * reverse SDE (sde chapter, eq. sde-reverse; Anderson 1982): ``dx = [f_t x - g_t^2 score] dt + g_t dw``, ``dt < 0``;
-* probability-flow ODE (eq. sde-pf-ode; Song et al. 2021): ``dx/dt = f_t x - g_t^2 score / 2``.
+* probability-flow ODE (Song et al. 2021; ode-direct chapter, eq. ode-direct-sampler, for the heat schedule): ``dx/dt = f_t x - g_t^2 score / 2``.
 
 With an eps-model, ``score = -eps / noise(t)``. Every sampler here has the same signature::
 
@@ -95,7 +95,7 @@ def _coefs(sched: NoiseSchedule, t: float) -> tuple[float, float, float, float]:
 
 
 def pf_ode_velocity(model, sched: NoiseSchedule):
-    """``v(t, x) = f_t x + g_t^2 eps(x, t) / (2 noise(t))`` (eq. sde-pf-ode with score = -eps/noise), torchdiffeq order.
+    """``v(t, x) = f_t x + g_t^2 eps(x, t) / (2 noise(t))``: ``f_t x - g_t^2 score / 2`` with score = -eps/noise; torchdiffeq order.
 
     ``t`` may be a float or a 0-d tensor. The returned callable has an ``nfe`` attribute (its wrapped counter).
     """
@@ -166,7 +166,7 @@ def pf_ode_sample(model, x: torch.Tensor, sched: NoiseSchedule, *, method: str =
                   rtol: float = 1e-4, atol: float = 1e-4, denoise: bool = True,
                   generator: torch.Generator | None = None, callback=None,
                   progress: bool = False) -> tuple[torch.Tensor, dict]:
-    """Solve the probability-flow ODE (sde chapter, eq. sde-pf-ode) from ``t_start`` down to ``t_end``.
+    """Solve the probability-flow ODE ``dx/dt = f_t x - g_t^2 score / 2`` from ``t_start`` down to ``t_end``.
 
     ``method``:
       * ``"euler"`` — ``x_s = x_t - h v(t, x_t)``; ``steps`` network calls;
