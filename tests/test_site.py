@@ -169,7 +169,8 @@ def test_chapter_in_headless_chromium(chapter, server, driver, site):
     assert not bad_tex, f"MathJax could not typeset: {bad_tex[:5]}"
     assert not driver.find_elements(By.CSS_SELECTOR, ".cell_output .traceback, .output.traceback, .output.error")
     assert "Traceback (most recent call last)" not in body
-    # demos respond: every control changes the displayed frame
+    # demos respond: each control, moved from the default state, changes the displayed frame; moving it back
+    # restores the default frame
     demos = driver.find_elements(By.CSS_SELECTOR, "div.kexue-demo")
     assert demos
     for demo in demos:
@@ -179,11 +180,17 @@ def test_chapter_in_headless_chromium(chapter, server, driver, site):
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", ctl)
             if ctl.tag_name == "select":
                 sel = Select(ctl)
-                current = int(sel.first_selected_option.get_attribute("value"))
-                sel.select_by_value(str((current + 1) % len(sel.options)))
+                current = sel.first_selected_option.get_attribute("value")
+                sel.select_by_value(str((int(current) + 1) % len(sel.options)))
+                moved = img.get_attribute("src")
+                sel.select_by_value(current)
             else:
-                ctl.send_keys(Keys.ARROW_LEFT if ctl.get_attribute("value") == ctl.get_attribute("max") else Keys.ARROW_RIGHT)
-            assert img.get_attribute("src") != before, f"moving {ctl.get_attribute('data-name')} did not change the frame"
+                at_max = ctl.get_attribute("value") == ctl.get_attribute("max")
+                ctl.send_keys(Keys.ARROW_LEFT if at_max else Keys.ARROW_RIGHT)
+                moved = img.get_attribute("src")
+                ctl.send_keys(Keys.ARROW_RIGHT if at_max else Keys.ARROW_LEFT)
+            assert moved != before, f"moving {ctl.get_attribute('data-name')} did not change the frame"
+            assert img.get_attribute("src") == before, f"moving {ctl.get_attribute('data-name')} back did not restore it"
     # launch and download links point at this chapter's notebook
     nb = f"{chapter.as_posix()}.ipynb"
     hrefs = [a.get_attribute("href") or "" for a in driver.find_elements(By.CSS_SELECTOR, "a")]
