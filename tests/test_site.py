@@ -92,6 +92,13 @@ def test_pages_load_no_script_from_a_cdn(site):
     assert (site / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax must be served by the site itself"
 
 
+def test_no_dead_widgets_on_the_pages(site):
+    """ipywidgets outputs need a kernel or a CDN-loaded manager: on our pages every demo must be static."""
+    for page in _pages(site):
+        text = page.read_text(encoding="utf-8")
+        assert "application/vnd.jupyter.widget" not in text and "jupyter-widgets" not in text, page.name
+
+
 def test_demos_within_page_weight_budget(site):
     from kexue.widgets import MAX_DEMO_BYTES
 
