@@ -40,8 +40,9 @@ def test_setup_cell_installs_kexue_and_first_cells_run(tmp_path):
                               capture_output=True, text=True, check=True).stdout.strip()
     with open(os.path.join(own_site, "colab_preinstalled.pth"), "w") as f:
         f.write(str(_preinstalled_dir(tmp_path)) + "\n")
+    clean_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     probe = subprocess.run([str(py), "-c", "import importlib.util as u; print(u.find_spec('kexue') is None)"],
-                           capture_output=True, text=True, check=True)
+                           capture_output=True, text=True, check=True, env=clean_env)
     assert probe.stdout.strip() == "True", "the fresh environment must not see kexue before the setup cell"
 
     nb = json.loads(toc_chapters()[0].read_text(encoding="utf-8"))
@@ -52,7 +53,7 @@ def test_setup_cell_installs_kexue_and_first_cells_run(tmp_path):
     shutil.copytree(ROOT / "lib", source / "lib", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    env = {**os.environ, "KEXUE_INSTALL_SOURCE": str(source), "MPLBACKEND": "Agg", "PYTHONPATH": ""}
+    env = {**clean_env, "KEXUE_INSTALL_SOURCE": str(source), "MPLBACKEND": "Agg"}
     r = subprocess.run([str(py), "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
     assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
     assert "kexue: device=" in r.stdout
