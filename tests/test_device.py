@@ -37,3 +37,11 @@ def test_setup_returns_a_device(capsys):
 def test_errors(call, exc):
     with pytest.raises(exc):
         call()
+
+
+@pytest.mark.parametrize("chapter", sorted(device.PRESETS))
+def test_every_preset_has_the_same_sizes_at_both_scales(chapter):
+    """A chapter reads the same keys on a GPU as on the CPU, so the GPU path cannot fail on a missing size."""
+    cpu, gpu = device.preset(chapter, "cpu"), device.preset(chapter, "gpu")
+    assert cpu.keys() == gpu.keys()
+    assert all(type(cpu[k]) is type(gpu[k]) for k in cpu), {k: (cpu[k], gpu[k]) for k in cpu if type(cpu[k]) is not type(gpu[k])}
