@@ -70,6 +70,30 @@ def diffusers_ddim(sched: kd.DiscreteSchedule, steps: int):
     return sample
 
 
+def plot(rows, floor, ddpm, path):
+    """Sliced W2 against network evaluations, one line per sampler family (log-log)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families: dict[str, list] = {}
+    for r in rows[1:]:
+        family = r["sampler"].split(",")[0]
+        families.setdefault(family, []).append((r["nfe"], r["sw2"]))
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), facecolor="white")
+    for family, pts in families.items():
+        pts.sort()
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=family)
+    ax.axhline(ddpm, color="k", ls="--", lw=1, label="DDPM, 1000 steps")
+    ax.axhline(floor, color="0.6", ls=":", lw=1, label="data vs data")
+    ax.set(xscale="log", yscale="log", xlabel="network evaluations", ylabel="sliced W2 to held-out data")
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, facecolor="white")
+    plt.close(fig)
+
+
 def main():
     kexue.device.setup(seed=0, verbose=False)
     vp = kd.VPSchedule()
@@ -113,6 +137,8 @@ def main():
               f"give the same samples: largest absolute difference {max(gaps):.1e} over the four step counts."]
     out = ROOT / "benchmarks" / "results" / "diffusion-cpu.md"
     out.parent.mkdir(parents=True, exist_ok=True)
+    plot(rows, floor, rows[0]["sw2"], out.with_suffix(".png"))
+    lines += ["", "![sliced W2 against network evaluations, one line per sampler family](diffusion-cpu.png)"]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
