@@ -87,15 +87,27 @@ def ddim_step(x: torch.Tensor, eps: torch.Tensor, i: int, j: int, sched: Discret
     if sig > nj * (1 + 1e-12):
         raise ValueError(f"sigma={float(sig):.4g} exceeds noise[j]={float(nj):.4g}: no Gaussian step keeps the "
                          f"marginals (eq. ddim-coefficients needs sigma <= noise[j]); lower eta or sigma")
-    x0_hat = eps_to_x0(x, eps, i, sched)
-    dir_coef = torch.sqrt(torch.clamp(nj ** 2 - sig ** 2, min=0.0))
-    x_j = sched.signal[j].to(x.dtype) * x0_hat + dir_coef.to(x.dtype) * eps
-    if sig > 0:
+    if sig > 0 and noise is not None:
+        check_same_shape(x, noise, "x", "noise")
+    return _ddim_update(x, eps, _ddim_coefs(sched, i, j, float(sig)), noise, generator)
+
+
+def _ddim_coefs(sched: DiscreteSchedule, i: int, j: int, sigma: float) -> tuple[float, float, float, float, float]:
+    """Python floats ``(signal[i], noise[i], signal[j], sqrt(noise[j]^2 - sigma^2), sigma)`` for one step."""
+    nj = float(sched.noise[j])
+    return (float(sched.signal[i]), float(sched.noise[i]), float(sched.signal[j]),
+            max(nj * nj - sigma * sigma, 0.0) ** 0.5, sigma)
+
+
+def _ddim_update(x, eps, coefs, noise=None, generator=None):
+    """The update of eq. (ddim-update) from precomputed float coefficients: few, fused tensor operations."""
+    a_i, n_i, a_j, direction, sigma = coefs
+    x0_hat = torch.add(x, eps, alpha=-n_i).div_(a_i)                     # (x_i - noise_i eps) / signal_i
+    x_j = torch.add(x0_hat * a_j, eps, alpha=direction)                 # signal_j x0_hat + direction eps
+    if sigma > 0:
         if noise is None:
             noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-        else:
-            check_same_shape(x, noise, "x", "noise")
-        x_j = x_j + sig.to(x.dtype) * noise
+        x_j.add_(noise, alpha=sigma)
     return x_j, x0_hat
 
 
@@ -157,8 +169,10 @@ def ddim_sample(model: EpsModel, x: torch.Tensor, sched: DiscreteSchedule, *, st
     if eta > 1:
         raise ValueError(f"eta must be in [0, 1], got {eta}")
     ts = sched.timesteps(steps, spacing) if timesteps is None else sched.validate_timesteps(timesteps)
-    step = lambda x_, e_, i, j: ddim_step(x_, e_, i, j, sched, eta=eta, generator=generator)  # noqa: E731
-    return _loop(list(zip(ts[:-1], ts[1:])), model, x, sched, step, callback, progress, "DDIM")
+    pairs = list(zip(ts[:-1], ts[1:]))
+    coefs = {(i, j): _ddim_coefs(sched, i, j, float(sched.ddim_sigma(i, j, eta))) for i, j in pairs}  # once per run
+    step = lambda x_, e_, i, j: _ddim_update(x_, e_, coefs[i, j], None, generator)  # noqa: E731
+    return _loop(pairs, model, x, sched, step, callback, progress, "DDIM")
 
 
 @torch.no_grad()
