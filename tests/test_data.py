@@ -85,3 +85,14 @@ def test_ring_and_toy_sets():
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_randn_for_follows_the_tensor_and_repeats_with_a_cpu_generator():
+    from kexue._validate import randn_for
+
+    like = torch.empty(3, 2, dtype=torch.float64, device="meta")      # any non-CPU device
+    out = randn_for(like, torch.Generator().manual_seed(0))
+    assert out.device.type == "meta" and out.dtype == torch.float64 and out.shape == (3, 2)
+    cpu = torch.zeros(4, dtype=torch.float32)
+    a, b = randn_for(cpu, torch.Generator().manual_seed(1)), randn_for(cpu, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and a.dtype == torch.float32

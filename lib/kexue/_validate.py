@@ -5,7 +5,7 @@ import numbers
 
 import torch
 
-__all__ = ["as_tensor", "check_tensor", "check_positive", "check_int", "check_same_shape"]
+__all__ = ["as_tensor", "check_tensor", "check_positive", "check_int", "check_same_shape", "randn_for"]
 
 
 def check_tensor(x, name: str, *, ndim: int | None = None, min_ndim: int | None = None,
@@ -58,3 +58,13 @@ def check_int(value, name: str, *, min_value: int | None = None, max_value: int 
 def check_same_shape(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name_b} must have the shape of {name_a} {tuple(a.shape)}, got {tuple(b.shape)}")
+
+
+def randn_for(like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Standard normal noise shaped like ``like``, with its dtype and on its device.
+
+    Drawn on the generator's own device and then moved, so a CPU ``torch.Generator`` (what the chapters
+    pass, for seeds that repeat on every machine) also works for CUDA tensors.
+    """
+    device = generator.device if generator is not None else like.device
+    return torch.randn(like.shape, generator=generator, dtype=like.dtype, device=device).to(like.device)

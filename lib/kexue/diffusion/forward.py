@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_same_shape, check_tensor
+from .._validate import randn_for, check_same_shape, check_tensor
 from .continuous import NoiseSchedule, cont_eps_to_x0, cont_x0_to_eps
 from .schedules import DiscreteSchedule
 
@@ -40,7 +40,7 @@ def q_sample(x0: torch.Tensor, i, sched: DiscreteSchedule, eps: torch.Tensor | N
         raise TypeError(f"sched must be a DiscreteSchedule, got {type(sched).__name__}")
     i = _check_index(sched, i)
     if eps is None:
-        eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+        eps = randn_for(x0, generator)
     else:
         check_same_shape(x0, eps, "x0", "eps")
     return coef(sched.signal, i, x0) * x0 + coef(sched.noise, i, x0) * eps, eps

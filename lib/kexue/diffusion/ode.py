@@ -70,7 +70,7 @@ def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str =
         check_positive(atol, "atol")
         from torchdiffeq import odeint
 
-        grid = torch.tensor([float(s_start), float(s_end)], dtype=torch.float64)
+        grid = torch.tensor([float(s_start), float(s_end)], dtype=torch.float64, device=x.device)
         # never evaluate f outside [s_start, s_end]: torchdiffeq's first-step probe and its last step may overshoot
         opts = {"step_t": grid, "first_step": 0.01 * abs(float(s_end) - float(s_start))}
         return odeint(lambda s, y: f(float(s), y), x, grid, rtol=rtol, atol=atol, method="dopri5", options=opts)[-1]

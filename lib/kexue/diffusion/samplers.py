@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import check_positive, check_same_shape, check_tensor
+from .._validate import randn_for, check_positive, check_same_shape, check_tensor
 from .forward import eps_to_x0
 from .schedules import DiscreteSchedule
 
@@ -106,7 +106,7 @@ def _ddim_update(x, eps, coefs, noise=None, generator=None):
     x_j = torch.add(x0_hat * a_j, eps, alpha=direction)                 # signal_j x0_hat + direction eps
     if sigma > 0:
         if noise is None:
-            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            noise = randn_for(x, generator)
         x_j.add_(noise, alpha=sigma)
     return x_j, x0_hat
 
@@ -136,7 +136,7 @@ def ddpm_step(x: torch.Tensor, eps: torch.Tensor, i: int, sched: DiscreteSchedul
     x0_hat = eps_to_x0(x, eps, i, sched)
     if i > 1 and std > 0:
         if noise is None:
-            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+            noise = randn_for(x, generator)
         else:
             check_same_shape(x, noise, "x", "noise")
         mean = mean + std.to(x.dtype) * noise
