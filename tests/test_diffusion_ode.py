@@ -65,3 +65,13 @@ def test_fixed_step_against_torchdiffeq_and_scipy(x1):
 def test_errors(x1, kw, exc, match):
     with pytest.raises(exc, match=match):
         kd.ode_sample(exact_eps, x1, **kw)
+
+
+def test_ode_solve_callback_sees_every_fixed_step(x1):
+    seen = []
+    f = lambda s, y: -y  # noqa: E731
+    out = kd.ode_solve(f, x1, 0.0, 1.0, method="heun", n_steps=8, callback=lambda s, y: seen.append((s, y)))
+    assert [round(s, 12) for s, _ in seen] == [round(k / 8, 12) for k in range(1, 9)]
+    assert torch.equal(seen[-1][1], out)
+    with pytest.raises(ValueError, match="callback is for fixed-step"):
+        kd.ode_solve(f, x1, 0.0, 1.0, method="dopri5", callback=lambda s, y: None)

@@ -57,3 +57,15 @@ def test_mode_stats_on_exact_samples():
 def test_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_histogram_l1_against_a_density_and_against_samples():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200_000)
+    grid = np.linspace(-3, 3, 601)
+    normal = np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi)
+    assert metrics.histogram_l1(x, normal, grid=grid) < 0.02           # its own density: only binning and noise
+    assert metrics.histogram_l1(x, np.exp(-(grid - 1) ** 2 / 2) / np.sqrt(2 * np.pi), grid=grid) > 0.5
+    assert metrics.histogram_l1(x, rng.normal(size=200_000)) < 0.02
+    with pytest.raises(ValueError, match="same length"):
+        metrics.histogram_l1(x, normal[:-1], grid=grid)

@@ -6,7 +6,7 @@ import torch
 
 from ._validate import check_int, check_positive
 
-__all__ = ["sliced_wasserstein", "mmd2_rbf", "random_directions", "mode_stats"]
+__all__ = ["sliced_wasserstein", "mmd2_rbf", "random_directions", "mode_stats", "histogram_l1"]
 
 
 def _as_2d(x, name: str) -> np.ndarray:
@@ -107,3 +107,28 @@ def mode_stats(samples, centers, std: float, outlier_k: float = 4.0) -> dict:
     std_ratio = float(np.sqrt((resid ** 2).mean()) / std) if inlier.any() else float("nan")
     return {"modes_covered": int((freq >= 0.01).sum()), "tv": float(0.5 * np.abs(freq - 1 / len(c)).sum()),
             "std_ratio": std_ratio, "outlier_frac": float(1 - inlier.mean())}
+
+
+def histogram_l1(samples, reference, *, grid=None, bins: int = 60, value_range: tuple[float, float] = (-3.0, 3.0)) -> float:
+    """L1 distance between the histogram density of 1-D ``samples`` and a reference law.
+
+    ``reference`` is either a density evaluated on ``grid`` (interpolated to the bin centres) or, when ``grid``
+    is None, a second set of samples (histogrammed on the same bins). Used to compare particles with a PDE
+    solution (test-functions chapter).
+    """
+    x = np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples, dtype=float).ravel()
+    bins = check_int(bins, "bins", min_value=1)
+    lo, hi = value_range
+    if not lo < hi:
+        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
+    hist, edges = np.histogram(x, bins=bins, range=(lo, hi), density=True)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    ref = np.asarray(reference.detach().cpu() if isinstance(reference, torch.Tensor) else reference, dtype=float).ravel()
+    if grid is None:
+        other = np.histogram(ref, bins=bins, range=(lo, hi), density=True)[0]
+    else:
+        g = np.asarray(grid, dtype=float)
+        if g.shape != ref.shape:
+            raise ValueError(f"grid and reference must have the same length, got {g.shape} and {ref.shape}")
+        other = np.interp(centres, g, ref)
+    return float(np.abs(hist - other).sum() * (edges[1] - edges[0]))

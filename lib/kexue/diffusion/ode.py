@@ -53,12 +53,13 @@ def su_ode_velocity(model):
 
 
 def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str = "heun",
-              n_steps: int | None = None, rtol: float = 1e-5, atol: float = 1e-5) -> torch.Tensor:
+              n_steps: int | None = None, rtol: float = 1e-5, atol: float = 1e-5, callback=None) -> torch.Tensor:
     """Integrate ``dx/ds = f(s, x)`` from ``s_start`` to ``s_end`` (either direction); x (B, *S).
 
     ``method``: ``"euler"`` or ``"heun"`` on a uniform grid of ``n_steps`` steps (our own, 5 lines each),
     or ``"dopri5"`` (adaptive Dormand–Prince from torchdiffeq, tolerances ``rtol``/``atol``).
-    ``f`` receives ``s`` as a Python float.
+    ``f`` receives ``s`` as a Python float. ``callback(s, x)``, fixed-step methods only, sees the state after
+    every step (for trajectory plots).
     """
     check_tensor(x, "x", min_ndim=1)
     if method not in ("euler", "heun", "dopri5"):
@@ -66,6 +67,8 @@ def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str =
     if method == "dopri5":
         if n_steps is not None:
             raise ValueError("n_steps is for fixed-step methods; dopri5 chooses its own steps (set rtol/atol)")
+        if callback is not None:
+            raise ValueError("callback is for fixed-step methods; dopri5's internal steps are not reported")
         check_positive(rtol, "rtol")
         check_positive(atol, "atol")
         from torchdiffeq import odeint
@@ -85,6 +88,8 @@ def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str =
             x = x + h * k1
         else:
             x = x + h / 2 * (k1 + f(s_next, x + h * k1))
+        if callback is not None:
+            callback(s_next, x)
     return x
 
 
