@@ -1,7 +1,7 @@
 """Attention: one ``attention()`` (PyTorch's fused kernel when it can, the explicit math beside it),
 masks, scale rules, linear attention and feature maps, position encodings and the position probe.
 
-Modules: :mod:`.core`, :mod:`.masks`, :mod:`.scale`, :mod:`.linear`, :mod:`.position`.
+Modules: :mod:`.core`, :mod:`.masks`, :mod:`.scale`, :mod:`.linear`, :mod:`.position`, :mod:`.tasks`.
 """
 from .core import (BACKENDS, NORMALIZATIONS, MultiHeadAttention, attention, attention_logits,
                    attention_weights, normalize_logits, repeat_kv)
@@ -13,6 +13,8 @@ from .masks import (causal_mask, combine_masks, full_mask, mask_to_bias, padding
 from .position import (POSITIONS, ProbeConfig, ProbeResult, RelativePositionBias, RotaryEmbedding,
                        alibi_bias, alibi_slopes, apply_rotary, position_probe_batch, rope_angles, run_position_probe,
                        sinusoidal_position_embedding, t5_relative_bucket)
+from .tasks import (greedy_generate, permutation_lm_logits, permutation_lm_loss, progressions, seq2seq_loss,
+                    seq2seq_pairs, seq2seq_segments)
 from .scale import (entropy_invariant_scale, entropy_lower_bound, jl_min_dim, jl_scale_factor, kappa_log_scale,
                     per_query_scale, softmax_entropy, solve_scale_for_entropy, standard_scale)
 
