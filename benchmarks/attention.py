@@ -16,12 +16,12 @@ Each configuration runs in a fresh subprocess, so the peak resident memory it re
 ``ru_maxrss`` over the inputs) belongs to that configuration alone. Times are the best of 7-50 runs
 after one warm-up. Nothing here is asserted by the tests: speed is measured, not promised.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -65,7 +65,9 @@ print(json.dumps(dict(method=method, n=n, causal=causal, ms=1e3 * min(times), pe
 
 def run_one(method: str, n: int, causal: bool) -> dict:
     code = CHILD.format(lib=str(ROOT / "lib"), method=method, n=n, causal=causal)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -86,7 +88,10 @@ def table(rows, causal: bool) -> str:
     head = "| n | " + " | ".join(f"{m} ms (MiB)" for m in METHODS) + " |"
     lines = [head, "|" + "---|" * (len(METHODS) + 1)]
     for n in ns:
-        cells = [f"{t[m, n]['ms']:.1f} ({t[m, n]['peak_mib']:.0f})" if (m, n) in t else "—" for m in METHODS]
+        cells = [
+            f"{t[m, n]['ms']:.1f} ({t[m, n]['peak_mib']:.0f})" if (m, n) in t else "—"
+            for m in METHODS
+        ]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -94,7 +99,9 @@ def table(rows, causal: bool) -> str:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "attention-cpu.md"))
+    ap.add_argument(
+        "--out", default=str(ROOT / "benchmarks" / "results" / "attention-cpu.md")
+    )
     args = ap.parse_args()
     ns = [256, 512, 1024] if args.quick else [256, 512, 1024, 2048, 4096, 8192]
     rows = []
@@ -106,8 +113,12 @@ def main():
                     continue
                 r = run_one(m, n, causal)
                 rows.append(r)
-                print(f"causal={causal} n={n:5d} {m:12s} {r['ms']:9.2f} ms  peak {r['peak_mib']:7.1f} MiB", flush=True)
+                print(
+                    f"causal={causal} n={n:5d} {m:12s} {r['ms']:9.2f} ms  peak {r['peak_mib']:7.1f} MiB",
+                    flush=True,
+                )
     import torch
+
     lines = [
         "# Attention on a CPU: kexue.attention vs PyTorch's scaled_dot_product_attention",
         "",
@@ -134,7 +145,9 @@ def main():
         "",
     ]
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")
-    Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    Path(args.out).with_suffix(".json").write_text(
+        json.dumps(rows, indent=1), encoding="utf-8"
+    )
     print("wrote", args.out)
 
 

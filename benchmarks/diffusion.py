@@ -9,6 +9,7 @@ For each run we record the network evaluations (NFE), the sliced 2-Wasserstein d
 wall time and the share of it spent outside the network ("sampler overhead"). diffusers' DDIMScheduler drives
 the same network as a reference for the overhead. Timings are for information only: no test asserts speed.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,12 +51,25 @@ def run(name, fn, model, x_test, repeats: int = 5):
         with torch.no_grad():
             out = fn(net)
         total = time.perf_counter() - start
-        runs.append((max(0.0, total - net.seconds) / total, total, net.nfe, out[0] if isinstance(out, tuple) else out))
-        if total > 1.0:           # long runs are stable enough: one is plenty
+        runs.append(
+            (
+                max(0.0, total - net.seconds) / total,
+                total,
+                net.nfe,
+                out[0] if isinstance(out, tuple) else out,
+            )
+        )
+        if total > 1.0:  # long runs are stable enough: one is plenty
             break
     overhead, total, nfe, out = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
-    return {"sampler": name, "nfe": nfe, "sw2": metrics.sliced_wasserstein(out, x_test), "seconds": total,
-            "overhead": overhead, "samples": out}
+    return {
+        "sampler": name,
+        "nfe": nfe,
+        "sw2": metrics.sliced_wasserstein(out, x_test),
+        "seconds": total,
+        "overhead": overhead,
+        "samples": out,
+    }
 
 
 def diffusers_ddim(sched: kd.DiscreteSchedule, steps: int):
@@ -64,8 +78,15 @@ def diffusers_ddim(sched: kd.DiscreteSchedule, steps: int):
 
     ac = sched.alphas_cumprod
     betas = 1 - ac / torch.cat([torch.ones(1, dtype=ac.dtype), ac[:-1]])
-    sch = DDIMScheduler(num_train_timesteps=sched.T, trained_betas=betas.numpy(), clip_sample=False,
-                        set_alpha_to_one=True, steps_offset=0, timestep_spacing="trailing", prediction_type="epsilon")
+    sch = DDIMScheduler(
+        num_train_timesteps=sched.T,
+        trained_betas=betas.numpy(),
+        clip_sample=False,
+        set_alpha_to_one=True,
+        steps_offset=0,
+        timestep_spacing="trailing",
+        prediction_type="epsilon",
+    )
     sch.set_timesteps(steps)
 
     def sample(net, x):
@@ -73,6 +94,7 @@ def diffusers_ddim(sched: kd.DiscreteSchedule, steps: int):
             eps = net(x, torch.full((x.shape[0],), (k + 1) / sched.T, dtype=x.dtype))
             x = sch.step(eps, int(k), x).prev_sample
         return x
+
     return sample
 
 
@@ -93,7 +115,12 @@ def plot(rows, floor, ddpm, path):
         ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=family)
     ax.axhline(ddpm, color="k", ls="--", lw=1, label="DDPM, 1000 steps")
     ax.axhline(floor, color="0.6", ls=":", lw=1, label="data vs data")
-    ax.set(xscale="log", yscale="log", xlabel="network evaluations", ylabel="sliced W2 to held-out data")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="network evaluations",
+        ylabel="sliced W2 to held-out data",
+    )
     ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(path, dpi=110, facecolor="white")
@@ -105,55 +132,132 @@ def main():
     vp = kd.VPSchedule()
     x_train, x_test = data.moons(20_000, seed=0), data.moons(3_000, seed=1)
     model = nn.TimeMLP(dim=2, hidden=128, depth=3)
-    nn.train(model, lambda m, b, g: kd.dsm_loss(m, b, vp, generator=g), x_train, steps=1_500, batch_size=1_024,
-             lr=3e-3, progress=False)
+    nn.train(
+        model,
+        lambda m, b, g: kd.dsm_loss(m, b, vp, generator=g),
+        x_train,
+        steps=1_500,
+        batch_size=1_024,
+        lr=3e-3,
+        progress=False,
+    )
     model.eval()
     floor = metrics.sliced_wasserstein(data.moons(3_000, seed=2), x_test)
     disc = kd.DiscreteSchedule.from_continuous(vp, 1000)
     z = torch.randn(3_000, 2, generator=torch.Generator().manual_seed(1))
     gen = lambda: torch.Generator().manual_seed(2)  # noqa: E731
-    rows = [run("DDPM (1000 steps)", lambda net: kd.ddpm_sample(net, z, disc, generator=gen()), model, x_test)]
+    rows = [
+        run(
+            "DDPM (1000 steps)",
+            lambda net: kd.ddpm_sample(net, z, disc, generator=gen()),
+            model,
+            x_test,
+        )
+    ]
     gaps = []
     for steps in (10, 20, 50, 100):
-        rows.append(run(f"DDIM eta=0, {steps} steps", lambda net: kd.ddim_sample(net, z, disc, steps=steps), model, x_test))
-        reference = diffusers_ddim(disc, steps)                    # built outside the timed call
-        rows.append(run(f"diffusers DDIMScheduler, {steps} steps", lambda net: reference(net, z), model, x_test))
+        rows.append(
+            run(
+                f"DDIM eta=0, {steps} steps",
+                lambda net: kd.ddim_sample(net, z, disc, steps=steps),
+                model,
+                x_test,
+            )
+        )
+        reference = diffusers_ddim(disc, steps)  # built outside the timed call
+        rows.append(
+            run(
+                f"diffusers DDIMScheduler, {steps} steps",
+                lambda net: reference(net, z),
+                model,
+                x_test,
+            )
+        )
         gaps.append(float((rows[-1]["samples"] - rows[-2]["samples"]).abs().max()))
     for steps in (20, 50, 100, 200, 1000):
-        rows.append(run(f"reverse SDE (EM), {steps} steps",
-                        lambda net: kd.reverse_sde_sample(net, z, vp, steps=steps, generator=gen()), model, x_test))
-    for method, steps in (("euler", 10), ("euler", 20), ("euler", 50), ("heun", 5), ("heun", 10), ("heun", 25)):
-        rows.append(run(f"PF-ODE {method}, {steps} steps",
-                        lambda net: kd.pf_ode_sample(net, z, vp, method=method, steps=steps), model, x_test))
+        rows.append(
+            run(
+                f"reverse SDE (EM), {steps} steps",
+                lambda net: kd.reverse_sde_sample(
+                    net, z, vp, steps=steps, generator=gen()
+                ),
+                model,
+                x_test,
+            )
+        )
+    for method, steps in (
+        ("euler", 10),
+        ("euler", 20),
+        ("euler", 50),
+        ("heun", 5),
+        ("heun", 10),
+        ("heun", 25),
+    ):
+        rows.append(
+            run(
+                f"PF-ODE {method}, {steps} steps",
+                lambda net: kd.pf_ode_sample(net, z, vp, method=method, steps=steps),
+                model,
+                x_test,
+            )
+        )
     for tol in (1e-2, 1e-3, 1e-4):
-        rows.append(run(f"PF-ODE dopri5, rtol=atol={tol:g}",
-                        lambda net: kd.pf_ode_sample(net, z, vp, method="dopri5", rtol=tol, atol=tol), model, x_test))
+        rows.append(
+            run(
+                f"PF-ODE dopri5, rtol=atol={tol:g}",
+                lambda net: kd.pf_ode_sample(
+                    net, z, vp, method="dopri5", rtol=tol, atol=tol
+                ),
+                model,
+                x_test,
+            )
+        )
 
-    lines = ["# Diffusion samplers: quality against network evaluations (CPU)", "",
-             f"Machine: {platform.platform()}, {os.cpu_count()} logical CPUs (shared), torch {torch.__version__}, "
-             f"{torch.get_num_threads()} thread(s); Python {platform.python_version()}.", "",
-             "One TimeMLP (3 x 128, Fourier time features) trained 1,500 steps by `dsm_loss` on two-moons under "
-             "`VPSchedule()`; 3,000 samples from the same noise for every sampler; sliced W2 (256 directions) to "
-             f"3,000 held-out points. Noise floor (two data samples): **{floor:.4f}**. Overhead = share of wall time "
-             "spent outside the network (median of 5 runs for runs under a second). Generated by "
-             "`python benchmarks/diffusion.py`; timings vary with machine load.",
-             "", "| sampler | NFE | sliced W2 | wall time (s) | sampler overhead |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "# Diffusion samplers: quality against network evaluations (CPU)",
+        "",
+        f"Machine: {platform.platform()}, {os.cpu_count()} logical CPUs (shared), torch {torch.__version__}, "
+        f"{torch.get_num_threads()} thread(s); Python {platform.python_version()}.",
+        "",
+        "One TimeMLP (3 x 128, Fourier time features) trained 1,500 steps by `dsm_loss` on two-moons under "
+        "`VPSchedule()`; 3,000 samples from the same noise for every sampler; sliced W2 (256 directions) to "
+        f"3,000 held-out points. Noise floor (two data samples): **{floor:.4f}**. Overhead = share of wall time "
+        "spent outside the network (median of 5 runs for runs under a second). Generated by "
+        "`python benchmarks/diffusion.py`; timings vary with machine load.",
+        "",
+        "| sampler | NFE | sliced W2 | wall time (s) | sampler overhead |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['sampler']} | {r['nfe']} | {r['sw2']:.4f} | {r['seconds']:.2f} | {r['overhead']:.0%} |")
-    lines += ["", f"Our `ddim_sample` and diffusers' `DDIMScheduler` (trailing spacing, same betas) driving the same network "
-              f"give the same samples: largest absolute difference {max(gaps):.1e} over the four step counts."]
+        lines.append(
+            f"| {r['sampler']} | {r['nfe']} | {r['sw2']:.4f} | {r['seconds']:.2f} | {r['overhead']:.0%} |"
+        )
+    lines += [
+        "",
+        f"Our `ddim_sample` and diffusers' `DDIMScheduler` (trailing spacing, same betas) driving the same network "
+        f"give the same samples: largest absolute difference {max(gaps):.1e} over the four step counts.",
+    ]
     out = ROOT / "benchmarks" / "results" / "diffusion-cpu.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     ddpm = rows[0]["sw2"]
     best = min((r for r in rows[1:] if r["nfe"] <= 21), key=lambda r: r["sw2"])
     over = sorted({r["sampler"].split(",")[0] for r in rows if r["overhead"] >= 0.055})
-    lines += ["", f"Targets. Quality at about 20 evaluations: the best sampler with at most 21 ({best['sampler']}) is at "
-              f"{best['sw2'] / ddpm:.2f}x DDPM's distance with 1000 (target: at most 1.2x, "
-              f"{'met' if best['sw2'] <= 1.2 * ddpm else 'not met'}). Sampler overhead under 5 %: "
-              + ("met by every sampler (to the rounding of the table)." if not over else
-                 "above 5 % in at least one run for " + ", ".join(over) + ".")]
+    lines += [
+        "",
+        f"Targets. Quality at about 20 evaluations: the best sampler with at most 21 ({best['sampler']}) is at "
+        f"{best['sw2'] / ddpm:.2f}x DDPM's distance with 1000 (target: at most 1.2x, "
+        f"{'met' if best['sw2'] <= 1.2 * ddpm else 'not met'}). Sampler overhead under 5 %: "
+        + (
+            "met by every sampler (to the rounding of the table)."
+            if not over
+            else "above 5 % in at least one run for " + ", ".join(over) + "."
+        ),
+    ]
     plot(rows, floor, ddpm, out.with_suffix(".png"))
-    lines += ["", "![sliced W2 against network evaluations, one line per sampler family](diffusion-cpu.png)"]
+    lines += [
+        "",
+        "![sliced W2 against network evaluations, one line per sampler family](diffusion-cpu.png)",
+    ]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

@@ -1,4 +1,5 @@
 """Shared fixtures: offline mode for peers, the repository root, and the chapters listed in _toc.yml."""
+
 from __future__ import annotations
 
 import os

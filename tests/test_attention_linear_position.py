@@ -1,35 +1,47 @@
 """kexue.attention linear attention, feature maps and positions: exact identities, unbiasedness,
 error falling with the feature dimension, RoPE's relative property, and the position probe."""
+
 import math
 
+import kexue.attention as ka
 import pytest
 import scipy.stats
 import torch
 import torch.nn.functional as F
 
-import kexue.attention as ka
-
 D64 = torch.float64
 
 
 def rand(*shape, seed=0, scale=1.0):
-    return scale * torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=D64)
+    return scale * torch.randn(
+        *shape, generator=torch.Generator().manual_seed(seed), dtype=D64
+    )
 
 
 def test_kernel_attention_with_exp_kernel_is_softmax_attention():
     q, k, v = rand(2, 10, 4, seed=1), rand(2, 12, 4, seed=2), rand(2, 12, 3, seed=3)
     ref = F.scaled_dot_product_attention(q, k, v, scale=1.0)
-    torch.testing.assert_close(ka.kernel_attention(q, k, v, ka.exp_kernel), ref, atol=1e-12, rtol=0)
-    torch.testing.assert_close(ka.attention(q, k, v, scale=1.0), ref, atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        ka.kernel_attention(q, k, v, ka.exp_kernel), ref, atol=1e-12, rtol=0
+    )
+    torch.testing.assert_close(
+        ka.attention(q, k, v, scale=1.0), ref, atol=1e-12, rtol=0
+    )
 
 
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("chunk", [1, 4, 64])
 def test_linear_attention_equals_its_quadratic_kernel_form(causal, chunk):
-    q, k, v = rand(3, 2, 11, 4, seed=1), rand(3, 2, 11, 4, seed=2), rand(3, 2, 11, 5, seed=3)
+    q, k, v = (
+        rand(3, 2, 11, 4, seed=1),
+        rand(3, 2, 11, 4, seed=2),
+        rand(3, 2, 11, 5, seed=3),
+    )
     phi = ka.elu_plus_one
     mask = ka.causal_mask(11, align="top_left") if causal else None
-    ref = ka.kernel_attention(q, k, v, lambda a, b: phi(a) @ phi(b).transpose(-2, -1), mask=mask)
+    ref = ka.kernel_attention(
+        q, k, v, lambda a, b: phi(a) @ phi(b).transpose(-2, -1), mask=mask
+    )
     out = ka.linear_attention(q, k, v, phi, causal=causal, chunk_size=chunk)
     torch.testing.assert_close(out, ref, atol=1e-10, rtol=0)
 
@@ -38,7 +50,10 @@ def test_linear_attention_equals_its_quadratic_kernel_form(causal, chunk):
 @pytest.mark.parametrize("symmetric", [False, True])
 def test_taylor_features_give_the_truncated_series(order, symmetric):
     q, k = rand(7, 3, seed=1, scale=0.5), rand(9, 3, seed=2, scale=0.5)
-    fq, fk = ka.taylor_features(q, order, symmetric=symmetric), ka.taylor_features(k, order, symmetric=symmetric)
+    fq, fk = (
+        ka.taylor_features(q, order, symmetric=symmetric),
+        ka.taylor_features(k, order, symmetric=symmetric),
+    )
     s = q @ k.T
     ref = sum(s**m / math.factorial(m) for m in range(order + 1))
     torch.testing.assert_close(fq @ fk.T, ref * torch.ones_like(s), atol=1e-12, rtol=0)
@@ -58,22 +73,36 @@ def test_limit_features(n):
 def test_performer_features_are_unbiased(orthogonal):
     q, k = rand(4, seed=1, scale=0.4), rand(4, seed=2, scale=0.4)
     g = torch.Generator().manual_seed(0)
-    est = torch.stack([ka.positive_random_features(q, w) @ ka.positive_random_features(k, w)
-                       for w in (ka.draw_gaussian_projection(4, 8, orthogonal=orthogonal, generator=g)
-                                 for _ in range(2000))])
+    est = torch.stack(
+        [
+            ka.positive_random_features(q, w) @ ka.positive_random_features(k, w)
+            for w in (
+                ka.draw_gaussian_projection(4, 8, orthogonal=orthogonal, generator=g)
+                for _ in range(2000)
+            )
+        ]
+    )
     se = est.std() / math.sqrt(len(est))
     assert abs(float(est.mean()) - math.exp(float(q @ k))) < 4 * float(se)
 
 
 def test_orthogonal_projection_blocks_and_chi_norms():
-    w = ka.draw_gaussian_projection(6, 6 * 300, generator=torch.Generator().manual_seed(0))
+    w = ka.draw_gaussian_projection(
+        6, 6 * 300, generator=torch.Generator().manual_seed(0)
+    )
     blk = w[:6] / w[:6].norm(dim=1, keepdim=True)
     torch.testing.assert_close(blk @ blk.T, torch.eye(6, dtype=D64), atol=1e-12, rtol=0)
-    assert scipy.stats.kstest(w.norm(dim=1).numpy(), scipy.stats.chi(6).cdf).pvalue > 1e-3
+    assert (
+        scipy.stats.kstest(w.norm(dim=1).numpy(), scipy.stats.chi(6).cdf).pvalue > 1e-3
+    )
 
 
 def _rel_err(phi, n=64, d=4, c=0.6, seed=0):
-    q, k, v = rand(n, d, seed=seed), rand(n, d, seed=seed + 1), rand(n, d, seed=seed + 2)
+    q, k, v = (
+        rand(n, d, seed=seed),
+        rand(n, d, seed=seed + 1),
+        rand(n, d, seed=seed + 2),
+    )
     q, k = c * q / d**0.25, c * k / d**0.25
     exact = ka.attention(q, k, v, scale=1.0)
     approx = ka.linear_attention(q, k, v, phi)
@@ -85,7 +114,10 @@ def test_error_falls_with_feature_dimension():
     assert taylor[0] > taylor[1] > taylor[2]
     limit = [_rel_err(lambda x, n=n: ka.exp_limit_features(x, n)) for n in (2, 4)]
     assert limit[0] > limit[1]
-    perf = [sum(_rel_err(ka.PerformerFeatures(4, m, seed=s).double()) for s in range(5)) / 5 for m in (16, 256, 4096)]
+    perf = [
+        sum(_rel_err(ka.PerformerFeatures(4, m, seed=s).double()) for s in range(5)) / 5
+        for m in (16, 256, 4096)
+    ]
     assert perf[0] > perf[1] > perf[2]
 
 
@@ -95,16 +127,35 @@ def test_rank_of_linear_attention_is_at_most_the_feature_dim():
     assert ka.numerical_rank(torch.exp(q @ k.T)) > 32
 
 
-@pytest.mark.parametrize("call,exc,msg", [
-    (lambda: ka.linear_attention(rand(3, 4), rand(3, 5), rand(3, 2), ka.elu_plus_one), ValueError, "feature dim"),
-    (lambda: ka.linear_attention(rand(3, 4), rand(5, 4), rand(5, 2), ka.elu_plus_one, causal=True), ValueError, "Lq == Lk"),
-    (lambda: ka.feature_dim(4, "fourier", 2), ValueError, "method"),
-    (lambda: ka.positive_random_features(rand(3, 4), rand(8, 5)), ValueError, "omega"),
-    (lambda: ka.taylor_features(rand(3, 4), -1), ValueError, "order"),
-    (lambda: ka.apply_rotary(rand(3, 5)), ValueError, "even"),
-    (lambda: ka.ProbeConfig(position="shaw"), ValueError, "position"),
-    (lambda: ka.ProbeConfig(normalization="l1"), ValueError, "normalization"),
-])
+@pytest.mark.parametrize(
+    "call,exc,msg",
+    [
+        (
+            lambda: ka.linear_attention(
+                rand(3, 4), rand(3, 5), rand(3, 2), ka.elu_plus_one
+            ),
+            ValueError,
+            "feature dim",
+        ),
+        (
+            lambda: ka.linear_attention(
+                rand(3, 4), rand(5, 4), rand(5, 2), ka.elu_plus_one, causal=True
+            ),
+            ValueError,
+            "Lq == Lk",
+        ),
+        (lambda: ka.feature_dim(4, "fourier", 2), ValueError, "method"),
+        (
+            lambda: ka.positive_random_features(rand(3, 4), rand(8, 5)),
+            ValueError,
+            "omega",
+        ),
+        (lambda: ka.taylor_features(rand(3, 4), -1), ValueError, "order"),
+        (lambda: ka.apply_rotary(rand(3, 5)), ValueError, "even"),
+        (lambda: ka.ProbeConfig(position="shaw"), ValueError, "position"),
+        (lambda: ka.ProbeConfig(normalization="l1"), ValueError, "normalization"),
+    ],
+)
 def test_linear_and_position_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
@@ -115,37 +166,73 @@ def test_sinusoidal_closed_form():
     pe = ka.sinusoidal_position_embedding(10, 6).double()
     p, i = 7, 2
     assert math.isclose(pe[p, 2 * i], math.sin(p / 10000 ** (2 * i / 6)), abs_tol=1e-6)
-    assert math.isclose(pe[p, 2 * i + 1], math.cos(p / 10000 ** (2 * i / 6)), abs_tol=1e-6)
+    assert math.isclose(
+        pe[p, 2 * i + 1], math.cos(p / 10000 ** (2 * i / 6)), abs_tol=1e-6
+    )
 
 
 def test_rope_is_relative_and_equals_complex_rotation():
     q, k = rand(1, 8, seed=1), rand(1, 8, seed=2)
-    dots = [float(ka.apply_rotary(q, torch.tensor([m + s])) @ ka.apply_rotary(k, torch.tensor([3 + s])).T)
-            for m, s in [(5, 0), (5, 11), (5, 100)]]
+    dots = [
+        float(
+            ka.apply_rotary(q, torch.tensor([m + s]))
+            @ ka.apply_rotary(k, torch.tensor([3 + s])).T
+        )
+        for m, s in [(5, 0), (5, 11), (5, 100)]
+    ]
     assert max(dots) - min(dots) < 1e-10
     pos = torch.arange(6)
     x = rand(6, 8, seed=3)
-    z = torch.view_as_complex(x.view(6, 4, 2).contiguous()) * torch.polar(torch.ones(6, 4, dtype=D64),
-                                                                          ka.rope_angles(pos, 8))
-    torch.testing.assert_close(ka.apply_rotary(x, pos), torch.view_as_real(z).reshape(6, 8), atol=1e-12, rtol=0)
+    z = torch.view_as_complex(x.view(6, 4, 2).contiguous()) * torch.polar(
+        torch.ones(6, 4, dtype=D64), ka.rope_angles(pos, 8)
+    )
+    torch.testing.assert_close(
+        ka.apply_rotary(x, pos), torch.view_as_real(z).reshape(6, 8), atol=1e-12, rtol=0
+    )
 
 
 def test_t5_buckets_pinned():
     rel = torch.tensor([-200, -128, -20, -8, -1, 0, 1, 7, 8, 20, 127, 128, 500])
     got = ka.t5_relative_bucket(rel).tolist()
     assert got == [15, 15, 10, 8, 1, 0, 17, 23, 24, 26, 31, 31, 31]
-    assert ka.t5_relative_bucket(rel, bidirectional=False).tolist() == [31, 31, 17, 8, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+    assert ka.t5_relative_bucket(rel, bidirectional=False).tolist() == [
+        31,
+        31,
+        17,
+        8,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ]
 
 
-@pytest.mark.parametrize("position,norm,markers,passes", [
-    ("rope", "softmax", False, False), ("none", "softmax", False, False), ("t5", "softmax", False, False),
-    ("alibi", "softmax", False, False), ("alibi", "softmax", True, True),
-    ("learned", "softmax", False, True), ("rope", "l2", False, True), ("rope", "softmax", True, True),
-])
+@pytest.mark.parametrize(
+    "position,norm,markers,passes",
+    [
+        ("rope", "softmax", False, False),
+        ("none", "softmax", False, False),
+        ("t5", "softmax", False, False),
+        ("alibi", "softmax", False, False),
+        ("alibi", "softmax", True, True),
+        ("learned", "softmax", False, True),
+        ("rope", "l2", False, True),
+        ("rope", "softmax", True, True),
+    ],
+)
 def test_position_probe(position, norm, markers, passes):
     torch.set_num_threads(1)
-    r = ka.run_position_probe(ka.ProbeConfig(n=8, position=position,
-                                             normalization=norm, markers=markers, steps=200), progress=False)
+    r = ka.run_position_probe(
+        ka.ProbeConfig(
+            n=8, position=position, normalization=norm, markers=markers, steps=200
+        ),
+        progress=False,
+    )
     if passes:
         assert r.accuracy == 1.0 and not r.rows_identical
     else:
@@ -153,9 +240,14 @@ def test_position_probe(position, norm, markers, passes):
 
 
 def test_alibi_slopes_and_bias():
-    torch.testing.assert_close(ka.alibi_slopes(8).double(), torch.tensor([2.0**-k for k in range(1, 9)], dtype=D64))
-    torch.testing.assert_close(ka.alibi_slopes(6).double(),
-                               torch.tensor([2**-2, 2**-4, 2**-6, 2**-8, 2**-1, 2**-3], dtype=D64))
+    torch.testing.assert_close(
+        ka.alibi_slopes(8).double(),
+        torch.tensor([2.0**-k for k in range(1, 9)], dtype=D64),
+    )
+    torch.testing.assert_close(
+        ka.alibi_slopes(6).double(),
+        torch.tensor([2**-2, 2**-4, 2**-6, 2**-8, 2**-1, 2**-3], dtype=D64),
+    )
     b = ka.alibi_bias(4, 5).double()
     s = ka.alibi_slopes(4).double()
     for i in range(5):
@@ -163,7 +255,17 @@ def test_alibi_slopes_and_bias():
             assert math.isclose(b[1, i, j], -s[1] * (i - j), abs_tol=1e-7)
     bb = ka.alibi_bias(4, 5, bidirectional=True).double()
     torch.testing.assert_close(bb, bb.transpose(-1, -2))
-    torch.testing.assert_close(ka.alibi_bias(4, 3, 5), ka.alibi_bias(4, 5)[:, 2:])       # bottom-right rows
-    q, k, v = rand(1, 4, 5, 8, seed=1), rand(1, 4, 5, 8, seed=2), rand(1, 4, 5, 8, seed=3)
-    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=b.masked_fill(~ka.causal_mask(5), float("-inf")))
-    torch.testing.assert_close(ka.attention(q, k, v, bias=b, is_causal=True), ref, atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        ka.alibi_bias(4, 3, 5), ka.alibi_bias(4, 5)[:, 2:]
+    )  # bottom-right rows
+    q, k, v = (
+        rand(1, 4, 5, 8, seed=1),
+        rand(1, 4, 5, 8, seed=2),
+        rand(1, 4, 5, 8, seed=3),
+    )
+    ref = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=b.masked_fill(~ka.causal_mask(5), float("-inf"))
+    )
+    torch.testing.assert_close(
+        ka.attention(q, k, v, bias=b, is_causal=True), ref, atol=1e-12, rtol=0
+    )

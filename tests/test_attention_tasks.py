@@ -1,14 +1,19 @@
 """kexue.attention.tasks: the masks chapter's toy tasks."""
+
 import pytest
 import torch
-
 from kexue import attention as ka
 from kexue import nn
 
 
 def test_seq2seq_layout_and_reverse_task():
     x = ka.seq2seq_pairs(5, 0, "reverse", length=4, vocab=10)
-    assert x.shape == (5, 11) and torch.all(x[:, 0] == 10) and torch.all(x[:, 5] == 11) and torch.all(x[:, -1] == 11)
+    assert (
+        x.shape == (5, 11)
+        and torch.all(x[:, 0] == 10)
+        and torch.all(x[:, 5] == 11)
+        and torch.all(x[:, -1] == 11)
+    )
     assert torch.equal(x[:, 6:10], x[:, 1:5].flip(-1))
     assert ka.seq2seq_segments(4).tolist() == [0] * 6 + [1] * 5
 
@@ -19,30 +24,58 @@ def test_seq2seq_loss_counts_only_the_target_digits():
     batch = ka.seq2seq_pairs(4, 1, "random", length=S)
     loss = ka.seq2seq_loss(mask, S)
 
-    class Fixed(torch.nn.Module):           # predicts the true next token at target positions, uniform elsewhere
+    class Fixed(
+        torch.nn.Module
+    ):  # predicts the true next token at target positions, uniform elsewhere
         def forward(self, x, mask=None):
             logits = torch.zeros(*x.shape, 12)
-            nxt = batch[:, 1:x.shape[1] + 1]
-            logits[:, S + 1:2 * S + 1].scatter_(-1, nxt[:, S + 1:2 * S + 1, None], 50.0)
+            nxt = batch[:, 1 : x.shape[1] + 1]
+            logits[:, S + 1 : 2 * S + 1].scatter_(
+                -1, nxt[:, S + 1 : 2 * S + 1, None], 50.0
+            )
             return logits
-    assert float(loss(Fixed(), batch)) < 1e-6   # wrong everywhere else, yet the loss is zero
+
+    assert (
+        float(loss(Fixed(), batch)) < 1e-6
+    )  # wrong everywhere else, yet the loss is zero
 
 
 def test_greedy_generate_shape_and_permutation_loss_is_finite():
     torch.manual_seed(0)
-    m = nn.Transformer(nn.TransformerConfig(vocab_size=12, d_model=16, n_heads=2, n_layers=1, max_len=9))
+    m = nn.Transformer(
+        nn.TransformerConfig(
+            vocab_size=12, d_model=16, n_heads=2, n_layers=1, max_len=9
+        )
+    )
     seqs = ka.seq2seq_pairs(3, 0, "reverse", length=3)
     assert ka.greedy_generate(m, ka.causal_mask(9), seqs, 3).shape == (3, 3)
     p = ka.progressions(6, 0, 5)
     assert torch.equal((p[:, 1:] - p[:, :-1]) % 10, torch.ones(6, 4, dtype=p.dtype))
-    pm = nn.Transformer(nn.TransformerConfig(vocab_size=11, d_model=16, n_heads=2, n_layers=1, max_len=6, n_out=10,
-                                             target_positions=True))
-    val = ka.permutation_lm_loss(with_target=True, bos_id=10, n_classes=10)(pm, p, torch.Generator().manual_seed(0))
+    pm = nn.Transformer(
+        nn.TransformerConfig(
+            vocab_size=11,
+            d_model=16,
+            n_heads=2,
+            n_layers=1,
+            max_len=6,
+            n_out=10,
+            target_positions=True,
+        )
+    )
+    val = ka.permutation_lm_loss(with_target=True, bos_id=10, n_classes=10)(
+        pm, p, torch.Generator().manual_seed(0)
+    )
     assert torch.isfinite(val)
 
 
-@pytest.mark.parametrize("call", [lambda: ka.seq2seq_pairs(3, 0, "copy"), lambda: ka.seq2seq_pairs(0, 0, "reverse"),
-                                  lambda: ka.progressions(0, 0)])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ka.seq2seq_pairs(3, 0, "copy"),
+        lambda: ka.seq2seq_pairs(0, 0, "reverse"),
+        lambda: ka.progressions(0, 0),
+    ],
+)
 def test_errors(call):
     with pytest.raises(ValueError):
         call()

@@ -1,15 +1,28 @@
 """kexue.nn.Transformer (the attention part's small model): masks and positions behave as documented."""
-import pytest
-import torch
 
 import kexue.attention as ka
+import pytest
+import torch
 from kexue import nn
 
 
 def model(position="learned", **kw):
     torch.manual_seed(0)
-    return nn.Transformer(nn.TransformerConfig(vocab_size=12, d_model=16, n_heads=2, n_layers=2, max_len=16,
-                                               position=position, **kw)).double().eval()
+    return (
+        nn.Transformer(
+            nn.TransformerConfig(
+                vocab_size=12,
+                d_model=16,
+                n_heads=2,
+                n_layers=2,
+                max_len=16,
+                position=position,
+                **kw,
+            )
+        )
+        .double()
+        .eval()
+    )
 
 
 @pytest.mark.parametrize("position", ["learned", "sinusoidal", "rope"])
@@ -41,13 +54,21 @@ def test_rope_model_is_shift_invariant_and_learned_is_not():
     x = torch.randint(0, 12, (1, 8), generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         r = model("rope")
-        torch.testing.assert_close(r(x, positions=torch.arange(8) + 5), r(x), atol=1e-10, rtol=0)
+        torch.testing.assert_close(
+            r(x, positions=torch.arange(8) + 5), r(x), atol=1e-10, rtol=0
+        )
         a = model("learned")
         assert not torch.allclose(a(x, positions=torch.arange(8) + 5), a(x))
 
 
-@pytest.mark.parametrize("kwargs,msg", [(dict(position="shaw"), "position"), (dict(normalization="l1"), "normalization"),
-                                        (dict(n_heads=3), "divisible")])
+@pytest.mark.parametrize(
+    "kwargs,msg",
+    [
+        (dict(position="shaw"), "position"),
+        (dict(normalization="l1"), "normalization"),
+        (dict(n_heads=3), "divisible"),
+    ],
+)
 def test_config_errors(kwargs, msg):
     base = dict(vocab_size=5, d_model=16, n_heads=2)
     base.update(kwargs)
@@ -81,7 +102,10 @@ def test_target_position_embedding_is_required_exactly_when_configured():
     with pytest.raises(ValueError, match="target_positions"):
         m(x)
     with torch.no_grad():
-        assert not torch.allclose(m(x, target_positions=torch.arange(4)), m(x, target_positions=torch.arange(4).flip(0)))
+        assert not torch.allclose(
+            m(x, target_positions=torch.arange(4)),
+            m(x, target_positions=torch.arange(4).flip(0)),
+        )
 
 
 def test_toeplitz_gate_of_ones_is_plain_attention_and_gate_matrix_is_toeplitz():
@@ -90,7 +114,9 @@ def test_toeplitz_gate_of_ones_is_plain_attention_and_gate_matrix_is_toeplitz():
     gated = ka.MultiHeadAttention(16, 2, toeplitz_gate=3).double()
     gated.load_state_dict(plain.state_dict(), strict=False)
     x = torch.randn(2, 7, 16, dtype=torch.float64)
-    torch.testing.assert_close(gated(x, is_causal=True), plain(x, is_causal=True), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        gated(x, is_causal=True), plain(x, is_causal=True), atol=1e-12, rtol=0
+    )
     with torch.no_grad():
         gated.gate.copy_(torch.arange(14, dtype=torch.float64).view(2, 7))
     c = gated.gate_matrix(7, 7)
@@ -107,5 +133,7 @@ def test_toeplitz_gate_of_ones_is_plain_attention_and_gate_matrix_is_toeplitz():
 
 def test_probe_with_toeplitz_gate_passes():
     torch.set_num_threads(1)
-    r = ka.run_position_probe(ka.ProbeConfig(n=8, position="rope", toeplitz_gate=8, steps=200), progress=False)
+    r = ka.run_position_probe(
+        ka.ProbeConfig(n=8, position="rope", toeplitz_gate=8, steps=200), progress=False
+    )
     assert r.accuracy == 1.0 and not r.rows_identical

@@ -1,4 +1,5 @@
 """Every chapter in _toc.yml: stamped, clean, names its source, uses the helpers, and runs in a fresh kernel < 60 s."""
+
 import json
 import os
 import re
@@ -6,9 +7,8 @@ import time
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from conftest import ROOT, toc_chapters
+from nbclient import NotebookClient
 
 CHAPTERS = toc_chapters()
 BUDGET_S = 60
@@ -21,28 +21,42 @@ def _ids():
 def test_toc_lists_every_chapter_and_only_existing_ones():
     on_disk = set((ROOT / "chapters").glob("*/*.ipynb"))
     assert CHAPTERS, "the table of contents lists no chapter"
-    assert set(CHAPTERS) == on_disk, f"in toc only: {set(CHAPTERS) - on_disk}; on disk only: {on_disk - set(CHAPTERS)}"
+    assert set(CHAPTERS) == on_disk, (
+        f"in toc only: {set(CHAPTERS) - on_disk}; on disk only: {on_disk - set(CHAPTERS)}"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=_ids())
 def test_chapter_structure(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     cells = nb["cells"]
-    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith("# ")
+    assert cells[0]["cell_type"] == "markdown" and "".join(
+        cells[0]["source"]
+    ).startswith("# ")
     head = "".join(cells[0]["source"])
-    assert "苏剑林" in head and "科学空间" in head and re.search(r"\d{4}-\d{2}-\d{2}", head), "must name its source post"
+    assert (
+        "苏剑林" in head
+        and "科学空间" in head
+        and re.search(r"\d{4}-\d{2}-\d{2}", head)
+    ), "must name its source post"
     assert "kexue-setup" in cells[1]["metadata"].get("tags", [])
     for c in cells:
         if c["cell_type"] == "code":
-            assert c["outputs"] == [] and c["execution_count"] is None, "committed notebooks carry no outputs"
+            assert c["outputs"] == [] and c["execution_count"] is None, (
+                "committed notebooks carry no outputs"
+            )
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
-    assert re.search(r"\bcheck_(equal|zero)\(", code), "must check a derivation with kexue.symbolic"
+    assert re.search(r"\bcheck_(equal|zero)\(", code), (
+        "must check a derivation with kexue.symbolic"
+    )
     assert re.search(r"\bwidgets\.interact\(", code), "must have a kexue.widgets demo"
     md = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     for section in ["What we checked", "Exercises", "References", "Try it"]:
         assert section in md, f"missing section {section!r}"
     assert "{cite}" in md, "cite the post and papers from references.bib"
-    assert "{bibliography}" not in md, "the one bibliography lives on bibliography.md (per-chapter lists duplicate keys)"
+    assert "{bibliography}" not in md, (
+        "the one bibliography lives on bibliography.md (per-chapter lists duplicate keys)"
+    )
 
 
 @pytest.mark.chapter
@@ -57,11 +71,19 @@ def test_chapter_executes_in_fresh_kernel(path):
     import psutil
 
     nb = nbformat.read(path, as_version=4)
-    env = {"HF_HUB_OFFLINE": "1", "KEXUE_SCALE": "cpu", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "KEXUE_SCALE": "cpu",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    client = NotebookClient(nb, timeout=3 * BUDGET_S, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=3 * BUDGET_S,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     try:
         start = time.perf_counter()
         with client.setup_kernel():
@@ -77,8 +99,16 @@ def test_chapter_executes_in_fresh_kernel(path):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    errors = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
     assert not errors
     print(f"{path.name}: {cpu_s:.1f} s CPU in the kernel, {wall_s:.1f} s wall")
-    assert cpu_s < BUDGET_S, f"{path.name} used {cpu_s:.1f} s of CPU (budget {BUDGET_S} s on a 2-core CPU)"
+    assert cpu_s < BUDGET_S, (
+        f"{path.name} used {cpu_s:.1f} s of CPU (budget {BUDGET_S} s on a 2-core CPU)"
+    )
     assert wall_s < 4 * BUDGET_S, f"{path.name} took {wall_s:.1f} s of wall time"

@@ -1,23 +1,39 @@
 """kexue.data: toy sets, digits, and the Gaussian-mixture oracle against torch.distributions."""
-import pytest
-import torch
-from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
 import kexue.diffusion as kd
+import pytest
+import torch
 from kexue import data
+from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
 
 def _mix():
     means = torch.tensor([[0.0, 0.0], [2.0, 1.0], [-1.5, 2.0]], dtype=torch.float64)
-    covs = torch.tensor([[[0.5, 0.1], [0.1, 0.3]], [[0.2, 0.0], [0.0, 0.4]], [[0.3, -0.1], [-0.1, 0.3]]], dtype=torch.float64)
+    covs = torch.tensor(
+        [
+            [[0.5, 0.1], [0.1, 0.3]],
+            [[0.2, 0.0], [0.0, 0.4]],
+            [[0.3, -0.1], [-0.1, 0.3]],
+        ],
+        dtype=torch.float64,
+    )
     w = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
-    return data.GaussianMixture(means, covs, w), MixtureSameFamily(Categorical(w), MultivariateNormal(means, covs))
+    return data.GaussianMixture(means, covs, w), MixtureSameFamily(
+        Categorical(w), MultivariateNormal(means, covs)
+    )
 
 
 def test_log_prob_and_score_match_torch_distributions():
     ours, ref = _mix()
-    x = torch.randn(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 2
-    torch.testing.assert_close(ours.log_prob(x), ref.log_prob(x), atol=1e-10, rtol=1e-10)
+    x = (
+        torch.randn(
+            50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+        )
+        * 2
+    )
+    torch.testing.assert_close(
+        ours.log_prob(x), ref.log_prob(x), atol=1e-10, rtol=1e-10
+    )
     xr = x.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(ref.log_prob(xr).sum(), xr)
     torch.testing.assert_close(ours.score(x), g, atol=1e-10, rtol=1e-10)
@@ -28,7 +44,9 @@ def test_samples_have_the_mixture_moments():
     x = ours.sample(200_000, generator=torch.Generator().manual_seed(1))
     w, mu, c = ours.weights, ours.means, ours.covs
     mean = (w[:, None] * mu).sum(0)
-    cov = (w[:, None, None] * (c + mu[:, :, None] * mu[:, None, :])).sum(0) - mean[:, None] * mean[None]
+    cov = (w[:, None, None] * (c + mu[:, :, None] * mu[:, None, :])).sum(0) - mean[
+        :, None
+    ] * mean[None]
     torch.testing.assert_close(mean, ref.mean)
     torch.testing.assert_close(x.mean(0), mean, atol=0.01, rtol=0)
     torch.testing.assert_close(torch.cov(x.T), cov, atol=0.02, rtol=0)
@@ -43,7 +61,9 @@ def test_noised_mixture_is_the_law_of_a_x0_plus_b_eps():
     noised = ours.noised(a, b)
     mean = (noised.weights[:, None] * noised.means).sum(0)
     torch.testing.assert_close(xt.mean(0), mean, atol=0.01, rtol=0)
-    torch.testing.assert_close(noised.covs[0], a * a * ours.covs[0] + b * b * torch.eye(2, dtype=torch.float64))
+    torch.testing.assert_close(
+        noised.covs[0], a * a * ours.covs[0] + b * b * torch.eye(2, dtype=torch.float64)
+    )
 
 
 def test_eps_model_is_minus_noise_times_score():
@@ -53,35 +73,81 @@ def test_eps_model_is_minus_noise_times_score():
     x = torch.randn(10, 2, dtype=torch.float64)
     got = model(x, torch.full((10,), 0.37, dtype=torch.float64))
     i = 37
-    torch.testing.assert_close(got, -s.noise[i] * ours.noised(float(s.signal[i]), float(s.noise[i])).score(x))
+    torch.testing.assert_close(
+        got, -s.noise[i] * ours.noised(float(s.signal[i]), float(s.noise[i])).score(x)
+    )
 
 
 def test_ring_and_toy_sets():
     r = data.ring_mixture(8, 2.0, 0.1)
-    torch.testing.assert_close(r.means.norm(dim=1), torch.full((8,), 2.0, dtype=torch.float64))
+    torch.testing.assert_close(
+        r.means.norm(dim=1), torch.full((8,), 2.0, dtype=torch.float64)
+    )
     for name in ["moons", "swiss_roll", "gaussians"]:
         x = data.two_d(name, 500, seed=3)
-        assert x.shape == (500, 2) and x.dtype == torch.float32 and torch.all(torch.isfinite(x))
+        assert (
+            x.shape == (500, 2)
+            and x.dtype == torch.float32
+            and torch.all(torch.isfinite(x))
+        )
     torch.testing.assert_close(data.moons(300, seed=4), data.moons(300, seed=4))
     assert abs(float(data.moons(5000).mean())) < 1e-5
     imgs, y = data.digits_images()
-    assert imgs.shape == (1797, 1, 8, 8) and float(imgs.min()) == -1.0 and float(imgs.max()) == 1.0 and y.shape == (1797,)
+    assert (
+        imgs.shape == (1797, 1, 8, 8)
+        and float(imgs.min()) == -1.0
+        and float(imgs.max()) == 1.0
+        and y.shape == (1797,)
+    )
 
 
-@pytest.mark.parametrize("call, exc, match", [
-    (lambda: data.GaussianMixture([0.0, 1.0], 1.0), ValueError, r"means must have shape \(K, D\)"),
-    (lambda: data.GaussianMixture([[0.0, 1.0]], [[1.0, 2.0, 3.0]]), ValueError, "covs must be"),
-    (lambda: data.GaussianMixture([[0.0, 1.0]], [[[1.0, 2.0], [0.0, 1.0]]]), ValueError, "symmetric"),
-    (lambda: data.GaussianMixture([[0.0, 1.0]], [[[1.0, 2.0], [2.0, 1.0]]]), ValueError, "positive semi-definite"),
-    (lambda: data.GaussianMixture([[0.0], [1.0]], 1.0, [1.0, -1.0]), ValueError, "weights"),
-    (lambda: data.ring_mixture(8, 2.0, 0.0), ValueError, "std must be > 0"),
-    (lambda: _mix()[0].score(torch.zeros(3, 5, dtype=torch.float64)), ValueError, r"shape \(N, 2\)"),
-    (lambda: _mix()[0].noised(0.0, 1.0), ValueError, "signal must be > 0"),
-    (lambda: _mix()[0].eps_model(kd.DiscreteSchedule.linear(10))(torch.zeros(2, 2), torch.zeros(2)), ValueError, "singular at t = 0"),
-    (lambda: data.two_d("spiral", 10), ValueError, "name must be one of"),
-    (lambda: data.moons(1), ValueError, "n must be >= 2"),
-    (lambda: data.digits((1.0, -1.0)), ValueError, "low < high"),
-])
+@pytest.mark.parametrize(
+    "call, exc, match",
+    [
+        (
+            lambda: data.GaussianMixture([0.0, 1.0], 1.0),
+            ValueError,
+            r"means must have shape \(K, D\)",
+        ),
+        (
+            lambda: data.GaussianMixture([[0.0, 1.0]], [[1.0, 2.0, 3.0]]),
+            ValueError,
+            "covs must be",
+        ),
+        (
+            lambda: data.GaussianMixture([[0.0, 1.0]], [[[1.0, 2.0], [0.0, 1.0]]]),
+            ValueError,
+            "symmetric",
+        ),
+        (
+            lambda: data.GaussianMixture([[0.0, 1.0]], [[[1.0, 2.0], [2.0, 1.0]]]),
+            ValueError,
+            "positive semi-definite",
+        ),
+        (
+            lambda: data.GaussianMixture([[0.0], [1.0]], 1.0, [1.0, -1.0]),
+            ValueError,
+            "weights",
+        ),
+        (lambda: data.ring_mixture(8, 2.0, 0.0), ValueError, "std must be > 0"),
+        (
+            lambda: _mix()[0].score(torch.zeros(3, 5, dtype=torch.float64)),
+            ValueError,
+            r"shape \(N, 2\)",
+        ),
+        (lambda: _mix()[0].noised(0.0, 1.0), ValueError, "signal must be > 0"),
+        (
+            lambda: _mix()[0].eps_model(kd.DiscreteSchedule.linear(10))(
+                torch.zeros(2, 2), torch.zeros(2)
+            ),
+            ValueError,
+            "singular at t = 0",
+        ),
+        (lambda: data.two_d("spiral", 10), ValueError, "name must be one of"),
+        (lambda: data.moons(1), ValueError, "n must be >= 2"),
+        (lambda: data.digits((1.0, -1.0)), ValueError, "low < high"),
+    ],
+)
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
@@ -90,9 +156,14 @@ def test_errors(call, exc, match):
 def test_randn_for_follows_the_tensor_and_repeats_with_a_cpu_generator():
     from kexue._validate import randn_for
 
-    like = torch.empty(3, 2, dtype=torch.float64, device="meta")      # any non-CPU device
+    like = torch.empty(3, 2, dtype=torch.float64, device="meta")  # any non-CPU device
     out = randn_for(like, torch.Generator().manual_seed(0))
-    assert out.device.type == "meta" and out.dtype == torch.float64 and out.shape == (3, 2)
+    assert (
+        out.device.type == "meta" and out.dtype == torch.float64 and out.shape == (3, 2)
+    )
     cpu = torch.zeros(4, dtype=torch.float32)
-    a, b = randn_for(cpu, torch.Generator().manual_seed(1)), randn_for(cpu, torch.Generator().manual_seed(1))
+    a, b = (
+        randn_for(cpu, torch.Generator().manual_seed(1)),
+        randn_for(cpu, torch.Generator().manual_seed(1)),
+    )
     assert torch.equal(a, b) and a.dtype == torch.float32

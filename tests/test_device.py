@@ -1,7 +1,7 @@
 """kexue.device: the CPU/GPU switch, presets, seeding."""
+
 import pytest
 import torch
-
 from kexue import device
 
 
@@ -9,7 +9,10 @@ def test_scale_follows_cuda_and_env(monkeypatch):
     monkeypatch.delenv("KEXUE_SCALE", raising=False)
     assert device.scale() == ("gpu" if torch.cuda.is_available() else "cpu")
     monkeypatch.setenv("KEXUE_SCALE", "gpu")
-    assert device.scale() == "gpu" and device.preset("ddim") == device.PRESETS["ddim"]["gpu"]
+    assert (
+        device.scale() == "gpu"
+        and device.preset("ddim") == device.PRESETS["ddim"]["gpu"]
+    )
     monkeypatch.setenv("KEXUE_SCALE", "tpu")
     with pytest.raises(ValueError, match="KEXUE_SCALE"):
         device.scale()
@@ -32,8 +35,15 @@ def test_setup_returns_a_device(capsys):
     assert isinstance(d, torch.device) and "kexue: device=" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("call, exc", [(lambda: device.preset("nope"), ValueError), (lambda: device.preset("ddim", "tpu"), ValueError),
-                                       (lambda: device.seed_all(1.5), TypeError), (lambda: device.set_threads(0), ValueError)])
+@pytest.mark.parametrize(
+    "call, exc",
+    [
+        (lambda: device.preset("nope"), ValueError),
+        (lambda: device.preset("ddim", "tpu"), ValueError),
+        (lambda: device.seed_all(1.5), TypeError),
+        (lambda: device.set_threads(0), ValueError),
+    ],
+)
 def test_errors(call, exc):
     with pytest.raises(exc):
         call()
@@ -44,4 +54,6 @@ def test_every_preset_has_the_same_sizes_at_both_scales(chapter):
     """A chapter reads the same keys on a GPU as on the CPU, so the GPU path cannot fail on a missing size."""
     cpu, gpu = device.preset(chapter, "cpu"), device.preset(chapter, "gpu")
     assert cpu.keys() == gpu.keys()
-    assert all(type(cpu[k]) is type(gpu[k]) for k in cpu), {k: (cpu[k], gpu[k]) for k in cpu if type(cpu[k]) is not type(gpu[k])}
+    assert all(type(cpu[k]) is type(gpu[k]) for k in cpu), {
+        k: (cpu[k], gpu[k]) for k in cpu if type(cpu[k]) is not type(gpu[k])
+    }

@@ -1,11 +1,11 @@
 """The continuous-time DDIM ODE (ddim chapter, eq. ddim-ode-s): our solvers against torchdiffeq and scipy."""
+
 import math
 
+import kexue.diffusion as kd
 import numpy as np
 import pytest
 import torch
-
-import kexue.diffusion as kd
 from kexue.diffusion.ode import su_noise, su_signal
 
 M, S0 = torch.tensor([0.7, -1.2], dtype=torch.float64), 0.4
@@ -25,13 +25,24 @@ def expected_endpoint(x1):
 
 @pytest.fixture
 def x1():
-    return torch.randn(64, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    return torch.randn(
+        64, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
 
 
-@pytest.mark.parametrize("method, n_steps, tol", [("dopri5", None, 2e-3), ("heun", 400, 2e-3), ("ddim", 1000, 5e-3),
-                                                 ("euler", 2000, 5e-3)])
+@pytest.mark.parametrize(
+    "method, n_steps, tol",
+    [
+        ("dopri5", None, 2e-3),
+        ("heun", 400, 2e-3),
+        ("ddim", 1000, 5e-3),
+        ("euler", 2000, 5e-3),
+    ],
+)
 def test_solvers_reach_the_exact_endpoint(x1, method, n_steps, tol):
-    x0, info = kd.ode_sample(exact_eps, x1, method=method, n_steps=n_steps, rtol=1e-7, atol=1e-7)
+    x0, info = kd.ode_sample(
+        exact_eps, x1, method=method, n_steps=n_steps, rtol=1e-7, atol=1e-7
+    )
     assert info["nfe"] > 1
     torch.testing.assert_close(x0, expected_endpoint(x1), atol=tol, rtol=0)
 
@@ -42,26 +53,59 @@ def test_fixed_step_against_torchdiffeq_and_scipy(x1):
 
     f = kd.su_ode_velocity(exact_eps)
     s_end = 1e-3
-    ref_t = odeint(f, x1, torch.tensor([1.0, s_end], dtype=torch.float64), rtol=1e-9, atol=1e-9, method="dopri5")[-1]
-    fun = lambda s, y: f(torch.tensor(s, dtype=torch.float64), torch.as_tensor(y).reshape(x1.shape)).reshape(-1).numpy()  # noqa: E731
-    ref_s = solve_ivp(fun, (1.0, s_end), x1.reshape(-1).numpy(), method="RK45", rtol=1e-9, atol=1e-9).y[:, -1]
+    ref_t = odeint(
+        f,
+        x1,
+        torch.tensor([1.0, s_end], dtype=torch.float64),
+        rtol=1e-9,
+        atol=1e-9,
+        method="dopri5",
+    )[-1]
+    fun = lambda s, y: (
+        f(torch.tensor(s, dtype=torch.float64), torch.as_tensor(y).reshape(x1.shape))
+        .reshape(-1)
+        .numpy()
+    )  # noqa: E731
+    ref_s = solve_ivp(
+        fun, (1.0, s_end), x1.reshape(-1).numpy(), method="RK45", rtol=1e-9, atol=1e-9
+    ).y[:, -1]
     np.testing.assert_allclose(ref_t.reshape(-1).numpy(), ref_s, atol=1e-6)
     # our fixed-step solvers with many steps land on the same point
     for method, n in [("heun", 2000), ("euler", 20000)]:
-        ours = kd.ode_solve(lambda s, y: f(torch.tensor(s, dtype=torch.float64), y), x1, 1.0, s_end, method=method, n_steps=n)
-        torch.testing.assert_close(ours, ref_t, atol=1e-5 if method == "heun" else 1e-3, rtol=0)
-    ours = kd.ode_solve(lambda s, y: f(torch.tensor(s, dtype=torch.float64), y), x1, 1.0, s_end, method="dopri5", rtol=1e-9, atol=1e-9)
+        ours = kd.ode_solve(
+            lambda s, y: f(torch.tensor(s, dtype=torch.float64), y),
+            x1,
+            1.0,
+            s_end,
+            method=method,
+            n_steps=n,
+        )
+        torch.testing.assert_close(
+            ours, ref_t, atol=1e-5 if method == "heun" else 1e-3, rtol=0
+        )
+    ours = kd.ode_solve(
+        lambda s, y: f(torch.tensor(s, dtype=torch.float64), y),
+        x1,
+        1.0,
+        s_end,
+        method="dopri5",
+        rtol=1e-9,
+        atol=1e-9,
+    )
     torch.testing.assert_close(ours, ref_t, atol=1e-8, rtol=0)
 
 
-@pytest.mark.parametrize("kw, exc, match", [
-    (dict(method="rk4", n_steps=10), ValueError, "method must be one of"),
-    (dict(method="euler"), ValueError, "needs n_steps"),
-    (dict(method="dopri5", n_steps=10), ValueError, "chooses its own steps"),
-    (dict(method="dopri5", rtol=0.0), ValueError, "rtol must be > 0"),
-    (dict(method="heun", n_steps=0), ValueError, "n_steps must be >= 1"),
-    (dict(method="heun", n_steps=5, s_end=1.5), ValueError, "s_end must be in"),
-])
+@pytest.mark.parametrize(
+    "kw, exc, match",
+    [
+        (dict(method="rk4", n_steps=10), ValueError, "method must be one of"),
+        (dict(method="euler"), ValueError, "needs n_steps"),
+        (dict(method="dopri5", n_steps=10), ValueError, "chooses its own steps"),
+        (dict(method="dopri5", rtol=0.0), ValueError, "rtol must be > 0"),
+        (dict(method="heun", n_steps=0), ValueError, "n_steps must be >= 1"),
+        (dict(method="heun", n_steps=5, s_end=1.5), ValueError, "s_end must be in"),
+    ],
+)
 def test_errors(x1, kw, exc, match):
     with pytest.raises(exc, match=match):
         kd.ode_sample(exact_eps, x1, **kw)
@@ -70,7 +114,15 @@ def test_errors(x1, kw, exc, match):
 def test_ode_solve_callback_sees_every_fixed_step(x1):
     seen = []
     f = lambda s, y: -y  # noqa: E731
-    out = kd.ode_solve(f, x1, 0.0, 1.0, method="heun", n_steps=8, callback=lambda s, y: seen.append((s, y)))
+    out = kd.ode_solve(
+        f,
+        x1,
+        0.0,
+        1.0,
+        method="heun",
+        n_steps=8,
+        callback=lambda s, y: seen.append((s, y)),
+    )
     assert [round(s, 12) for s, _ in seen] == [round(k / 8, 12) for k in range(1, 9)]
     assert torch.equal(seen[-1][1], out)
     with pytest.raises(ValueError, match="callback is for fixed-step"):

@@ -1,10 +1,11 @@
 """The website as a reader gets it: a strict build, links that resolve, no CDN, demos within budget, and
 (in headless Chromium, when installed) rendered math, working demos and the launch links on every chapter."""
+
 from __future__ import annotations
 
 import functools
-import os
 import http.server
+import os
 import re
 import shutil
 import socketserver
@@ -15,16 +16,18 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
-from filelock import FileLock
-
 from conftest import ROOT, toc_chapters
+from filelock import FileLock
 
 HTML = ROOT / "_build" / "html"
 CHAPTERS = [p.relative_to(ROOT).with_suffix("") for p in toc_chapters()]
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 # Console errors that every jupyter-book 1.x page logs and that do not affect the reader:
 # sphinx-thebe declares THEBE_JS_URL twice; the theme reports an empty stored colour mode on a fresh profile.
-HARMLESS = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode")
+HARMLESS = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",
+)
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +44,29 @@ def site() -> Path:
     stamp = ROOT / "_build" / ".site-build-run"
     with FileLock(str(ROOT / "_build" / ".build.lock")):
         if not (stamp.exists() and stamp.read_text() == run_id and HTML.exists()):
-            subprocess.run([str(exe), "clean", str(ROOT)], capture_output=True, text=True, timeout=600)
-            r = subprocess.run([str(exe), "build", str(ROOT), "-W", "-n", "--keep-going"],
-                               capture_output=True, text=True, timeout=1800)
+            subprocess.run(
+                [str(exe), "clean", str(ROOT)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            r = subprocess.run(
+                [str(exe), "build", str(ROOT), "-W", "-n", "--keep-going"],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
             assert r.returncode == 0, (r.stdout + r.stderr)[-4000:]
             stamp.write_text(run_id)
     return HTML
 
 
 def _pages(site: Path):
-    return [p for p in site.rglob("*.html") if not {"_static", "_sources"} & set(p.relative_to(site).parts)]
+    return [
+        p
+        for p in site.rglob("*.html")
+        if not {"_static", "_sources"} & set(p.relative_to(site).parts)
+    ]
 
 
 def test_internal_links_resolve(site):
@@ -60,24 +76,40 @@ def test_internal_links_resolve(site):
 
     def ids(p: Path) -> set:
         if p not in ids_cache:
-            ids_cache[p] = {t["id"] for t in BeautifulSoup(p.read_text(encoding="utf-8"), "html.parser").select("[id]")}
+            ids_cache[p] = {
+                t["id"]
+                for t in BeautifulSoup(
+                    p.read_text(encoding="utf-8"), "html.parser"
+                ).select("[id]")
+            }
         return ids_cache[p]
 
     broken = []
     for page in _pages(site):
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        for tag, attr in [("a", "href"), ("link", "href"), ("script", "src"), ("img", "src")]:
+        for tag, attr in [
+            ("a", "href"),
+            ("link", "href"),
+            ("script", "src"),
+            ("img", "src"),
+        ]:
             for t in soup.find_all(tag):
                 url = t.get(attr)
                 if not url or re.match(r"^(https?:|mailto:|data:|javascript:)", url):
                     continue
                 u = urlparse(url)
-                target = page if not u.path else (page.parent / unquote(u.path)).resolve()
+                target = (
+                    page if not u.path else (page.parent / unquote(u.path)).resolve()
+                )
                 if target.is_dir():
                     target = target / "index.html"
                 if not target.exists():
                     broken.append(f"{page.relative_to(site)} -> {url}")
-                elif u.fragment and target.suffix == ".html" and u.fragment not in ids(target):
+                elif (
+                    u.fragment
+                    and target.suffix == ".html"
+                    and u.fragment not in ids(target)
+                ):
                     broken.append(f"{page.relative_to(site)} -> {url} (no such anchor)")
     assert not broken, "\n".join(broken[:30])
 
@@ -86,17 +118,28 @@ def test_pages_load_no_script_from_a_cdn(site):
     offenders = []
     for page in _pages(site):
         text = page.read_text(encoding="utf-8")
-        offenders += [f"{page.name}: {s}" for s in re.findall(r'<script[^>]+src="(https?://[^"]+)"', text)]
-        offenders += [f"{page.name}: {s}" for s in re.findall(r'<link[^>]+href="(https?://[^"]+\.(?:css|js))"', text)]
+        offenders += [
+            f"{page.name}: {s}"
+            for s in re.findall(r'<script[^>]+src="(https?://[^"]+)"', text)
+        ]
+        offenders += [
+            f"{page.name}: {s}"
+            for s in re.findall(r'<link[^>]+href="(https?://[^"]+\.(?:css|js))"', text)
+        ]
     assert not offenders, offenders
-    assert (site / "_static" / "mathjax" / "tex-chtml.js").exists(), "MathJax must be served by the site itself"
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").exists(), (
+        "MathJax must be served by the site itself"
+    )
 
 
 def test_no_dead_widgets_on_the_pages(site):
     """ipywidgets outputs need a kernel or a CDN-loaded manager: on our pages every demo must be static."""
     for page in _pages(site):
         text = page.read_text(encoding="utf-8")
-        assert "application/vnd.jupyter.widget" not in text and "jupyter-widgets" not in text, page.name
+        assert (
+            "application/vnd.jupyter.widget" not in text
+            and "jupyter-widgets" not in text
+        ), page.name
 
 
 def test_demos_within_page_weight_budget(site):
@@ -104,16 +147,26 @@ def test_demos_within_page_weight_budget(site):
 
     for ch in CHAPTERS:
         text = (site / ch.with_suffix(".html")).read_text(encoding="utf-8")
-        demos = re.findall(r'<div class="kexue-demo".*?</script><div style="font-size:0.75em', text, flags=re.S)
+        demos = re.findall(
+            r'<div class="kexue-demo".*?</script><div style="font-size:0.75em',
+            text,
+            flags=re.S,
+        )
         assert demos, f"{ch}: no static demo on the page"
         for d in demos:
-            assert len(d.encode()) <= MAX_DEMO_BYTES, f"{ch}: a demo weighs {len(d.encode())} bytes"
-        assert len(text.encode()) < 12_000_000, f"{ch}: page weighs {len(text.encode())} bytes"
+            assert len(d.encode()) <= MAX_DEMO_BYTES, (
+                f"{ch}: a demo weighs {len(d.encode())} bytes"
+            )
+        assert len(text.encode()) < 12_000_000, (
+            f"{ch}: page weighs {len(text.encode())} bytes"
+        )
 
 
 # ---------------------------------------------------------------------------------------------- browser
-browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                             reason="headless Chromium not installed (apt-get install chromium chromium-driver)")
+browser = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="headless Chromium not installed (apt-get install chromium chromium-driver)",
+)
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +189,18 @@ def driver(tmp_path_factory):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--window-size=1100,1400", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
+    for a in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1100,1400",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ]:
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -151,9 +213,16 @@ def _wait_for_math(driver, timeout=120):
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, timeout).until(
-        lambda d: d.execute_script("return document.querySelectorAll('mjx-container').length") > 0
-        and d.execute_script("return document.querySelectorAll('div.math:not(:has(mjx-container)),"
-                             " span.math:not(:has(mjx-container))').length") == 0)
+        lambda d: (
+            d.execute_script("return document.querySelectorAll('mjx-container').length")
+            > 0
+            and d.execute_script(
+                "return document.querySelectorAll('div.math:not(:has(mjx-container)),"
+                " span.math:not(:has(mjx-container))').length"
+            )
+            == 0
+        )
+    )
 
 
 @browser
@@ -170,11 +239,15 @@ def test_chapter_in_headless_chromium(chapter, server, driver, site):
     body = driver.find_element(By.TAG_NAME, "main").text
     assert "$$" not in body and "\\begin{" not in body, "raw TeX left on the page"
     # a TeX syntax error becomes <mjx-merror>; an undefined macro is shown as red text
-    bad_tex = driver.execute_script("return Array.from(document.querySelectorAll("
-                                    "'mjx-merror, mjx-mtext[style*=\"color: red\"]'))"
-                                    ".map(e => e.getAttribute('data-mjx-error') || e.textContent)")
+    bad_tex = driver.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'mjx-merror, mjx-mtext[style*=\"color: red\"]'))"
+        ".map(e => e.getAttribute('data-mjx-error') || e.textContent)"
+    )
     assert not bad_tex, f"MathJax could not typeset: {bad_tex[:5]}"
-    assert not driver.find_elements(By.CSS_SELECTOR, ".cell_output .traceback, .output.traceback, .output.error")
+    assert not driver.find_elements(
+        By.CSS_SELECTOR, ".cell_output .traceback, .output.traceback, .output.error"
+    )
     assert "Traceback (most recent call last)" not in body
     # demos respond: each control, moved from the default state, changes the displayed frame; moving it back
     # restores the default frame
@@ -184,7 +257,9 @@ def test_chapter_in_headless_chromium(chapter, server, driver, site):
         img = demo.find_element(By.CSS_SELECTOR, "img.kexue-demo-frame")
         for ctl in demo.find_elements(By.CSS_SELECTOR, "input[type=range], select"):
             before = img.get_attribute("src")
-            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", ctl)
+            driver.execute_script(
+                "arguments[0].scrollIntoView({block: 'center'});", ctl
+            )
             if ctl.tag_name == "select":
                 sel = Select(ctl)
                 current = sel.first_selected_option.get_attribute("value")
@@ -196,17 +271,34 @@ def test_chapter_in_headless_chromium(chapter, server, driver, site):
                 ctl.send_keys(Keys.ARROW_LEFT if at_max else Keys.ARROW_RIGHT)
                 moved = img.get_attribute("src")
                 ctl.send_keys(Keys.ARROW_RIGHT if at_max else Keys.ARROW_LEFT)
-            assert moved != before, f"moving {ctl.get_attribute('data-name')} did not change the frame"
-            assert img.get_attribute("src") == before, f"moving {ctl.get_attribute('data-name')} back did not restore it"
+            assert moved != before, (
+                f"moving {ctl.get_attribute('data-name')} did not change the frame"
+            )
+            assert img.get_attribute("src") == before, (
+                f"moving {ctl.get_attribute('data-name')} back did not restore it"
+            )
     # launch and download links point at this chapter's notebook
     nb = f"{chapter.as_posix()}.ipynb"
-    hrefs = [a.get_attribute("href") or "" for a in driver.find_elements(By.CSS_SELECTOR, "a")]
-    assert any("colab.research.google.com" in h and h.endswith(nb) for h in hrefs), "no Colab launch link"
+    hrefs = [
+        a.get_attribute("href") or ""
+        for a in driver.find_elements(By.CSS_SELECTOR, "a")
+    ]
+    assert any("colab.research.google.com" in h and h.endswith(nb) for h in hrefs), (
+        "no Colab launch link"
+    )
     assert any(h.endswith(nb) and "_sources" in h for h in hrefs), "no .ipynb download"
     # nothing was fetched from outside the site
-    resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
-    assert all(r.startswith((server, "data:")) for r in resources), [r for r in resources if not r.startswith(server)]
-    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE" and not any(ok in e["message"] for ok in HARMLESS)]
+    resources = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)"
+    )
+    assert all(r.startswith((server, "data:")) for r in resources), [
+        r for r in resources if not r.startswith(server)
+    ]
+    errors = [
+        e
+        for e in driver.get_log("browser")
+        if e["level"] == "SEVERE" and not any(ok in e["message"] for ok in HARMLESS)
+    ]
     assert not errors, errors
     shots = ROOT / "_build" / "screenshots"
     shots.mkdir(exist_ok=True)
@@ -223,7 +315,10 @@ def test_site_works_from_disk_without_a_server(site, driver):
     demo = driver.find_element(By.CSS_SELECTOR, "div.kexue-demo")
     img = demo.find_element(By.CSS_SELECTOR, "img")
     before = img.get_attribute("src")
-    driver.execute_script("var c=arguments[0].querySelector('input,select');"
-                          "var n=(c.tagName=='SELECT')?c.options.length:(+c.max+1);"
-                          "c.value=String((+c.value+1)%n);c.dispatchEvent(new Event('input'));", demo)
+    driver.execute_script(
+        "var c=arguments[0].querySelector('input,select');"
+        "var n=(c.tagName=='SELECT')?c.options.length:(+c.max+1);"
+        "c.value=String((+c.value+1)%n);c.dispatchEvent(new Event('input'));",
+        demo,
+    )
     assert img.get_attribute("src") != before

@@ -1,8 +1,8 @@
 """kexue.symbolic: true identities pass, false ones fail (symbolically or numerically), the table is honest."""
+
 import numpy as np
 import pytest
 import sympy as sp
-
 from kexue import symbolic as S
 
 
@@ -26,7 +26,9 @@ def test_false_identity_fails_with_both_sides():
 
 
 def test_numeric_fallback_is_labelled_and_still_catches_errors():
-    lhs = sp.sqrt((1 - a**2) ** 2)      # = 1 - a^2 only for a < 1: sympy cannot simplify without that
+    lhs = sp.sqrt(
+        (1 - a**2) ** 2
+    )  # = 1 - a^2 only for a < 1: sympy cannot simplify without that
     c = S.check_equal(lhs, 1 - a**2, ranges={a: (0.1, 0.9)}, show=False)
     assert c.method == "numeric" and "random points" in c.detail
     with pytest.raises(S.CheckFailed, match="relative gap"):
@@ -49,7 +51,9 @@ def test_matrices():
 
 
 def test_check_close_and_true():
-    S.check_close(np.array([1.0, 2.0]), [1.0, 2.0 + 1e-9], rtol=1e-8, name="close", show=False)
+    S.check_close(
+        np.array([1.0, 2.0]), [1.0, 2.0 + 1e-9], rtol=1e-8, name="close", show=False
+    )
     with pytest.raises(S.CheckFailed, match="max abs error"):
         S.check_close([1.0], [1.1], rtol=1e-3, name="far", show=False)
     with pytest.raises(S.CheckFailed, match="non-finite"):

@@ -9,6 +9,7 @@ importable — the Colab case — from the repository and branch named in ``_con
 place they are written), then seeds everything and picks the device. ``KEXUE_INSTALL_SOURCE``
 overrides the install source (the tests point it at the local checkout).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_TAG = "kexue-setup"
-GPU_PARTS = {"diffusion", "attention"}  # chapters whose full-size versions want a GPU runtime on Colab
+GPU_PARTS = {
+    "diffusion",
+    "attention",
+}  # chapters whose full-size versions want a GPU runtime on Colab
 
-SETUP_TEMPLATE = '''\
+SETUP_TEMPLATE = """\
 # Setup (identical in every chapter; written by tools/stamp_setup.py from _config.yml, edit it there).
 # On Colab this installs the book's library `kexue`; it never upgrades torch, numpy, sympy or ipywidgets.
 import importlib.util, os, subprocess, sys
@@ -31,7 +35,7 @@ if importlib.util.find_spec("kexue") is None:
     _source = os.environ.get("KEXUE_INSTALL_SOURCE", "git+{url}@{branch}")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
 import kexue
-DEVICE = kexue.device.setup(seed=0)  # seeds Python/NumPy/PyTorch, picks CUDA > MPS > CPU'''
+DEVICE = kexue.device.setup(seed=0)  # seeds Python/NumPy/PyTorch, picks CUDA > MPS > CPU"""
 
 
 def repository() -> tuple[str, str]:
@@ -49,21 +53,33 @@ def setup_source() -> str:
 
 
 def setup_cell() -> dict:
-    return {"cell_type": "code", "execution_count": None, "id": "kexue-setup",
-            "metadata": {"tags": ["remove-cell", SETUP_TAG]}, "outputs": [],
-            "source": setup_source().splitlines(keepends=True)}
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": "kexue-setup",
+        "metadata": {"tags": ["remove-cell", SETUP_TAG]},
+        "outputs": [],
+        "source": setup_source().splitlines(keepends=True),
+    }
 
 
 def _is_setup(cell: dict) -> bool:
-    return cell.get("cell_type") == "code" and SETUP_TAG in cell.get("metadata", {}).get("tags", [])
+    return cell.get("cell_type") == "code" and SETUP_TAG in cell.get(
+        "metadata", {}
+    ).get("tags", [])
 
 
 def stamped(nb: dict, part: str) -> dict:
     """The notebook with the setup cell in place (after the title cell), no outputs, clean metadata."""
     nb = copy.deepcopy(nb)
     cells = [c for c in nb["cells"] if not _is_setup(c)]
-    first_code = next((k for k, c in enumerate(cells) if c["cell_type"] == "code"), len(cells))
-    cells.insert(min(1, first_code) if cells and cells[0]["cell_type"] == "markdown" else 0, setup_cell())
+    first_code = next(
+        (k for k, c in enumerate(cells) if c["cell_type"] == "code"), len(cells)
+    )
+    cells.insert(
+        min(1, first_code) if cells and cells[0]["cell_type"] == "markdown" else 0,
+        setup_cell(),
+    )
     for c in cells:
         if isinstance(c.get("source"), str):
             c["source"] = c["source"].splitlines(keepends=True)
@@ -76,7 +92,11 @@ def stamped(nb: dict, part: str) -> dict:
     nb["cells"] = cells
     meta = nb.setdefault("metadata", {})
     meta.pop("widgets", None)
-    meta["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    meta["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     meta["language_info"] = {"name": "python"}
     if part in GPU_PARTS:
         meta["accelerator"] = "GPU"
@@ -97,9 +117,17 @@ def chapters() -> list[Path]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="fail if any chapter differs from its stamped form")
-    ap.add_argument("paths", nargs="*", type=Path, help="notebooks (default: chapters/*/*.ipynb)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="fail if any chapter differs from its stamped form",
+    )
+    ap.add_argument(
+        "paths", nargs="*", type=Path, help="notebooks (default: chapters/*/*.ipynb)"
+    )
     args = ap.parse_args(argv)
     paths = args.paths or chapters()
     differing = []
@@ -111,7 +139,11 @@ def main(argv=None) -> int:
             if not args.check:
                 p.write_text(new, encoding="utf-8")
     if args.check and differing:
-        print("not stamped (run python tools/stamp_setup.py):", *map(str, differing), sep="\n  ")
+        print(
+            "not stamped (run python tools/stamp_setup.py):",
+            *map(str, differing),
+            sep="\n  ",
+        )
         return 1
     if not args.check:
         print(f"stamped {len(paths)} chapter(s), rewrote {len(differing)}")

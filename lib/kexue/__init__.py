@@ -6,13 +6,24 @@ derivations), ``kexue.attention`` (attention, masks, scales, linear attention, p
 
 Subpackages are imported on first use, so ``import kexue`` stays cheap.
 """
+
 from __future__ import annotations
 
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("attention", "data", "device", "diffusion", "metrics", "nn", "plotting", "symbolic", "widgets")
+_SUBMODULES = (
+    "attention",
+    "data",
+    "device",
+    "diffusion",
+    "metrics",
+    "nn",
+    "plotting",
+    "symbolic",
+    "widgets",
+)
 
 
 def __getattr__(name: str):

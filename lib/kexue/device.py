@@ -6,6 +6,7 @@ runs) unless CUDA is available, in which case it returns the full-size ones. Set
 variable ``KEXUE_SCALE=cpu`` to force the small sizes on a GPU machine, or ``KEXUE_SCALE=gpu`` to
 force the large ones (for instance on a fast CPU box with time to spare).
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,15 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["get_device", "scale", "seed_all", "set_threads", "preset", "setup", "PRESETS"]
+__all__ = [
+    "get_device",
+    "scale",
+    "seed_all",
+    "set_threads",
+    "preset",
+    "setup",
+    "PRESETS",
+]
 
 _SCALES = ("cpu", "gpu")
 
@@ -65,24 +74,86 @@ PRESETS: dict[str, dict[str, dict]] = {
         "gpu": dict(n=256, d_model=128, n_layers=4, steps=2_000),
     },
     "masks": {
-        "cpu": dict(d_model=32, n_layers=2, leak_steps=150, seq2seq_steps=200, perm_steps=300),
-        "gpu": dict(d_model=128, n_layers=4, leak_steps=2_000, seq2seq_steps=3_000, perm_steps=4_000),
+        "cpu": dict(
+            d_model=32, n_layers=2, leak_steps=150, seq2seq_steps=200, perm_steps=300
+        ),
+        "gpu": dict(
+            d_model=128,
+            n_layers=4,
+            leak_steps=2_000,
+            seq2seq_steps=3_000,
+            perm_steps=4_000,
+        ),
     },
     "ddim": {
-        "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3,
-                    n_samples=3_000, image_steps=200, image_batch=128, image_width=16, image_samples=16),
-        "gpu": dict(n_train=100_000, train_steps=6_000, batch=4_096, hidden=256, depth=4, lr=2e-3,
-                    n_samples=20_000, image_steps=20_000, image_batch=256, image_width=64, image_samples=64),
+        "cpu": dict(
+            n_train=20_000,
+            train_steps=1_500,
+            batch=1_024,
+            hidden=128,
+            depth=3,
+            lr=3e-3,
+            n_samples=3_000,
+            image_steps=200,
+            image_batch=128,
+            image_width=16,
+            image_samples=16,
+        ),
+        "gpu": dict(
+            n_train=100_000,
+            train_steps=6_000,
+            batch=4_096,
+            hidden=256,
+            depth=4,
+            lr=2e-3,
+            n_samples=20_000,
+            image_steps=20_000,
+            image_batch=256,
+            image_width=64,
+            image_samples=64,
+        ),
     },
     "sde": {
-        "cpu": dict(n_train=20_000, train_steps=1_500, batch=1_024, hidden=128, depth=3, lr=3e-3, n_samples=2_000,
-                    n_oracle=1_500),
-        "gpu": dict(n_train=100_000, train_steps=6_000, batch=4_096, hidden=256, depth=4, lr=2e-3, n_samples=20_000,
-                    n_oracle=10_000),
+        "cpu": dict(
+            n_train=20_000,
+            train_steps=1_500,
+            batch=1_024,
+            hidden=128,
+            depth=3,
+            lr=3e-3,
+            n_samples=2_000,
+            n_oracle=1_500,
+        ),
+        "gpu": dict(
+            n_train=100_000,
+            train_steps=6_000,
+            batch=4_096,
+            hidden=256,
+            depth=4,
+            lr=2e-3,
+            n_samples=20_000,
+            n_oracle=10_000,
+        ),
     },
     "score-matching": {
-        "cpu": dict(n_train=20_000, n_eval=20_000, train_steps=800, batch=256, hidden=64, depth=3, lr=3e-3),
-        "gpu": dict(n_train=100_000, n_eval=100_000, train_steps=5_000, batch=512, hidden=128, depth=3, lr=2e-3),
+        "cpu": dict(
+            n_train=20_000,
+            n_eval=20_000,
+            train_steps=800,
+            batch=256,
+            hidden=64,
+            depth=3,
+            lr=3e-3,
+        ),
+        "gpu": dict(
+            n_train=100_000,
+            n_eval=100_000,
+            train_steps=5_000,
+            batch=512,
+            hidden=128,
+            depth=3,
+            lr=2e-3,
+        ),
     },
     "test-functions": {
         "cpu": dict(n_particles=20_000, grid=401),
@@ -119,8 +190,16 @@ def _book_style() -> None:
         import matplotlib as mpl
     except ImportError:  # pragma: no cover - matplotlib is a dependency
         return
-    mpl.rcParams.update({"figure.facecolor": "white", "savefig.facecolor": "white", "figure.dpi": 100,
-                         "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8})
+    mpl.rcParams.update(
+        {
+            "figure.facecolor": "white",
+            "savefig.facecolor": "white",
+            "figure.dpi": 100,
+            "axes.titlesize": 10,
+            "axes.labelsize": 9,
+            "legend.fontsize": 8,
+        }
+    )
 
 
 def setup(seed: int = 0, threads: int | None = 1, verbose: bool = True) -> torch.device:
@@ -135,5 +214,7 @@ def setup(seed: int = 0, threads: int | None = 1, verbose: bool = True) -> torch
     if threads is not None and device.type == "cpu":
         set_threads(threads)
     if verbose:
-        print(f"kexue: device={device.type}, scale={scale()}, seed={seed}, torch={torch.__version__}")
+        print(
+            f"kexue: device={device.type}, scale={scale()}, seed={seed}, torch={torch.__version__}"
+        )
     return device

@@ -1,4 +1,5 @@
 """Distances between sample sets: sliced Wasserstein and MMD (used to score generated samples)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,15 +7,27 @@ import torch
 
 from ._validate import check_int, check_positive
 
-__all__ = ["sliced_wasserstein", "mmd2_rbf", "random_directions", "mode_stats", "histogram_l1"]
+__all__ = [
+    "sliced_wasserstein",
+    "mmd2_rbf",
+    "random_directions",
+    "mode_stats",
+    "histogram_l1",
+]
 
 
 def _as_2d(x, name: str) -> np.ndarray:
-    a = x.detach().cpu().double().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)
+    a = (
+        x.detach().cpu().double().numpy()
+        if isinstance(x, torch.Tensor)
+        else np.asarray(x, dtype=np.float64)
+    )
     if a.ndim != 2 or a.shape[0] < 1:
         raise ValueError(f"{name} must have shape (N, D) with N >= 1, got {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf ({int(np.sum(~np.isfinite(a)))} entries)")
+        raise ValueError(
+            f"{name} contains NaN or inf ({int(np.sum(~np.isfinite(a)))} entries)"
+        )
     return a
 
 
@@ -30,11 +43,15 @@ def _quantiles(v: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """Empirical quantile functions of the columns of v (N, P) at ``levels`` (M,) -> (M, P)."""
     v = np.sort(v, axis=0)
     n = v.shape[0]
-    idx = np.minimum((levels * n).astype(int), n - 1)   # the step quantile function F^{-1}(q)
+    idx = np.minimum(
+        (levels * n).astype(int), n - 1
+    )  # the step quantile function F^{-1}(q)
     return v[idx]
 
 
-def sliced_wasserstein(x, y, n_proj: int = 256, p: int = 2, seed: int = 0, projections=None) -> float:
+def sliced_wasserstein(
+    x, y, n_proj: int = 256, p: int = 2, seed: int = 0, projections=None
+) -> float:
     """Sliced p-Wasserstein distance ``(mean_k W_p^p(x.theta_k, y.theta_k))^(1/p)`` between (N, D) and (M, D).
 
     Sample sizes may differ (exact 1-D transport between empirical measures via their quantile
@@ -43,11 +60,19 @@ def sliced_wasserstein(x, y, n_proj: int = 256, p: int = 2, seed: int = 0, proje
     """
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(
+            f"x and y must have the same dimension, got {a.shape[1]} and {b.shape[1]}"
+        )
     p = check_int(p, "p", min_value=1)
-    theta = random_directions(a.shape[1], n_proj, seed) if projections is None else np.asarray(projections, float)
+    theta = (
+        random_directions(a.shape[1], n_proj, seed)
+        if projections is None
+        else np.asarray(projections, float)
+    )
     if theta.ndim != 2 or theta.shape[0] != a.shape[1]:
-        raise ValueError(f"projections must have shape (D={a.shape[1]}, P), got {theta.shape}")
+        raise ValueError(
+            f"projections must have shape (D={a.shape[1]}, P), got {theta.shape}"
+        )
     pa, pb = a @ theta, b @ theta
     # exact 1-D OT between two empirical measures: integrate |F^-1 - G^-1|^p over the merged breakpoints
     n, m = len(pa), len(pb)
@@ -55,7 +80,7 @@ def sliced_wasserstein(x, y, n_proj: int = 256, p: int = 2, seed: int = 0, proje
     edges = np.concatenate([[0.0], cuts, [1.0]])
     mids, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
     qa, qb = _quantiles(pa, mids), _quantiles(pb, mids)
-    wpp = (widths[:, None] * np.abs(qa - qb) ** p).sum(0)    # (P,)
+    wpp = (widths[:, None] * np.abs(qa - qb) ** p).sum(0)  # (P,)
     return float(np.mean(wpp) ** (1.0 / p))
 
 
@@ -63,7 +88,9 @@ def mmd2_rbf(x, y, bandwidths=(0.1, 0.5, 1.0, 2.0), unbiased: bool = True) -> fl
     """Squared MMD with a sum of Gaussian kernels ``exp(-|u-v|^2 / (2 h^2))`` over ``bandwidths``."""
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"x and y must have the same dimension, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(
+            f"x and y must have the same dimension, got {a.shape[1]} and {b.shape[1]}"
+        )
     hs = [check_positive(h, "bandwidths[k]") for h in bandwidths]
     if not hs:
         raise ValueError("bandwidths must not be empty")
@@ -71,7 +98,7 @@ def mmd2_rbf(x, y, bandwidths=(0.1, 0.5, 1.0, 2.0), unbiased: bool = True) -> fl
         raise ValueError("the unbiased estimate needs at least 2 samples in each set")
 
     def k(u, v):
-        d2 = (u ** 2).sum(1)[:, None] + (v ** 2).sum(1)[None] - 2 * u @ v.T
+        d2 = (u**2).sum(1)[:, None] + (v**2).sum(1)[None] - 2 * u @ v.T
         d2 = np.maximum(d2, 0)
         return sum(np.exp(-d2 / (2 * h * h)) for h in hs)
 
@@ -95,40 +122,65 @@ def mode_stats(samples, centers, std: float, outlier_k: float = 4.0) -> dict:
     """
     x, c = _as_2d(samples, "samples"), _as_2d(centers, "centers")
     if x.shape[1] != c.shape[1]:
-        raise ValueError(f"samples and centers must have the same dimension, got {x.shape[1]} and {c.shape[1]}")
+        raise ValueError(
+            f"samples and centers must have the same dimension, got {x.shape[1]} and {c.shape[1]}"
+        )
     std = check_positive(std, "std")
-    d2 = ((x[:, None, :] - c[None]) ** 2).sum(-1)          # (N, K)
+    d2 = ((x[:, None, :] - c[None]) ** 2).sum(-1)  # (N, K)
     k = d2.argmin(1)
     dist = np.sqrt(d2[np.arange(len(x)), k])
     inlier = dist <= outlier_k * std * np.sqrt(x.shape[1])
     counts = np.bincount(k[inlier], minlength=len(c))
     freq = counts / max(1, counts.sum())
     resid = x[inlier] - c[k[inlier]]
-    std_ratio = float(np.sqrt((resid ** 2).mean()) / std) if inlier.any() else float("nan")
-    return {"modes_covered": int((freq >= 0.01).sum()), "tv": float(0.5 * np.abs(freq - 1 / len(c)).sum()),
-            "std_ratio": std_ratio, "outlier_frac": float(1 - inlier.mean())}
+    std_ratio = (
+        float(np.sqrt((resid**2).mean()) / std) if inlier.any() else float("nan")
+    )
+    return {
+        "modes_covered": int((freq >= 0.01).sum()),
+        "tv": float(0.5 * np.abs(freq - 1 / len(c)).sum()),
+        "std_ratio": std_ratio,
+        "outlier_frac": float(1 - inlier.mean()),
+    }
 
 
-def histogram_l1(samples, reference, *, grid=None, bins: int = 60, value_range: tuple[float, float] = (-3.0, 3.0)) -> float:
+def histogram_l1(
+    samples,
+    reference,
+    *,
+    grid=None,
+    bins: int = 60,
+    value_range: tuple[float, float] = (-3.0, 3.0),
+) -> float:
     """L1 distance between the histogram density of 1-D ``samples`` and a reference law.
 
     ``reference`` is either a density evaluated on ``grid`` (interpolated to the bin centres) or, when ``grid``
     is None, a second set of samples (histogrammed on the same bins). Used to compare particles with a PDE
     solution (test-functions chapter).
     """
-    x = np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples, dtype=float).ravel()
+    x = np.asarray(
+        samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples,
+        dtype=float,
+    ).ravel()
     bins = check_int(bins, "bins", min_value=1)
     lo, hi = value_range
     if not lo < hi:
-        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
+        raise ValueError(
+            f"value_range must be (low, high) with low < high, got {value_range}"
+        )
     hist, edges = np.histogram(x, bins=bins, range=(lo, hi), density=True)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    ref = np.asarray(reference.detach().cpu() if isinstance(reference, torch.Tensor) else reference, dtype=float).ravel()
+    ref = np.asarray(
+        reference.detach().cpu() if isinstance(reference, torch.Tensor) else reference,
+        dtype=float,
+    ).ravel()
     if grid is None:
         other = np.histogram(ref, bins=bins, range=(lo, hi), density=True)[0]
     else:
         g = np.asarray(grid, dtype=float)
         if g.shape != ref.shape:
-            raise ValueError(f"grid and reference must have the same length, got {g.shape} and {ref.shape}")
+            raise ValueError(
+                f"grid and reference must have the same length, got {g.shape} and {ref.shape}"
+            )
         other = np.interp(centres, g, ref)
     return float(np.abs(hist - other).sum() * (edges[1] - edges[0]))

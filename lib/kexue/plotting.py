@@ -1,4 +1,5 @@
 """Small matplotlib helpers shared by the chapters' figures (white backgrounds: readable in dark mode)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -14,12 +15,26 @@ def _np(x) -> np.ndarray:
 
 def figure(ncols: int = 1, nrows: int = 1, size: float = 3.2, **kw):
     """``plt.subplots`` with the book's sizing and a white face colour; returns (fig, axes)."""
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols * 1.1, size * nrows), facecolor="white",
-                             squeeze=False, **kw)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols * 1.1, size * nrows),
+        facecolor="white",
+        squeeze=False,
+        **kw,
+    )
     return fig, (axes[0, 0] if nrows == ncols == 1 else axes.ravel())
 
 
-def scatter2d(ax, samples, reference=None, *, lim: float = 3.0, title: str | None = None, s: float = 2.0):
+def scatter2d(
+    ax,
+    samples,
+    reference=None,
+    *,
+    lim: float = 3.0,
+    title: str | None = None,
+    s: float = 2.0,
+):
     """Generated 2-D ``samples`` (N, 2) in colour over a grey ``reference`` set (M, 2)."""
     if reference is not None:
         r = _np(reference)
@@ -42,7 +57,15 @@ def trajectories2d(ax, traj, *, n: int = 12, color: str = "tab:red"):
     return ax
 
 
-def image_grid(ax, images, *, nrow: int = 8, lo: float = -1.0, hi: float = 1.0, title: str | None = None):
+def image_grid(
+    ax,
+    images,
+    *,
+    nrow: int = 8,
+    lo: float = -1.0,
+    hi: float = 1.0,
+    title: str | None = None,
+):
     """Show (N, 1, H, W) images in a grid of ``nrow`` columns."""
     x = _np(images)
     n, _, h, w = x.shape
@@ -50,7 +73,9 @@ def image_grid(ax, images, *, nrow: int = 8, lo: float = -1.0, hi: float = 1.0, 
     canvas = np.full((rows * (h + 1) + 1, nrow * (w + 1) + 1), lo, dtype=float)
     for k in range(n):
         r, c = divmod(k, nrow)
-        canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = x[k, 0]
+        canvas[
+            1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w
+        ] = x[k, 0]
     ax.imshow(np.clip(canvas, lo, hi), cmap="gray_r", vmin=lo, vmax=hi)
     ax.set(xticks=[], yticks=[])
     if title:

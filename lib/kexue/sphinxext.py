@@ -4,6 +4,7 @@ It marks the process as a book build (``KEXUE_BOOK_BUILD=1``) before myst-nb sta
 the kernels inherit it and :func:`kexue.widgets.interact` renders static, self-contained demos and
 training loops print one summary line instead of a live progress bar.
 """
+
 from __future__ import annotations
 
 import os

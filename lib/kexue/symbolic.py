@@ -10,17 +10,29 @@ differ.
 Each passing check is recorded; :func:`summary` returns the list, which chapters use for their
 "What we checked" table.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import random as _random
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
-__all__ = ["CheckFailed", "Check", "check_equal", "check_zero", "check_close", "check_true",
-           "summary", "reset", "latex_check", "report"]
+__all__ = [
+    "CheckFailed",
+    "Check",
+    "check_equal",
+    "check_zero",
+    "check_close",
+    "check_true",
+    "summary",
+    "reset",
+    "latex_check",
+    "report",
+]
 
 
 class CheckFailed(AssertionError):
@@ -35,7 +47,9 @@ class Check:
     method: str  # "symbolic" or "numeric"
     detail: str
 
-    def _ipython_display_(self):  # the check already showed itself; keep cell outputs clean
+    def _ipython_display_(
+        self,
+    ):  # the check already showed itself; keep cell outputs clean
         return None
 
 
@@ -80,13 +94,22 @@ def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
 def _is_zero_symbolically(diff: sp.Expr) -> bool:
     if isinstance(diff, sp.MatrixBase):
         return all(_is_zero_symbolically(e) for e in diff)
-    for transform in (lambda e: e, sp.simplify, lambda e: sp.simplify(sp.expand(sp.radsimp(e))),
-                      lambda e: sp.simplify(sp.powsimp(sp.expand(e), force=True)),
-                      lambda e: sp.nsimplify(sp.simplify(sp.together(e)))):
+    for transform in (
+        lambda e: e,
+        sp.simplify,
+        lambda e: sp.simplify(sp.expand(sp.radsimp(e))),
+        lambda e: sp.simplify(sp.powsimp(sp.expand(e), force=True)),
+        lambda e: sp.nsimplify(sp.simplify(sp.together(e))),
+    ):
         try:
             if transform(diff) == 0:
                 return True
-        except (TypeError, ValueError, NotImplementedError, RecursionError):  # pragma: no cover
+        except (
+            TypeError,
+            ValueError,
+            NotImplementedError,
+            RecursionError,
+        ):  # pragma: no cover
             continue
     return False
 
@@ -110,9 +133,18 @@ def _numeric_gap(lhs, rhs, point) -> tuple[complex, complex, float]:
     return lv, rv, abs(lv - rv) / scale
 
 
-def check_equal(lhs: Any, rhs: Any, *, name: str | None = None, numeric: bool = True,
-                n_random: int = 8, tol: float = 1e-12, ranges: Mapping | None = None,
-                seed: int = 0, show: bool = True) -> Check:
+def check_equal(
+    lhs: Any,
+    rhs: Any,
+    *,
+    name: str | None = None,
+    numeric: bool = True,
+    n_random: int = 8,
+    tol: float = 1e-12,
+    ranges: Mapping | None = None,
+    seed: int = 0,
+    show: bool = True,
+) -> Check:
     """Assert ``lhs == rhs`` as sympy expressions; show ``lhs = rhs ✓``; raise :class:`CheckFailed` if not.
 
     Parameters
@@ -132,34 +164,49 @@ def check_equal(lhs: Any, rhs: Any, *, name: str | None = None, numeric: bool = 
     if isinstance(lhs_s, sp.MatrixBase) != isinstance(rhs_s, sp.MatrixBase):
         raise TypeError("lhs and rhs must both be matrices or both be scalars")
     if isinstance(lhs_s, sp.MatrixBase) and lhs_s.shape != rhs_s.shape:
-        raise CheckFailed(f"{name or 'check'}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}")
+        raise CheckFailed(
+            f"{name or 'check'}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}"
+        )
     diff = lhs_s - rhs_s
     label = name or "identity"
     if _is_zero_symbolically(diff):
         how = "symbolic"
     else:
         if not numeric:
-            raise CheckFailed(f"{label}: sympy could not show lhs = rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
-                              f"  lhs - rhs simplifies to {sp.simplify(diff)}")
+            raise CheckFailed(
+                f"{label}: sympy could not show lhs = rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
+                f"  lhs - rhs simplifies to {sp.simplify(diff)}"
+            )
         free = sorted(diff.free_symbols, key=str)
         if diff.atoms(sp.core.function.AppliedUndef) or diff.atoms(sp.Derivative):
-            raise CheckFailed(f"{label}: not proved symbolically and contains undefined functions, so no "
-                              f"numeric fallback is possible\n  lhs - rhs simplifies to {sp.simplify(diff)}")
-        pairs = (list(zip(lhs_s, rhs_s)) if isinstance(lhs_s, sp.MatrixBase) else [(lhs_s, rhs_s)])
+            raise CheckFailed(
+                f"{label}: not proved symbolically and contains undefined functions, so no "
+                f"numeric fallback is possible\n  lhs - rhs simplifies to {sp.simplify(diff)}"
+            )
+        pairs = (
+            list(zip(lhs_s, rhs_s))
+            if isinstance(lhs_s, sp.MatrixBase)
+            else [(lhs_s, rhs_s)]
+        )
         worst = 0.0
         for point in _random_points(free, ranges or {}, n_random, seed):
             for l_e, r_e in pairs:
                 lv, rv, gap = _numeric_gap(l_e, r_e, point)
                 if not np.isfinite(gap) or gap > tol:
                     where = {str(k): float(v) for k, v in point.items()}
-                    raise CheckFailed(f"{label}: lhs != rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
-                                      f"  at {where}: lhs = {lv}, rhs = {rv} (relative gap {gap:.3g} > tol {tol:g})")
+                    raise CheckFailed(
+                        f"{label}: lhs != rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
+                        f"  at {where}: lhs = {lv}, rhs = {rv} (relative gap {gap:.3g} > tol {tol:g})"
+                    )
                 worst = max(worst, gap)
         how = f"numerically at {n_random} random points, max rel. gap {worst:.1e} < {tol:g}"
     check = Check(label, "symbolic" if how == "symbolic" else "numeric", how)
     _RECORD.append(check)
     if show:
-        _show(latex_check(name, lhs_s, rhs_s, how), f"{label}: {lhs_s} = {rhs_s}  ✓ ({how})")
+        _show(
+            latex_check(name, lhs_s, rhs_s, how),
+            f"{label}: {lhs_s} = {rhs_s}  ✓ ({how})",
+        )
     return check
 
 
@@ -168,39 +215,58 @@ def check_zero(expr: Any, **kwargs) -> Check:
     return check_equal(expr, sp.Integer(0), **kwargs)
 
 
-def check_close(actual: Any, expected: Any, *, name: str, rtol: float = 1e-7, atol: float = 0.0,
-                show: bool = True) -> Check:
+def check_close(
+    actual: Any,
+    expected: Any,
+    *,
+    name: str,
+    rtol: float = 1e-7,
+    atol: float = 0.0,
+    show: bool = True,
+) -> Check:
     """Assert two numbers/arrays agree within ``atol + rtol*|expected|`` elementwise; show the max error.
 
     For claims that are numeric by nature (a measured quantity against its closed form).
     """
     if rtol < 0 or atol < 0 or (rtol == 0 and atol == 0):
-        raise ValueError(f"need rtol >= 0, atol >= 0 and not both 0, got rtol={rtol}, atol={atol}")
+        raise ValueError(
+            f"need rtol >= 0, atol >= 0 and not both 0, got rtol={rtol}, atol={atol}"
+        )
     a = np.asarray(_to_numpy(actual), dtype=float)
     e = np.asarray(_to_numpy(expected), dtype=float)
     try:
         a, e = np.broadcast_arrays(a, e)
     except ValueError as err:
-        raise CheckFailed(f"{name}: shapes {a.shape} and {e.shape} do not broadcast") from err
+        raise CheckFailed(
+            f"{name}: shapes {a.shape} and {e.shape} do not broadcast"
+        ) from err
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
-        raise CheckFailed(f"{name}: non-finite values (actual has {np.sum(~np.isfinite(a))}, "
-                          f"expected has {np.sum(~np.isfinite(e))})")
+        raise CheckFailed(
+            f"{name}: non-finite values (actual has {np.sum(~np.isfinite(a))}, "
+            f"expected has {np.sum(~np.isfinite(e))})"
+        )
     err = np.abs(a - e)
     bound = atol + rtol * np.abs(e)
     if np.any(err > bound):
         k = int(np.argmax(err - bound))
-        raise CheckFailed(f"{name}: max abs error {err.max():.3g} exceeds the tolerance "
-                          f"(atol={atol:g}, rtol={rtol:g}); worst at flat index {k}: "
-                          f"actual {a.flat[k]:.6g} vs expected {e.flat[k]:.6g}")
+        raise CheckFailed(
+            f"{name}: max abs error {err.max():.3g} exceeds the tolerance "
+            f"(atol={atol:g}, rtol={rtol:g}); worst at flat index {k}: "
+            f"actual {a.flat[k]:.6g} vs expected {e.flat[k]:.6g}"
+        )
     how = f"max abs error {err.max():.1e} (atol {atol:g}, rtol {rtol:g})"
     check = Check(name, "numeric", how)
     _RECORD.append(check)
     if show:
-        _show(rf"\text{{{name}:}}\quad \checkmark\ \text{{({how})}}", f"{name}: ✓ ({how})")
+        _show(
+            rf"\text{{{name}:}}\quad \checkmark\ \text{{({how})}}", f"{name}: ✓ ({how})"
+        )
     return check
 
 
-def check_true(condition: bool, *, name: str, detail: str = "", show: bool = True) -> Check:
+def check_true(
+    condition: bool, *, name: str, detail: str = "", show: bool = True
+) -> Check:
     """Assert a boolean claim (an inequality on a grid, an ordering of measured numbers, ...)."""
     if not isinstance(condition, (bool, np.bool_)):
         raise TypeError(f"condition must be a bool, got {type(condition).__name__}")
@@ -209,8 +275,11 @@ def check_true(condition: bool, *, name: str, detail: str = "", show: bool = Tru
     check = Check(name, "numeric", detail or "holds")
     _RECORD.append(check)
     if show:
-        _show(rf"\text{{{name}:}}\quad \checkmark" + (rf"\ \text{{({detail})}}" if detail else ""),
-              f"{name}: ✓" + (f" ({detail})" if detail else ""))
+        _show(
+            rf"\text{{{name}:}}\quad \checkmark"
+            + (rf"\ \text{{({detail})}}" if detail else ""),
+            f"{name}: ✓" + (f" ({detail})" if detail else ""),
+        )
     return check
 
 
@@ -237,13 +306,17 @@ def report(rows: Sequence[tuple[str, str]], *, show: bool = True) -> Report:
     lines = ["| claim | how this chapter checks it | result |", "|---|---|---|"]
     for claim, name in rows:
         if name not in by_name:
-            raise CheckFailed(f"no passed check named {name!r} in this session (claim: {claim})")
+            raise CheckFailed(
+                f"no passed check named {name!r} in this session (claim: {claim})"
+            )
         c = by_name[name]
         how = "sympy, symbolic" if c.method == "symbolic" else c.detail
         if c.method == "symbolic":
             result = "✓ proved"
         else:
-            result = "✓ " + ("holds" if c.detail in ("", "holds") else "within tolerance")
+            result = "✓ " + (
+                "holds" if c.detail in ("", "holds") else "within tolerance"
+            )
         lines.append(f"| {claim} | {name}: {how} | {result} |")
     md = Report("\n".join(lines))
     if show:

@@ -12,6 +12,7 @@ A demo is a pure function ``draw(**params) -> matplotlib.figure.Figure``. :func:
 
 Controls are :class:`Slider` (numbers) and :class:`Choice` (any options).
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,14 +23,26 @@ import itertools
 import json
 import os
 import uuid
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Slider", "Choice", "Demo", "interact", "static_html", "figure_png", "MAX_FRAMES", "MAX_DEMO_BYTES"]
+__all__ = [
+    "Slider",
+    "Choice",
+    "Demo",
+    "interact",
+    "static_html",
+    "figure_png",
+    "MAX_FRAMES",
+    "MAX_DEMO_BYTES",
+]
 
-MAX_FRAMES = 40                 # frames per demo on the website
-MAX_DEMO_BYTES = 3_000_000      # budget for one demo's HTML (frames included), checked by the tests
+MAX_FRAMES = 40  # frames per demo on the website
+MAX_DEMO_BYTES = (
+    3_000_000  # budget for one demo's HTML (frames included), checked by the tests
+)
 FRAME_DPI = 85
 
 
@@ -46,10 +59,14 @@ class Slider:
     def __post_init__(self):
         for k in ("start", "stop", "step"):
             v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            if isinstance(v, bool) or not isinstance(
+                v, (int, float, np.integer, np.floating)
+            ):
                 raise TypeError(f"Slider {k} must be a number, got {type(v).__name__}")
         if not self.stop > self.start:
-            raise ValueError(f"Slider needs stop > start, got start={self.start}, stop={self.stop}")
+            raise ValueError(
+                f"Slider needs stop > start, got start={self.start}, stop={self.stop}"
+            )
         if not self.step > 0:
             raise ValueError(f"Slider step must be > 0, got {self.step}")
         n = round((self.stop - self.start) / self.step)
@@ -59,7 +76,9 @@ class Slider:
         if self.value is None:
             self.value = self.values[0]
         if not self.start <= self.value <= self.stop:
-            raise ValueError(f"Slider value must lie in [{self.start}, {self.stop}], got {self.value}")
+            raise ValueError(
+                f"Slider value must lie in [{self.start}, {self.stop}], got {self.value}"
+            )
         self.value = min(self.values, key=lambda v: abs(v - self.value))
 
     def _clean(self, v):
@@ -70,8 +89,14 @@ class Slider:
         import ipywidgets as w
 
         cls = w.IntSlider if isinstance(self.values[0], int) else w.FloatSlider
-        return cls(min=self.values[0], max=self.values[-1], step=self.step, value=self.value,
-                   description=self.label or name, continuous_update=False)
+        return cls(
+            min=self.values[0],
+            max=self.values[-1],
+            step=self.step,
+            value=self.value,
+            description=self.label or name,
+            continuous_update=False,
+        )
 
 
 @dataclasses.dataclass
@@ -89,13 +114,17 @@ class Choice:
         if self.value is None:
             self.value = self.options[0]
         if self.value not in self.options:
-            raise ValueError(f"Choice value {self.value!r} is not one of the options {self.options}")
+            raise ValueError(
+                f"Choice value {self.value!r} is not one of the options {self.options}"
+            )
         self.values = self.options
 
     def widget(self, name):
         import ipywidgets as w
 
-        return w.Dropdown(options=self.options, value=self.value, description=self.label or name)
+        return w.Dropdown(
+            options=self.options, value=self.value, description=self.label or name
+        )
 
 
 Control = Slider | Choice
@@ -107,7 +136,9 @@ def figure_png(fig, dpi: int = FRAME_DPI) -> bytes:
     from matplotlib.figure import Figure
 
     if not isinstance(fig, Figure):
-        raise TypeError(f"draw(...) must return a matplotlib Figure, got {type(fig).__name__}")
+        raise TypeError(
+            f"draw(...) must return a matplotlib Figure, got {type(fig).__name__}"
+        )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, facecolor="white", bbox_inches="tight")
     plt.close(fig)
@@ -131,10 +162,14 @@ def _grid(controls: dict[str, Control], max_frames: int) -> dict[str, list]:
         return int(np.prod([len(v) for v in grid.values()])) if grid else 1
 
     while size() > max_frames:
-        sliders = [k for k, c in controls.items() if isinstance(c, Slider) and len(grid[k]) > 1]
+        sliders = [
+            k for k, c in controls.items() if isinstance(c, Slider) and len(grid[k]) > 1
+        ]
         if not sliders:
-            raise ValueError(f"the choices alone need {size()} frames > max_frames={max_frames}; "
-                             f"offer fewer options or raise max_frames")
+            raise ValueError(
+                f"the choices alone need {size()} frames > max_frames={max_frames}; "
+                f"offer fewer options or raise max_frames"
+            )
         k = max(sliders, key=lambda k: len(grid[k]))
         grid[k] = _thin(controls[k].values, controls[k].value, len(grid[k]) - 1)
     return grid
@@ -157,7 +192,9 @@ class Demo:
         p = {**self.defaults, **params}
         unknown = set(params) - set(self.controls)
         if unknown:
-            raise ValueError(f"unknown control(s) {sorted(unknown)}; the demo has {sorted(self.controls)}")
+            raise ValueError(
+                f"unknown control(s) {sorted(unknown)}; the demo has {sorted(self.controls)}"
+            )
         return self.draw(**p)
 
     def _ipython_display_(self):  # displayed by interact() already
@@ -188,12 +225,17 @@ def static_html(demo: Demo, dpi: int = FRAME_DPI) -> tuple[str, bytes]:
             parts.append(
                 f'<label style="margin-right:1.2em">{label} <input type="range" min="0" max="{len(vals) - 1}" '
                 f'step="1" value="{pos}" data-name="{html.escape(n)}" aria-label="{label}"> '
-                f'<output>{html.escape(str(vals[pos]))}</output></label>')
+                f"<output>{html.escape(str(vals[pos]))}</output></label>"
+            )
         else:
-            opts = "".join(f'<option value="{k}"{" selected" if k == pos else ""}>{html.escape(str(v))}</option>'
-                           for k, v in enumerate(vals))
-            parts.append(f'<label style="margin-right:1.2em">{label} <select data-name="{html.escape(n)}" '
-                         f'aria-label="{label}">{opts}</select></label>')
+            opts = "".join(
+                f'<option value="{k}"{" selected" if k == pos else ""}>{html.escape(str(v))}</option>'
+                for k, v in enumerate(vals)
+            )
+            parts.append(
+                f'<label style="margin-right:1.2em">{label} <select data-name="{html.escape(n)}" '
+                f'aria-label="{label}">{opts}</select></label>'
+            )
     sizes = [len(grid[n]) for n in names]
     labels = [[str(v) for v in grid[n]] for n in names]
     idx0 = frames.index(base64.b64encode(default_png).decode("ascii"))
@@ -213,9 +255,10 @@ def static_html(demo: Demo, dpi: int = FRAME_DPI) -> tuple[str, bytes]:
         f'<img class="kexue-demo-frame" data-frame="{idx0}" alt="{alt}" style="max-width:100%;background:white" '
         f'src="data:image/png;base64,{frames[idx0]}">'
         f'<script type="application/json" class="kexue-frames">{json.dumps(frames)}</script>'
-        f'<script>{script}</script>'
+        f"<script>{script}</script>"
         f'<div style="font-size:0.75em;color:#666">{len(frames)} precomputed frames; run the chapter '
-        f'(Colab or Jupyter) for the live version with every value.</div></div>')
+        f"(Colab or Jupyter) for the live version with every value.</div></div>"
+    )
     return doc, default_png
 
 
@@ -232,7 +275,13 @@ def _mode() -> str:
     return "live"
 
 
-def interact(draw: Callable, *, max_frames: int = MAX_FRAMES, title: str = "", **controls: Control) -> Demo:
+def interact(
+    draw: Callable,
+    *,
+    max_frames: int = MAX_FRAMES,
+    title: str = "",
+    **controls: Control,
+) -> Demo:
     """Show ``draw(**params)`` with one control per keyword (a :class:`Slider` or :class:`Choice`).
 
     Example::
@@ -242,10 +291,14 @@ def interact(draw: Callable, *, max_frames: int = MAX_FRAMES, title: str = "", *
     if not callable(draw):
         raise TypeError(f"draw must be callable, got {type(draw).__name__}")
     if not controls:
-        raise ValueError("interact needs at least one control (e.g. eta=Slider(0, 1, 0.25))")
+        raise ValueError(
+            "interact needs at least one control (e.g. eta=Slider(0, 1, 0.25))"
+        )
     for k, c in controls.items():
         if not isinstance(c, (Slider, Choice)):
-            raise TypeError(f"control {k!r} must be a Slider or a Choice, got {type(c).__name__}")
+            raise TypeError(
+                f"control {k!r} must be a Slider or a Choice, got {type(c).__name__}"
+            )
     if not isinstance(max_frames, int) or max_frames < 1:
         raise ValueError(f"max_frames must be a positive int, got {max_frames!r}")
     demo = Demo(draw, dict(controls), max_frames, title)
@@ -254,8 +307,14 @@ def interact(draw: Callable, *, max_frames: int = MAX_FRAMES, title: str = "", *
         from IPython.display import display
 
         doc, png = static_html(demo)
-        display({"text/html": doc, "image/png": base64.b64encode(png).decode("ascii"),
-                 "text/plain": f"<interactive figure: {', '.join(controls)}>"}, raw=True)
+        display(
+            {
+                "text/html": doc,
+                "image/png": base64.b64encode(png).decode("ascii"),
+                "text/plain": f"<interactive figure: {', '.join(controls)}>",
+            },
+            raw=True,
+        )
     elif mode == "live":
         import ipywidgets as w
         import matplotlib.pyplot as plt

@@ -3,19 +3,77 @@ masks, scale rules, linear attention and feature maps, position encodings and th
 
 Modules: :mod:`.core`, :mod:`.masks`, :mod:`.scale`, :mod:`.linear`, :mod:`.position`, :mod:`.tasks`.
 """
-from .core import (BACKENDS, NORMALIZATIONS, MultiHeadAttention, attention, attention_logits,
-                   attention_weights, normalize_logits, repeat_kv)
-from .linear import (PerformerFeatures, draw_gaussian_projection, elu_plus_one, exp_kernel, exp_limit_features,
-                     feature_dim, kernel_attention, linear_attention, numerical_rank, positive_random_features,
-                     taylor_features)
-from .masks import (causal_mask, combine_masks, full_mask, mask_to_bias, padding_mask, permutation_lm_inputs, permutation_mask,
-                    prefix_lm_mask, prefix_lm_mask_from_lengths, to_torch_mha_mask, visible_keys)
-from .position import (POSITIONS, ProbeConfig, ProbeResult, RelativePositionBias, RotaryEmbedding,
-                       alibi_bias, alibi_slopes, apply_rotary, position_probe_batch, rope_angles, run_position_probe,
-                       sinusoidal_position_embedding, t5_relative_bucket)
-from .tasks import (greedy_generate, permutation_lm_logits, permutation_lm_loss, progressions, seq2seq_loss,
-                    seq2seq_pairs, seq2seq_segments)
-from .scale import (entropy_invariant_scale, entropy_lower_bound, jl_min_dim, jl_scale_factor, kappa_log_scale,
-                    per_query_scale, softmax_entropy, solve_scale_for_entropy, standard_scale)
+
+from .core import (
+    BACKENDS,
+    NORMALIZATIONS,
+    MultiHeadAttention,
+    attention,
+    attention_logits,
+    attention_weights,
+    normalize_logits,
+    repeat_kv,
+)
+from .linear import (
+    PerformerFeatures,
+    draw_gaussian_projection,
+    elu_plus_one,
+    exp_kernel,
+    exp_limit_features,
+    feature_dim,
+    kernel_attention,
+    linear_attention,
+    numerical_rank,
+    positive_random_features,
+    taylor_features,
+)
+from .masks import (
+    causal_mask,
+    combine_masks,
+    full_mask,
+    mask_to_bias,
+    padding_mask,
+    permutation_lm_inputs,
+    permutation_mask,
+    prefix_lm_mask,
+    prefix_lm_mask_from_lengths,
+    to_torch_mha_mask,
+    visible_keys,
+)
+from .position import (
+    POSITIONS,
+    ProbeConfig,
+    ProbeResult,
+    RelativePositionBias,
+    RotaryEmbedding,
+    alibi_bias,
+    alibi_slopes,
+    apply_rotary,
+    position_probe_batch,
+    rope_angles,
+    run_position_probe,
+    sinusoidal_position_embedding,
+    t5_relative_bucket,
+)
+from .scale import (
+    entropy_invariant_scale,
+    entropy_lower_bound,
+    jl_min_dim,
+    jl_scale_factor,
+    kappa_log_scale,
+    per_query_scale,
+    softmax_entropy,
+    solve_scale_for_entropy,
+    standard_scale,
+)
+from .tasks import (
+    greedy_generate,
+    permutation_lm_logits,
+    permutation_lm_loss,
+    progressions,
+    seq2seq_loss,
+    seq2seq_pairs,
+    seq2seq_segments,
+)
 
 __all__ = [n for n in dir() if not n.startswith("_")]

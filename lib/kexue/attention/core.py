@@ -19,6 +19,7 @@ Semantics (identical on both paths, pinned by ``tests/test_attention_core.py``):
 Chapters: *attention/masks* (the masks), *attention/entropy-invariant-softmax* (per-query scales),
 *attention/relative-position-flaw* (the ``normalization`` options).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,16 @@ import torch.nn.functional as F
 
 from .masks import causal_mask
 
-__all__ = ["attention", "attention_logits", "normalize_logits", "attention_weights", "repeat_kv",
-           "NORMALIZATIONS", "BACKENDS", "MultiHeadAttention"]
+__all__ = [
+    "attention",
+    "attention_logits",
+    "normalize_logits",
+    "attention_weights",
+    "repeat_kv",
+    "NORMALIZATIONS",
+    "BACKENDS",
+    "MultiHeadAttention",
+]
 
 NORMALIZATIONS = ("softmax", "l2", "exp_mean", "relu2_mean")
 BACKENDS = ("auto", "sdpa", "math")
@@ -45,23 +54,37 @@ def _check_qkv(q, k, v):
         if not t.is_floating_point():
             raise TypeError(f"{name} must have a floating dtype, got {t.dtype}")
         if t.ndim < 2:
-            raise ValueError(f"{name} must have shape (..., L, d), got {tuple(t.shape)}")
+            raise ValueError(
+                f"{name} must have shape (..., L, d), got {tuple(t.shape)}"
+            )
     if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+        raise TypeError(
+            f"q, k, v must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}"
+        )
     if not (q.ndim == k.ndim == v.ndim):
-        raise ValueError(f"q, k, v must have the same number of dimensions, got shapes "
-                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
+        raise ValueError(
+            f"q, k, v must have the same number of dimensions, got shapes "
+            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same feature dim, got q {tuple(q.shape)} and k {tuple(k.shape)}")
+        raise ValueError(
+            f"q and k must have the same feature dim, got q {tuple(q.shape)} and k {tuple(k.shape)}"
+        )
     if k.shape[:-1] != v.shape[:-1]:
-        raise ValueError(f"k and v must agree except in the last dim (heads, Lk), got k {tuple(k.shape)} "
-                         f"and v {tuple(v.shape)}")
+        raise ValueError(
+            f"k and v must agree except in the last dim (heads, Lk), got k {tuple(k.shape)} "
+            f"and v {tuple(v.shape)}"
+        )
     if q.ndim >= 3:
         hq, hk = q.shape[-3], k.shape[-3]
         if hq % hk != 0:
-            raise ValueError(f"the number of query heads ({hq}) must be a multiple of the key/value heads ({hk})")
+            raise ValueError(
+                f"the number of query heads ({hq}) must be a multiple of the key/value heads ({hk})"
+            )
         if q.shape[:-3] != k.shape[:-3]:
-            raise ValueError(f"q and k must share batch dims, got q {tuple(q.shape)} and k {tuple(k.shape)}")
+            raise ValueError(
+                f"q and k must share batch dims, got q {tuple(q.shape)} and k {tuple(k.shape)}"
+            )
 
 
 def _check_broadcast(t, target: tuple, name: str):
@@ -70,7 +93,9 @@ def _check_broadcast(t, target: tuple, name: str):
     except RuntimeError:
         out = None
     if out != torch.Size(target):
-        raise ValueError(f"{name} of shape {tuple(t.shape)} does not broadcast to {target}")
+        raise ValueError(
+            f"{name} of shape {tuple(t.shape)} does not broadcast to {target}"
+        )
 
 
 def _check_scale(scale, q):
@@ -84,7 +109,9 @@ def _check_scale(scale, q):
             raise ValueError("scale must be > 0 and finite everywhere")
         return scale
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
-        raise TypeError(f"scale must be None, a number or a tensor, got {type(scale).__name__}")
+        raise TypeError(
+            f"scale must be None, a number or a tensor, got {type(scale).__name__}"
+        )
     if not (float(scale) > 0 and math.isfinite(float(scale))):
         raise ValueError(f"scale must be > 0 and finite, got {scale}")
     return float(scale)
@@ -99,16 +126,24 @@ def _check_mask_bias(mask, bias, q, k):
     target = _logit_shape(q, k)
     if mask is not None:
         if not isinstance(mask, torch.Tensor):
-            raise TypeError(f"mask must be a bool torch.Tensor, got {type(mask).__name__}")
+            raise TypeError(
+                f"mask must be a bool torch.Tensor, got {type(mask).__name__}"
+            )
         if mask.dtype != torch.bool:
-            raise TypeError(f"mask must have dtype torch.bool (True = may attend), got {mask.dtype}; "
-                            "pass additive float terms as bias=")
+            raise TypeError(
+                f"mask must have dtype torch.bool (True = may attend), got {mask.dtype}; "
+                "pass additive float terms as bias="
+            )
         _check_broadcast(mask, target, "mask")
     if bias is not None:
         if not isinstance(bias, torch.Tensor):
-            raise TypeError(f"bias must be a float torch.Tensor, got {type(bias).__name__}")
+            raise TypeError(
+                f"bias must be a float torch.Tensor, got {type(bias).__name__}"
+            )
         if not bias.is_floating_point():
-            raise TypeError(f"bias must have a floating dtype, got {bias.dtype}; pass boolean masks as mask=")
+            raise TypeError(
+                f"bias must have a floating dtype, got {bias.dtype}; pass boolean masks as mask="
+            )
         _check_broadcast(bias, target, "bias")
 
 
@@ -124,11 +159,15 @@ def attention_logits(q, k, *, scale=None, bias=None) -> torch.Tensor:
     s = _check_scale(scale, q)
     if q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
         k = repeat_kv(k, q.shape[-3] // k.shape[-3])
-    logits = (q * s) @ k.transpose(-2, -1)  # (..., Hq, Lq, Lk); tensor scales are per query row
+    logits = (q * s) @ k.transpose(
+        -2, -1
+    )  # (..., Hq, Lq, Lk); tensor scales are per query row
     return logits if bias is None else logits + bias.to(logits.dtype)
 
 
-def normalize_logits(logits: torch.Tensor, *, mask=None, normalization: str = "softmax") -> torch.Tensor:
+def normalize_logits(
+    logits: torch.Tensor, *, mask=None, normalization: str = "softmax"
+) -> torch.Tensor:
     """Turn logits ``(..., Lq, Lk)`` into weights row by row.
 
     ``softmax``: ``e^b / sum e^b``. ``l2``: ``e^b / sqrt(sum e^(2b))`` (post 9105, eq. ``rpf-l2``).
@@ -137,7 +176,9 @@ def normalize_logits(logits: torch.Tensor, *, mask=None, normalization: str = "s
     a row with no visible key is all 0. Computed in at least float32 for half-precision inputs.
     """
     if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+        raise ValueError(
+            f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}"
+        )
     work = torch.promote_types(logits.dtype, torch.float32)
     b = logits.to(work)
     if mask is not None:
@@ -145,9 +186,17 @@ def normalize_logits(logits: torch.Tensor, *, mask=None, normalization: str = "s
     allowed = b > float("-inf")
     if normalization in ("softmax", "l2"):
         m = b.amax(-1, keepdim=True)
-        m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))  # dead rows: avoid -inf - -inf
-        e = torch.exp(b - m)  # masked entries -> exp(-inf) = 0; row max -> 1, no overflow
-        den = e.sum(-1, keepdim=True) if normalization == "softmax" else (e * e).sum(-1, keepdim=True).sqrt()
+        m = torch.where(
+            torch.isfinite(m), m, torch.zeros_like(m)
+        )  # dead rows: avoid -inf - -inf
+        e = torch.exp(
+            b - m
+        )  # masked entries -> exp(-inf) = 0; row max -> 1, no overflow
+        den = (
+            e.sum(-1, keepdim=True)
+            if normalization == "softmax"
+            else (e * e).sum(-1, keepdim=True).sqrt()
+        )
         w = e / torch.where(den > 0, den, torch.ones_like(den))
     else:
         n = allowed.sum(-1, keepdim=True).clamp(min=1).to(work)
@@ -164,21 +213,43 @@ def _allowed(mask, is_causal, lq, lk, device):
     return cm if mask is None else mask & cm
 
 
-def attention_weights(q, k, *, mask=None, bias=None, is_causal=False, scale=None,
-                      normalization: str = "softmax") -> torch.Tensor:
+def attention_weights(
+    q,
+    k,
+    *,
+    mask=None,
+    bias=None,
+    is_causal=False,
+    scale=None,
+    normalization: str = "softmax",
+) -> torch.Tensor:
     """The weight matrix ``(..., Hq, Lq, Lk)`` of the math path (for plots and tests)."""
     _check_qkv(q, k, k)
     _check_mask_bias(mask, bias, q, k)
     allowed = _allowed(mask, is_causal, q.shape[-2], k.shape[-2], q.device)
-    return normalize_logits(attention_logits(q, k, scale=scale, bias=bias), mask=allowed,
-                            normalization=normalization)
+    return normalize_logits(
+        attention_logits(q, k, scale=scale, bias=bias),
+        mask=allowed,
+        normalization=normalization,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # the one entry point
-def attention(q, k, v, *, mask=None, bias=None, scale=None, is_causal: bool = False,
-              normalization: str = "softmax", dropout_p: float = 0.0, return_weights: bool = False,
-              backend: str = "auto"):
+def attention(
+    q,
+    k,
+    v,
+    *,
+    mask=None,
+    bias=None,
+    scale=None,
+    is_causal: bool = False,
+    normalization: str = "softmax",
+    dropout_p: float = 0.0,
+    return_weights: bool = False,
+    backend: str = "auto",
+):
     """Scaled dot-product attention ``(..., Hq, Lq, dv)``; with ``return_weights`` also ``(..., Hq, Lq, Lk)``.
 
     ``backend="auto"`` calls ``torch.nn.functional.scaled_dot_product_attention`` whenever the request
@@ -190,18 +261,26 @@ def attention(q, k, v, *, mask=None, bias=None, scale=None, is_causal: bool = Fa
     _check_mask_bias(mask, bias, q, k)
     s = _check_scale(scale, q)
     if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+        raise ValueError(
+            f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}"
+        )
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if isinstance(dropout_p, bool) or not isinstance(dropout_p, numbers.Real) or not 0 <= dropout_p < 1:
+    if (
+        isinstance(dropout_p, bool)
+        or not isinstance(dropout_p, numbers.Real)
+        or not 0 <= dropout_p < 1
+    ):
         raise ValueError(f"dropout_p must be a number in [0, 1), got {dropout_p!r}")
-    if isinstance(s, torch.Tensor):          # per-query scale: fold into q, keep the fast path
+    if isinstance(s, torch.Tensor):  # per-query scale: fold into q, keep the fast path
         q, s = q * s.to(q.dtype), 1.0
     lq, lk = q.shape[-2], k.shape[-2]
 
     fast = normalization == "softmax" and not return_weights
     if backend == "sdpa" and not fast:
-        raise ValueError("backend='sdpa' needs normalization='softmax' and return_weights=False")
+        raise ValueError(
+            "backend='sdpa' needs normalization='softmax' and return_weights=False"
+        )
     if fast and backend != "math":
         sdpa_causal = is_causal and mask is None and bias is None and lq == lk
         allowed = None if sdpa_causal else _allowed(mask, is_causal, lq, lk, q.device)
@@ -211,11 +290,24 @@ def attention(q, k, v, *, mask=None, bias=None, scale=None, is_causal: bool = Fa
             if allowed is not None:
                 attn_mask = attn_mask.masked_fill(~allowed, float("-inf"))
         gqa = q.ndim >= 3 and k.shape[-3] != q.shape[-3]
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=float(dropout_p),
-                                             is_causal=sdpa_causal, scale=s, enable_gqa=gqa)
-        if attn_mask is not None:          # rows that see nothing: zeros, whatever the kernel did
-            live = attn_mask.any(-1, keepdim=True) if attn_mask.dtype == torch.bool else \
-                (attn_mask > float("-inf")).any(-1, keepdim=True)
+        out = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=attn_mask,
+            dropout_p=float(dropout_p),
+            is_causal=sdpa_causal,
+            scale=s,
+            enable_gqa=gqa,
+        )
+        if (
+            attn_mask is not None
+        ):  # rows that see nothing: zeros, whatever the kernel did
+            live = (
+                attn_mask.any(-1, keepdim=True)
+                if attn_mask.dtype == torch.bool
+                else (attn_mask > float("-inf")).any(-1, keepdim=True)
+            )
             if not bool(live.all()):
                 out = out.masked_fill(~live, 0.0)
         return out
@@ -223,12 +315,12 @@ def attention(q, k, v, *, mask=None, bias=None, scale=None, is_causal: bool = Fa
     # explicit math, the readable twin of the line above
     if q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
         n_rep = q.shape[-3] // k.shape[-3]
-        k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)          # (..., Hq, Lk, d)
+        k, v = repeat_kv(k, n_rep), repeat_kv(v, n_rep)  # (..., Hq, Lk, d)
     allowed = _allowed(mask, is_causal, lq, lk, q.device)
-    logits = attention_logits(q, k, scale=s, bias=bias)          # (..., Hq, Lq, Lk)
+    logits = attention_logits(q, k, scale=s, bias=bias)  # (..., Hq, Lq, Lk)
     w = normalize_logits(logits, mask=allowed, normalization=normalization)
     w_drop = F.dropout(w, p=float(dropout_p)) if dropout_p > 0 else w
-    out = w_drop @ v                                             # (..., Hq, Lq, dv)
+    out = w_drop @ v  # (..., Hq, Lq, dv)
     return (out, w) if return_weights else out
 
 
@@ -244,74 +336,143 @@ class MultiHeadAttention(torch.nn.Module):
     *attention/relative-position-flaw*); it runs on the explicit path.
     """
 
-    def __init__(self, d_model: int, n_heads: int, *, n_kv_heads: int | None = None, bias: bool = True,
-                 normalization: str = "softmax", rotary=None, toeplitz_gate: int | None = None):
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        *,
+        n_kv_heads: int | None = None,
+        bias: bool = True,
+        normalization: str = "softmax",
+        rotary=None,
+        toeplitz_gate: int | None = None,
+    ):
         super().__init__()
         if d_model % n_heads != 0:
-            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+            raise ValueError(
+                f"d_model ({d_model}) must be divisible by n_heads ({n_heads})"
+            )
         n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
         if n_heads % n_kv_heads != 0:
-            raise ValueError(f"n_heads ({n_heads}) must be a multiple of n_kv_heads ({n_kv_heads})")
+            raise ValueError(
+                f"n_heads ({n_heads}) must be a multiple of n_kv_heads ({n_kv_heads})"
+            )
         if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
-        self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, d_model // n_heads
+            raise ValueError(
+                f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}"
+            )
+        self.n_heads, self.n_kv_heads, self.head_dim = (
+            n_heads,
+            n_kv_heads,
+            d_model // n_heads,
+        )
         self.normalization, self.rotary = normalization, rotary
         self.q_proj = torch.nn.Linear(d_model, d_model, bias=bias)
         self.k_proj = torch.nn.Linear(d_model, n_kv_heads * self.head_dim, bias=bias)
         self.v_proj = torch.nn.Linear(d_model, n_kv_heads * self.head_dim, bias=bias)
         self.o_proj = torch.nn.Linear(d_model, d_model, bias=bias)
-        if toeplitz_gate is not None and (isinstance(toeplitz_gate, bool) or not isinstance(toeplitz_gate, int)
-                                          or toeplitz_gate < 0):
-            raise ValueError(f"toeplitz_gate must be None or an int >= 0, got {toeplitz_gate!r}")
+        if toeplitz_gate is not None and (
+            isinstance(toeplitz_gate, bool)
+            or not isinstance(toeplitz_gate, int)
+            or toeplitz_gate < 0
+        ):
+            raise ValueError(
+                f"toeplitz_gate must be None or an int >= 0, got {toeplitz_gate!r}"
+            )
         self.toeplitz_gate = toeplitz_gate
-        self.gate = None if toeplitz_gate is None else torch.nn.Parameter(torch.ones(n_heads, 2 * toeplitz_gate + 1))
+        self.gate = (
+            None
+            if toeplitz_gate is None
+            else torch.nn.Parameter(torch.ones(n_heads, 2 * toeplitz_gate + 1))
+        )
 
     def gate_matrix(self, n_q: int, n_k: int) -> torch.Tensor:
         """The ``(H, n_q, n_k)`` Toeplitz gate ``c_ij = g_h(clip(i' - j, -p, p))`` (bottom-right aligned ``i'``)."""
         p = self.toeplitz_gate
-        rel = (torch.arange(n_q, device=self.gate.device)[:, None] + (n_k - n_q)) - torch.arange(n_k, device=self.gate.device)
+        rel = (
+            torch.arange(n_q, device=self.gate.device)[:, None] + (n_k - n_q)
+        ) - torch.arange(n_k, device=self.gate.device)
         return self.gate[:, rel.clamp(-p, p) + p]
 
     def _heads(self, x, h):  # (B, L, h*hd) -> (B, h, L, hd)
         b, n, _ = x.shape
         return x.view(b, n, h, self.head_dim).transpose(1, 2)
 
-    def forward(self, x, *, context=None, mask=None, bias=None, is_causal=False, scale=None,
-                return_weights=False):
+    def forward(
+        self,
+        x,
+        *,
+        context=None,
+        mask=None,
+        bias=None,
+        is_causal=False,
+        scale=None,
+        return_weights=False,
+    ):
         context = x if context is None else context
-        q = self._heads(self.q_proj(x), self.n_heads)              # (B, H, Lq, hd)
-        k = self._heads(self.k_proj(context), self.n_kv_heads)     # (B, Hk, Lk, hd)
+        q = self._heads(self.q_proj(x), self.n_heads)  # (B, H, Lq, hd)
+        k = self._heads(self.k_proj(context), self.n_kv_heads)  # (B, Hk, Lk, hd)
         v = self._heads(self.v_proj(context), self.n_kv_heads)
         if self.rotary is not None:
             q, k = self.rotary(q), self.rotary(k)
         if self.gate is None:
-            res = attention(q, k, v, mask=mask, bias=bias, is_causal=is_causal, scale=scale,
-                            normalization=self.normalization, return_weights=return_weights)
+            res = attention(
+                q,
+                k,
+                v,
+                mask=mask,
+                bias=bias,
+                is_causal=is_causal,
+                scale=scale,
+                normalization=self.normalization,
+                return_weights=return_weights,
+            )
             out, w = res if return_weights else (res, None)
-        else:                                                      # O = (A ⊙ C) V, explicit path
-            w = attention_weights(q, k, mask=mask, bias=bias, is_causal=is_causal, scale=scale,
-                                  normalization=self.normalization)          # (B, H, Lq, Lk)
+        else:  # O = (A ⊙ C) V, explicit path
+            w = attention_weights(
+                q,
+                k,
+                mask=mask,
+                bias=bias,
+                is_causal=is_causal,
+                scale=scale,
+                normalization=self.normalization,
+            )  # (B, H, Lq, Lk)
             w = w * self.gate_matrix(q.shape[-2], k.shape[-2]).to(w.dtype)
             if k.shape[-3] != q.shape[-3]:
                 v = repeat_kv(v, q.shape[-3] // k.shape[-3])
             out = w @ v
         b, _, n, _ = out.shape
-        out = self.o_proj(out.transpose(1, 2).reshape(b, n, -1))   # (B, Lq, d_model)
+        out = self.o_proj(out.transpose(1, 2).reshape(b, n, -1))  # (B, Lq, d_model)
         return (out, w) if return_weights else out
 
     @torch.no_grad()
     def copy_from_torch_mha(self, mha: torch.nn.MultiheadAttention) -> None:
         """Load the weights of a ``torch.nn.MultiheadAttention`` (same width and heads, packed in-projection)."""
         if not isinstance(mha, torch.nn.MultiheadAttention):
-            raise TypeError(f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}")
-        if mha.num_heads != self.n_heads or mha.embed_dim != self.q_proj.in_features or self.n_kv_heads != self.n_heads:
-            raise ValueError("mha must have the same d_model and n_heads (and this module no grouped heads)")
+            raise TypeError(
+                f"mha must be a torch.nn.MultiheadAttention, got {type(mha).__name__}"
+            )
+        if (
+            mha.num_heads != self.n_heads
+            or mha.embed_dim != self.q_proj.in_features
+            or self.n_kv_heads != self.n_heads
+        ):
+            raise ValueError(
+                "mha must have the same d_model and n_heads (and this module no grouped heads)"
+            )
         if mha.in_proj_weight is None:
-            raise ValueError("mha must use a packed in_proj_weight (kdim == vdim == embed_dim)")
-        for proj, w in zip((self.q_proj, self.k_proj, self.v_proj), mha.in_proj_weight.chunk(3)):
+            raise ValueError(
+                "mha must use a packed in_proj_weight (kdim == vdim == embed_dim)"
+            )
+        for proj, w in zip(
+            (self.q_proj, self.k_proj, self.v_proj), mha.in_proj_weight.chunk(3)
+        ):
             proj.weight.copy_(w)
         if mha.in_proj_bias is not None and self.q_proj.bias is not None:
-            for proj, b in zip((self.q_proj, self.k_proj, self.v_proj), mha.in_proj_bias.chunk(3)):
+            for proj, b in zip(
+                (self.q_proj, self.k_proj, self.v_proj), mha.in_proj_bias.chunk(3)
+            ):
                 proj.bias.copy_(b)
         self.o_proj.weight.copy_(mha.out_proj.weight)
         if self.o_proj.bias is not None and mha.out_proj.bias is not None:

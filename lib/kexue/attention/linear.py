@@ -7,19 +7,30 @@ random features (eq. ``lai-performer``), the truncated Taylor series (``lai-tayl
 symmetric), and the limit ``(1 + q.k/n)^n`` (``lai-limit``). To emulate ``softmax(q k^T / sqrt(d))`` feed
 ``q / d**0.25`` and ``k / d**0.25`` to the feature maps.
 """
+
 from __future__ import annotations
 
 import itertools
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 from .._validate import check_int
 
-__all__ = ["linear_attention", "kernel_attention", "exp_kernel", "elu_plus_one", "draw_gaussian_projection",
-           "positive_random_features", "PerformerFeatures", "taylor_features", "exp_limit_features",
-           "feature_dim", "numerical_rank"]
+__all__ = [
+    "linear_attention",
+    "kernel_attention",
+    "exp_kernel",
+    "elu_plus_one",
+    "draw_gaussian_projection",
+    "positive_random_features",
+    "PerformerFeatures",
+    "taylor_features",
+    "exp_limit_features",
+    "feature_dim",
+    "numerical_rank",
+]
 
 
 def _check(q, k, v):
@@ -27,9 +38,13 @@ def _check(q, k, v):
         if not isinstance(t, torch.Tensor) or not t.is_floating_point():
             raise TypeError(f"{name} must be a floating torch.Tensor")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q and k must have the same feature dim, got {tuple(q.shape)} and {tuple(k.shape)}")
+        raise ValueError(
+            f"q and k must have the same feature dim, got {tuple(q.shape)} and {tuple(k.shape)}"
+        )
     if k.shape[:-1] != v.shape[:-1]:
-        raise ValueError(f"k and v must agree except in the last dim, got {tuple(k.shape)} and {tuple(v.shape)}")
+        raise ValueError(
+            f"k and v must agree except in the last dim, got {tuple(k.shape)} and {tuple(v.shape)}"
+        )
 
 
 def exp_kernel(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -46,8 +61,16 @@ def kernel_attention(q, k, v, kernel: Callable, *, mask=None) -> torch.Tensor:
     return (a / a.sum(-1, keepdim=True)) @ v
 
 
-def linear_attention(q, k, v, feature_map: Callable, *, causal: bool = False, eps: float = 0.0,
-                     chunk_size: int = 64) -> torch.Tensor:
+def linear_attention(
+    q,
+    k,
+    v,
+    feature_map: Callable,
+    *,
+    causal: bool = False,
+    eps: float = 0.0,
+    chunk_size: int = 64,
+) -> torch.Tensor:
     """``O(n)`` attention with ``a_ij ∝ phi(q_i) . phi(k_j)``; ``(..., L, d) -> (..., L, dv)``.
 
     Bidirectional: ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)``. Causal (top-left, ``Lq == Lk``): chunks of
@@ -55,22 +78,22 @@ def linear_attention(q, k, v, feature_map: Callable, *, causal: bool = False, ep
     ``eps`` is added to the denominators (0 by default: exact; use a small value with positive maps).
     """
     _check(q, k, v)
-    fq, fk = feature_map(q), feature_map(k)            # (..., Lq, m), (..., Lk, m)
+    fq, fk = feature_map(q), feature_map(k)  # (..., Lq, m), (..., Lk, m)
     if not causal:
-        kv = fk.transpose(-2, -1) @ v                  # (..., m, dv)
-        z = fk.sum(-2)                                 # (..., m)
+        kv = fk.transpose(-2, -1) @ v  # (..., m, dv)
+        z = fk.sum(-2)  # (..., m)
         return (fq @ kv) / ((fq @ z[..., None]) + eps)
     if q.shape[-2] != k.shape[-2]:
         raise ValueError("causal linear attention needs Lq == Lk")
     chunk_size = check_int(chunk_size, "chunk_size", min_value=1)
     n = q.shape[-2]
-    state = fk.new_zeros(fk.shape[:-2] + (fk.shape[-1], v.shape[-1]))   # (..., m, dv)
-    zsum = fk.new_zeros(fk.shape[:-2] + (fk.shape[-1],))                 # (..., m)
+    state = fk.new_zeros(fk.shape[:-2] + (fk.shape[-1], v.shape[-1]))  # (..., m, dv)
+    zsum = fk.new_zeros(fk.shape[:-2] + (fk.shape[-1],))  # (..., m)
     outs = []
     for s in range(0, n, chunk_size):
         e = min(s + chunk_size, n)
         qc, kc, vc = fq[..., s:e, :], fk[..., s:e, :], v[..., s:e, :]
-        a = torch.tril(qc @ kc.transpose(-2, -1))                      # (..., c, c) inside the chunk
+        a = torch.tril(qc @ kc.transpose(-2, -1))  # (..., c, c) inside the chunk
         num = a @ vc + qc @ state
         den = a.sum(-1, keepdim=True) + qc @ zsum[..., None] + eps
         outs.append(num / den)
@@ -84,8 +107,9 @@ def elu_plus_one(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.elu(x) + 1
 
 
-def draw_gaussian_projection(d: int, m: int, *, orthogonal: bool = True, generator=None,
-                             dtype=torch.float64) -> torch.Tensor:
+def draw_gaussian_projection(
+    d: int, m: int, *, orthogonal: bool = True, generator=None, dtype=torch.float64
+) -> torch.Tensor:
     """``(m, d)`` matrix of Gaussian directions ``omega``.
 
     ``orthogonal=True``: blocks of ``d`` mutually orthogonal rows (QR of a Gaussian matrix) with row norms
@@ -99,7 +123,7 @@ def draw_gaussian_projection(d: int, m: int, *, orthogonal: bool = True, generat
     for _ in range(math.ceil(m / d)):
         g = torch.randn(d, d, generator=generator, dtype=dtype)
         qm, r = torch.linalg.qr(g)
-        qm = qm * torch.sign(torch.diagonal(r))[None, :]           # unique, Haar-distributed
+        qm = qm * torch.sign(torch.diagonal(r))[None, :]  # unique, Haar-distributed
         norms = torch.randn(d, d, generator=generator, dtype=dtype).norm(dim=1)  # chi_d
         blocks.append(qm.T * norms[:, None])
     return torch.cat(blocks)[:m]
@@ -108,9 +132,11 @@ def draw_gaussian_projection(d: int, m: int, *, orthogonal: bool = True, generat
 def positive_random_features(x: torch.Tensor, omega: torch.Tensor) -> torch.Tensor:
     """Performer's ``phi(x) = exp(omega x - |x|^2/2) / sqrt(m)``, ``(..., d) -> (..., m)``; ``E[phi(q).phi(k)] = exp(q.k)``."""
     if omega.ndim != 2 or omega.shape[1] != x.shape[-1]:
-        raise ValueError(f"omega must have shape (m, d={x.shape[-1]}), got {tuple(omega.shape)}")
+        raise ValueError(
+            f"omega must have shape (m, d={x.shape[-1]}), got {tuple(omega.shape)}"
+        )
     m = omega.shape[0]
-    proj = x @ omega.to(x.dtype).T                                   # (..., m)
+    proj = x @ omega.to(x.dtype).T  # (..., m)
     return torch.exp(proj - x.square().sum(-1, keepdim=True) / 2) / math.sqrt(m)
 
 
@@ -120,11 +146,20 @@ class PerformerFeatures(torch.nn.Module):
     def __init__(self, d: int, m: int, *, orthogonal: bool = True, seed: int = 0):
         super().__init__()
         self.d, self.m, self.orthogonal = d, m, orthogonal
-        self.register_buffer("omega", draw_gaussian_projection(d, m, orthogonal=orthogonal,
-                                                              generator=torch.Generator().manual_seed(seed)))
+        self.register_buffer(
+            "omega",
+            draw_gaussian_projection(
+                d,
+                m,
+                orthogonal=orthogonal,
+                generator=torch.Generator().manual_seed(seed),
+            ),
+        )
 
     def redraw(self, generator=None):
-        self.omega = draw_gaussian_projection(self.d, self.m, orthogonal=self.orthogonal, generator=generator)
+        self.omega = draw_gaussian_projection(
+            self.d, self.m, orthogonal=self.orthogonal, generator=generator
+        )
 
     def forward(self, x):
         return positive_random_features(x, self.omega)
@@ -133,11 +168,13 @@ class PerformerFeatures(torch.nn.Module):
 def _kron_power(y: torch.Tensor, n: int) -> torch.Tensor:
     out = y
     for _ in range(n - 1):
-        out = (out[..., :, None] * y[..., None, :]).flatten(-2)      # (..., D*d)
+        out = (out[..., :, None] * y[..., None, :]).flatten(-2)  # (..., D*d)
     return out
 
 
-def taylor_features(x: torch.Tensor, order: int, *, symmetric: bool = False) -> torch.Tensor:
+def taylor_features(
+    x: torch.Tensor, order: int, *, symmetric: bool = False
+) -> torch.Tensor:
     """``[1, x, x⊗x/sqrt(2!), ..., ⊗^order x/sqrt(order!)]`` so that ``phi(q).phi(k) = sum_m (q.k)^m / m!``.
 
     ``symmetric=True`` keeps one entry per monomial, weighted by ``sqrt(m!/alpha!)`` (same inner product,
@@ -149,10 +186,18 @@ def taylor_features(x: torch.Tensor, order: int, *, symmetric: bool = False) -> 
     for m in range(1, order + 1):
         if symmetric:
             combos = list(itertools.combinations_with_replacement(range(d), m))
-            idx = torch.tensor(combos, device=x.device)              # (C, m)
-            w = torch.tensor([math.sqrt(1.0 / math.prod(math.factorial(c.count(i)) for i in set(c)))
-                              for c in combos], dtype=x.dtype, device=x.device)
-            parts.append(x[..., idx].prod(-1) * w)                   # (..., C)
+            idx = torch.tensor(combos, device=x.device)  # (C, m)
+            w = torch.tensor(
+                [
+                    math.sqrt(
+                        1.0 / math.prod(math.factorial(c.count(i)) for i in set(c))
+                    )
+                    for c in combos
+                ],
+                dtype=x.dtype,
+                device=x.device,
+            )
+            parts.append(x[..., idx].prod(-1) * w)  # (..., C)
         else:
             parts.append(_kron_power(x, m) / math.sqrt(math.factorial(m)))
     return torch.cat(parts, dim=-1)
@@ -169,9 +214,13 @@ def feature_dim(d: int, method: str, param: int) -> int:
     """Output dimension: ``'taylor'`` sum d^m (m<=param), ``'taylor_symmetric'`` C(d+param, param),
     ``'limit'`` (d+1)^param, ``'performer'`` param, ``'elu'`` d."""
     d, param = check_int(d, "d", min_value=1), check_int(param, "param", min_value=0)
-    table = {"taylor": lambda: sum(d**m for m in range(param + 1)),
-             "taylor_symmetric": lambda: math.comb(d + param, param),
-             "limit": lambda: (d + 1) ** param, "performer": lambda: param, "elu": lambda: d}
+    table = {
+        "taylor": lambda: sum(d**m for m in range(param + 1)),
+        "taylor_symmetric": lambda: math.comb(d + param, param),
+        "limit": lambda: (d + 1) ** param,
+        "performer": lambda: param,
+        "elu": lambda: d,
+    }
     if method not in table:
         raise ValueError(f"method must be one of {sorted(table)}, got {method!r}")
     return table[method]()

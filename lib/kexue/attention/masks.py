@@ -7,19 +7,33 @@ boolean convention (``True`` = blocked); :func:`to_torch_mha_mask` is the only p
 Chapter: *attention/masks* (post 6933): left-to-right LM, bidirectional (MLM), prefix/UniLM and
 permutation-LM masks are all instances of this one object.
 """
+
 from __future__ import annotations
 
 import torch
 
 from .._validate import check_int
 
-__all__ = ["causal_mask", "full_mask", "padding_mask", "prefix_lm_mask", "prefix_lm_mask_from_lengths",
-           "permutation_mask", "permutation_lm_inputs", "combine_masks", "mask_to_bias", "to_torch_mha_mask", "visible_keys"]
+__all__ = [
+    "causal_mask",
+    "full_mask",
+    "padding_mask",
+    "prefix_lm_mask",
+    "prefix_lm_mask_from_lengths",
+    "permutation_mask",
+    "permutation_lm_inputs",
+    "combine_masks",
+    "mask_to_bias",
+    "to_torch_mha_mask",
+    "visible_keys",
+]
 
 _ALIGN = ("bottom_right", "top_left")
 
 
-def causal_mask(n_q: int, n_k: int | None = None, *, align: str = "bottom_right", device=None) -> torch.Tensor:
+def causal_mask(
+    n_q: int, n_k: int | None = None, *, align: str = "bottom_right", device=None
+) -> torch.Tensor:
     """Causal mask ``(n_q, n_k)``.
 
     ``align="bottom_right"`` (the default, what decoding with a KV cache needs): query row ``i`` is
@@ -49,8 +63,14 @@ def padding_mask(lengths, n: int, *, device=None) -> torch.Tensor:
     """Key-padding mask ``(B, 1, 1, n)`` for logits ``(B, H, Lq, n)``: key ``j`` is visible iff ``j < lengths[b]``."""
     n = check_int(n, "n", min_value=1)
     lengths = torch.as_tensor(lengths, device=device)
-    if lengths.ndim != 1 or lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
-        raise TypeError(f"lengths must be a 1-D integer sequence, got dtype {lengths.dtype} shape {tuple(lengths.shape)}")
+    if (
+        lengths.ndim != 1
+        or lengths.dtype.is_floating_point
+        or lengths.dtype == torch.bool
+    ):
+        raise TypeError(
+            f"lengths must be a 1-D integer sequence, got dtype {lengths.dtype} shape {tuple(lengths.shape)}"
+        )
     if (lengths < 0).any() or (lengths > n).any():
         raise ValueError(f"lengths must lie in [0, n={n}], got {lengths.tolist()}")
     keep = torch.arange(n, device=lengths.device)[None, :] < lengths[:, None]  # (B, n)
@@ -74,7 +94,9 @@ def prefix_lm_mask(segment_ids) -> torch.Tensor:
     return c[..., None, :] <= c[..., :, None]
 
 
-def prefix_lm_mask_from_lengths(n_prefix: int, n_total: int, *, device=None) -> torch.Tensor:
+def prefix_lm_mask_from_lengths(
+    n_prefix: int, n_total: int, *, device=None
+) -> torch.Tensor:
     """The same mask as :func:`prefix_lm_mask` for a source of ``n_prefix`` tokens in ``n_total``."""
     n_total = check_int(n_total, "n_total", min_value=1)
     n_prefix = check_int(n_prefix, "n_prefix", min_value=0, max_value=n_total)
@@ -91,13 +113,21 @@ def permutation_mask(order, *, include_self: bool = True) -> torch.Tensor:
     """
     z = torch.as_tensor(order)
     if z.dtype.is_floating_point or z.ndim != 1:
-        raise TypeError(f"order must be a 1-D integer permutation, got dtype {z.dtype} shape {tuple(z.shape)}")
+        raise TypeError(
+            f"order must be a 1-D integer permutation, got dtype {z.dtype} shape {tuple(z.shape)}"
+        )
     n = z.numel()
-    if n == 0 or not torch.equal(torch.sort(z).values, torch.arange(n, device=z.device)):
+    if n == 0 or not torch.equal(
+        torch.sort(z).values, torch.arange(n, device=z.device)
+    ):
         raise ValueError(f"order must be a permutation of 0..n-1, got {z.tolist()}")
     rank = torch.empty_like(z)
     rank[z] = torch.arange(n, device=z.device)
-    return rank[None, :] <= rank[:, None] if include_self else rank[None, :] < rank[:, None]
+    return (
+        rank[None, :] <= rank[:, None]
+        if include_self
+        else rank[None, :] < rank[:, None]
+    )
 
 
 def permutation_lm_inputs(tokens, order, *, bos_id: int) -> dict:
@@ -110,17 +140,27 @@ def permutation_lm_inputs(tokens, order, *, bos_id: int) -> dict:
     """
     tokens = torch.as_tensor(tokens)
     if tokens.ndim != 2 or tokens.dtype.is_floating_point:
-        raise TypeError(f"tokens must be a (B, n) integer tensor, got {tokens.dtype} {tuple(tokens.shape)}")
+        raise TypeError(
+            f"tokens must be a (B, n) integer tensor, got {tokens.dtype} {tuple(tokens.shape)}"
+        )
     b, n = tokens.shape
     z = torch.as_tensor(order, device=tokens.device)
     z = z.expand(b, n) if z.ndim == 1 else z
-    if z.shape != (b, n) or not torch.equal(z.sort(dim=1).values, torch.arange(n, device=z.device).expand(b, n)):
-        raise ValueError(f"order must be a permutation of 0..{n - 1} (or one per row), got shape {tuple(z.shape)}")
-    xz = tokens.gather(1, z)                                                  # (B, n) tokens in the new order
+    if z.shape != (b, n) or not torch.equal(
+        z.sort(dim=1).values, torch.arange(n, device=z.device).expand(b, n)
+    ):
+        raise ValueError(
+            f"order must be a permutation of 0..{n - 1} (or one per row), got shape {tuple(z.shape)}"
+        )
+    xz = tokens.gather(1, z)  # (B, n) tokens in the new order
     bos = torch.full((b, 1), bos_id, dtype=tokens.dtype, device=tokens.device)
     start = torch.full((b, 1), n, dtype=z.dtype, device=z.device)
-    return {"inputs": torch.cat([bos, xz[:, :-1]], 1), "positions": torch.cat([start, z[:, :-1]], 1),
-            "target_positions": z, "targets": xz}
+    return {
+        "inputs": torch.cat([bos, xz[:, :-1]], 1),
+        "positions": torch.cat([start, z[:, :-1]], 1),
+        "target_positions": z,
+        "targets": xz,
+    }
 
 
 def combine_masks(*masks) -> torch.Tensor | None:
@@ -130,8 +170,10 @@ def combine_masks(*masks) -> torch.Tensor | None:
         if m is None:
             continue
         if not isinstance(m, torch.Tensor) or m.dtype != torch.bool:
-            raise TypeError(f"masks[{i}] must be a bool tensor (True = may attend), got "
-                            f"{getattr(m, 'dtype', type(m).__name__)}")
+            raise TypeError(
+                f"masks[{i}] must be a bool tensor (True = may attend), got "
+                f"{getattr(m, 'dtype', type(m).__name__)}"
+            )
         out = m if out is None else out & m
     return out
 
@@ -140,7 +182,9 @@ def mask_to_bias(mask: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
     """Additive form of a mask: 0 where allowed, ``-inf`` where blocked."""
     if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
         raise TypeError("mask must be a bool tensor (True = may attend)")
-    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, float("-inf"))
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
+        ~mask, float("-inf")
+    )
 
 
 def to_torch_mha_mask(mask: torch.Tensor) -> torch.Tensor:

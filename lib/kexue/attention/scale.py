@@ -4,6 +4,7 @@ Chapters: *attention/entropy-invariant-softmax* (post 9034: the entropy identity
 approximation ``eis-approx`` and the ``log n`` rule ``eis-rule``) and *attention/jl-entropy-attention*
 (post 9588: the factor ``log_512 n`` read as ``d_n / d``, eq. ``jl-factor``).
 """
+
 from __future__ import annotations
 
 import math
@@ -12,9 +13,17 @@ import torch
 
 from .._validate import check_int, check_positive
 
-__all__ = ["standard_scale", "entropy_invariant_scale", "kappa_log_scale", "per_query_scale",
-           "softmax_entropy", "entropy_lower_bound", "solve_scale_for_entropy", "jl_scale_factor",
-           "jl_min_dim"]
+__all__ = [
+    "standard_scale",
+    "entropy_invariant_scale",
+    "kappa_log_scale",
+    "per_query_scale",
+    "softmax_entropy",
+    "entropy_lower_bound",
+    "solve_scale_for_entropy",
+    "jl_scale_factor",
+    "jl_min_dim",
+]
 
 
 def standard_scale(d: int) -> float:
@@ -31,7 +40,9 @@ def jl_scale_factor(n, *, train_len: int = 512):
     if isinstance(n, torch.Tensor):
         if (n < 1).any():
             raise ValueError("n must be >= 1 everywhere")
-        return torch.log(n.to(torch.promote_types(n.dtype, torch.float32))) / math.log(train_len)
+        return torch.log(n.to(torch.promote_types(n.dtype, torch.float32))) / math.log(
+            train_len
+        )
     n = check_positive(n, "n")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
@@ -40,7 +51,9 @@ def jl_scale_factor(n, *, train_len: int = 512):
 
 def entropy_invariant_scale(n, d: int, *, train_len: int = 512):
     """``log_{train_len}(n) / sqrt(d)`` (post 9588 eq. 1; post 9034 eq. 1 with ``kappa = sqrt(d)/log 512``)."""
-    return jl_scale_factor(n, train_len=train_len) / math.sqrt(check_int(d, "d", min_value=1))
+    return jl_scale_factor(n, train_len=train_len) / math.sqrt(
+        check_int(d, "d", min_value=1)
+    )
 
 
 def kappa_log_scale(n, d: int, kappa: float):
@@ -52,8 +65,14 @@ def kappa_log_scale(n, d: int, kappa: float):
     return kappa * math.log(check_positive(n, "n")) / d
 
 
-def per_query_scale(mask: torch.Tensor, d: int, *, rule: str = "entropy", train_len: int = 512,
-                    min_scale: float = 1e-3) -> torch.Tensor:
+def per_query_scale(
+    mask: torch.Tensor,
+    d: int,
+    *,
+    rule: str = "entropy",
+    train_len: int = 512,
+    min_scale: float = 1e-3,
+) -> torch.Tensor:
     """Scale ``(..., Lq, 1)`` for each query from the number of keys it may see (``n_i = mask.sum(-1)``).
 
     ``rule="entropy"``: ``log_{train_len}(n_i)/sqrt(d)``, floored at ``min_scale/sqrt(d)`` (a query that
@@ -94,7 +113,9 @@ def entropy_lower_bound(scores: torch.Tensor, lam) -> torch.Tensor:
     return math.log(n) - lam * (scores.amax(-1) - scores.mean(-1))
 
 
-def solve_scale_for_entropy(scores: torch.Tensor, target: float, *, iters: int = 100) -> torch.Tensor:
+def solve_scale_for_entropy(
+    scores: torch.Tensor, target: float, *, iters: int = 100
+) -> torch.Tensor:
     """Per-row ``lam >= 0`` with ``H(softmax(lam * s)) = target``, by bisection (``H`` decreases in ``lam``).
 
     ``scores (..., n)``; ``target`` must lie in ``(0, log n)``. Rows whose scores are all equal cannot
@@ -105,10 +126,14 @@ def solve_scale_for_entropy(scores: torch.Tensor, target: float, *, iters: int =
     n = scores.shape[-1]
     target = float(target)
     if not 0 < target < math.log(n):
-        raise ValueError(f"target must lie in (0, log n) = (0, {math.log(n):.4f}), got {target}")
+        raise ValueError(
+            f"target must lie in (0, log n) = (0, {math.log(n):.4f}), got {target}"
+        )
     spread = scores.amax(-1) - scores.amin(-1)
     if (spread <= 0).any():
-        raise ValueError("scores has a row of equal values: its entropy is log n for every scale")
+        raise ValueError(
+            "scores has a row of equal values: its entropy is log n for every scale"
+        )
     lo = torch.zeros_like(spread)
     hi = torch.ones_like(spread)
     for _ in range(200):  # grow hi until H(hi) < target in every row

@@ -4,6 +4,7 @@ Sequences are token tensors (N, L). ``seq2seq_pairs`` lays out ``[CLS] source [S
 ``CLS = vocab`` and ``SEP = vocab + 1``; the loss is taken on the target digits only. The loss functions have the
 signature ``loss(model, batch, generator)`` of :func:`kexue.nn.train`; models are ``kexue.nn.Transformer``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -12,8 +13,15 @@ import torch.nn.functional as F
 from .._validate import check_int
 from .masks import permutation_lm_inputs
 
-__all__ = ["seq2seq_pairs", "seq2seq_segments", "seq2seq_loss", "greedy_generate", "progressions",
-           "permutation_lm_logits", "permutation_lm_loss"]
+__all__ = [
+    "seq2seq_pairs",
+    "seq2seq_segments",
+    "seq2seq_loss",
+    "greedy_generate",
+    "progressions",
+    "permutation_lm_logits",
+    "permutation_lm_loss",
+]
 
 
 def seq2seq_segments(length: int) -> torch.Tensor:
@@ -22,14 +30,24 @@ def seq2seq_segments(length: int) -> torch.Tensor:
     return torch.tensor([0] * (length + 2) + [1] * (length + 1))
 
 
-def seq2seq_pairs(n: int, seed: int, task: str, *, length: int = 6, vocab: int = 10) -> torch.Tensor:
+def seq2seq_pairs(
+    n: int, seed: int, task: str, *, length: int = 6, vocab: int = 10
+) -> torch.Tensor:
     """(n, 2 length + 3) sequences; ``task="reverse"``: the target is the source reversed; ``"random"``: unrelated."""
     if task not in ("reverse", "random"):
         raise ValueError(f"task must be 'reverse' or 'random', got {task!r}")
-    n, length, vocab = check_int(n, "n", min_value=1), check_int(length, "length", min_value=1), check_int(vocab, "vocab", min_value=2)
+    n, length, vocab = (
+        check_int(n, "n", min_value=1),
+        check_int(length, "length", min_value=1),
+        check_int(vocab, "vocab", min_value=2),
+    )
     g = torch.Generator().manual_seed(seed)
     src = torch.randint(0, vocab, (n, length), generator=g)
-    tgt = src.flip(-1) if task == "reverse" else torch.randint(0, vocab, (n, length), generator=g)
+    tgt = (
+        src.flip(-1)
+        if task == "reverse"
+        else torch.randint(0, vocab, (n, length), generator=g)
+    )
     col = lambda tok: torch.full((n, 1), tok)  # noqa: E731
     return torch.cat([col(vocab), src, col(vocab + 1), tgt, col(vocab + 1)], dim=1)
 
@@ -37,43 +55,65 @@ def seq2seq_pairs(n: int, seed: int, task: str, *, length: int = 6, vocab: int =
 def seq2seq_loss(mask: torch.Tensor, length: int):
     """Next-token cross-entropy under ``mask`` (L, L), averaged over the ``length`` target digits only."""
     weights = seq2seq_segments(length)[1:].float()
-    weights[-1] = 0                                                  # the final [SEP] is not a target digit
+    weights[-1] = 0  # the final [SEP] is not a target digit
 
-    def loss(model, batch, generator=None):                          # output t predicts token t + 1
-        logits = model(batch[:, :-1], mask=mask[:-1, :-1])           # (N, L-1, vocab)
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1), reduction="none")
+    def loss(model, batch, generator=None):  # output t predicts token t + 1
+        logits = model(batch[:, :-1], mask=mask[:-1, :-1])  # (N, L-1, vocab)
+        ce = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            batch[:, 1:].reshape(-1),
+            reduction="none",
+        )
         w = weights.to(batch.device)
         return (ce.view(len(batch), -1) * w).sum() / (w.sum() * len(batch))
+
     return loss
 
 
 @torch.no_grad()
-def greedy_generate(model, mask: torch.Tensor, seqs: torch.Tensor, length: int) -> torch.Tensor:
+def greedy_generate(
+    model, mask: torch.Tensor, seqs: torch.Tensor, length: int
+) -> torch.Tensor:
     """Greedy decoding of the ``length`` target digits from ``[CLS] source [SEP]``; returns (N, length)."""
-    out = seqs[:, :length + 2]
+    out = seqs[:, : length + 2]
     for _ in range(length):
         k = out.shape[1]
         out = torch.cat([out, model(out, mask=mask[:k, :k]).argmax(-1)[:, -1:]], dim=1)
-    return out[:, length + 2:]
+    return out[:, length + 2 :]
 
 
 def progressions(count: int, seed: int, n: int = 8, base: int = 10) -> torch.Tensor:
     """(count, n) arithmetic progressions ``a, a+1, ...`` mod ``base``: predictable in any order once one digit is seen."""
-    a = torch.randint(0, base, (check_int(count, "count", min_value=1), 1), generator=torch.Generator().manual_seed(seed))
+    a = torch.randint(
+        0,
+        base,
+        (check_int(count, "count", min_value=1), 1),
+        generator=torch.Generator().manual_seed(seed),
+    )
     return (a + torch.arange(check_int(n, "n", min_value=1))) % base
 
 
-def permutation_lm_logits(model, batch: torch.Tensor, order: torch.Tensor, *, with_target: bool, bos_id: int):
+def permutation_lm_logits(
+    model, batch: torch.Tensor, order: torch.Tensor, *, with_target: bool, bos_id: int
+):
     """Logits and targets of a permutation LM trained by reordering (:func:`permutation_lm_inputs`), causal mask."""
     d = permutation_lm_inputs(batch, order, bos_id=bos_id)
     tp = d["target_positions"] if with_target else None
-    return model(d["inputs"], positions=d["positions"], target_positions=tp, is_causal=True), d["targets"]
+    return model(
+        d["inputs"], positions=d["positions"], target_positions=tp, is_causal=True
+    ), d["targets"]
 
 
 def permutation_lm_loss(*, with_target: bool, bos_id: int, n_classes: int):
     """Cross-entropy with a fresh random order per sequence, drawn from the training ``generator``."""
+
     def loss(model, batch, generator=None):
-        order = torch.argsort(torch.rand(batch.shape, generator=generator), dim=1).to(batch.device)
-        logits, targets = permutation_lm_logits(model, batch, order, with_target=with_target, bos_id=bos_id)
+        order = torch.argsort(torch.rand(batch.shape, generator=generator), dim=1).to(
+            batch.device
+        )
+        logits, targets = permutation_lm_logits(
+            model, batch, order, with_target=with_target, bos_id=bos_id
+        )
         return F.cross_entropy(logits.reshape(-1, n_classes), targets.reshape(-1))
+
     return loss

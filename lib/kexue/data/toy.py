@@ -1,4 +1,5 @@
 """Toy data sets, generated locally or read from scikit-learn's bundled files (never downloaded)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,9 @@ def _standardize(x: np.ndarray) -> np.ndarray:
     return (x - x.mean(0)) / x.std(0)
 
 
-def moons(n: int, noise: float = 0.05, seed: int = 0, standardize: bool = True) -> torch.Tensor:
+def moons(
+    n: int, noise: float = 0.05, seed: int = 0, standardize: bool = True
+) -> torch.Tensor:
     """Two interleaved half circles (scikit-learn ``make_moons``), shape (n, 2), float32."""
     from sklearn.datasets import make_moons
 
@@ -23,7 +26,9 @@ def moons(n: int, noise: float = 0.05, seed: int = 0, standardize: bool = True) 
     return torch.as_tensor(_standardize(x) if standardize else x, dtype=torch.float32)
 
 
-def swiss_roll(n: int, noise: float = 0.3, seed: int = 0, standardize: bool = True) -> torch.Tensor:
+def swiss_roll(
+    n: int, noise: float = 0.3, seed: int = 0, standardize: bool = True
+) -> torch.Tensor:
     """A 2-D swiss roll: scikit-learn ``make_swiss_roll`` projected on its (x, z) plane, shape (n, 2)."""
     from sklearn.datasets import make_swiss_roll
 
@@ -31,13 +36,19 @@ def swiss_roll(n: int, noise: float = 0.3, seed: int = 0, standardize: bool = Tr
     check_positive(noise, "noise", allow_zero=True)
     x, _ = make_swiss_roll(n_samples=n, noise=noise, random_state=seed)
     x = x[:, [0, 2]]
-    return torch.as_tensor(_standardize(x) if standardize else x / 10.0, dtype=torch.float32)
+    return torch.as_tensor(
+        _standardize(x) if standardize else x / 10.0, dtype=torch.float32
+    )
 
 
 def _gaussians(n: int, seed: int = 0) -> torch.Tensor:
     from .mixture import ring_mixture
 
-    return ring_mixture(8, radius=2.0, std=0.15).sample(n, generator=torch.Generator().manual_seed(seed)).float()
+    return (
+        ring_mixture(8, radius=2.0, std=0.15)
+        .sample(n, generator=torch.Generator().manual_seed(seed))
+        .float()
+    )
 
 
 TWO_D = {"moons": moons, "swiss_roll": swiss_roll, "gaussians": _gaussians}
@@ -50,7 +61,9 @@ def two_d(name: str, n: int, seed: int = 0) -> torch.Tensor:
     return TWO_D[name](n, seed=seed)
 
 
-def digits(scale: tuple[float, float] = (-1.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor]:
+def digits(
+    scale: tuple[float, float] = (-1.0, 1.0),
+) -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-learn's 1,797 handwritten digits as (1797, 64) float32 in ``scale``, with labels (1797,)."""
     from sklearn.datasets import load_digits
 
@@ -62,7 +75,9 @@ def digits(scale: tuple[float, float] = (-1.0, 1.0)) -> tuple[torch.Tensor, torc
     return torch.as_tensor(lo + (hi - lo) * x), torch.as_tensor(d.target)
 
 
-def digits_images(scale: tuple[float, float] = (-1.0, 1.0)) -> tuple[torch.Tensor, torch.Tensor]:
+def digits_images(
+    scale: tuple[float, float] = (-1.0, 1.0),
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The digits as images, (1797, 1, 8, 8), with labels."""
     x, y = digits(scale)
     return x.reshape(-1, 1, 8, 8), y

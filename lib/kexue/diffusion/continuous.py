@@ -20,18 +20,29 @@ Conversions: :meth:`DiscreteSchedule.from_continuous` (a VP schedule sampled at 
 :meth:`CustomSchedule.from_discrete` (log-linear interpolation of a discrete chain); :func:`eps_to_score`,
 :func:`score_to_eps`, :func:`eps_to_x0`, :func:`x0_to_eps` for the three parametrisations of a model.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 from .._validate import check_int, check_positive, check_same_shape, check_tensor
 from .schedules import DiscreteSchedule
 
-__all__ = ["NoiseSchedule", "VPSchedule", "VESchedule", "HeatSchedule", "CustomSchedule",
-           "eps_to_score", "score_to_eps", "cont_eps_to_x0", "cont_x0_to_eps", "expand_time"]
+__all__ = [
+    "NoiseSchedule",
+    "VPSchedule",
+    "VESchedule",
+    "HeatSchedule",
+    "CustomSchedule",
+    "eps_to_score",
+    "score_to_eps",
+    "cont_eps_to_x0",
+    "cont_x0_to_eps",
+    "expand_time",
+]
 
 _TOL = 1e-9
 
@@ -61,14 +72,20 @@ class NoiseSchedule:
         try:
             tt = torch.as_tensor(t, dtype=torch.float64)
         except (TypeError, ValueError, RuntimeError) as err:
-            raise TypeError(f"{name} must be a number or a tensor of times, got {type(t).__name__}") from err
+            raise TypeError(
+                f"{name} must be a number or a tensor of times, got {type(t).__name__}"
+            ) from err
         if tt.device.type != "cpu":
             tt = tt.cpu()
         if not torch.all(torch.isfinite(tt)):
             raise ValueError(f"{name} must be finite")
-        if tt.numel() and (float(tt.min()) < -_TOL or float(tt.max()) > self.t_max * (1 + _TOL)):
-            raise ValueError(f"{name} must lie in the schedule's range [0, {self.t_max:g}], got "
-                             f"[{float(tt.min()):.4g}, {float(tt.max()):.4g}]")
+        if tt.numel() and (
+            float(tt.min()) < -_TOL or float(tt.max()) > self.t_max * (1 + _TOL)
+        ):
+            raise ValueError(
+                f"{name} must lie in the schedule's range [0, {self.t_max:g}], got "
+                f"[{float(tt.min()):.4g}, {float(tt.max()):.4g}]"
+            )
         return tt
 
     def signal(self, t) -> torch.Tensor:
@@ -91,10 +108,13 @@ class NoiseSchedule:
 
     def _grads(self, t: torch.Tensor):
         """signal, noise and their time derivatives at ``t`` (autograd; elementwise in t)."""
+
         def d(y, tt):
             if not y.requires_grad:
                 return torch.zeros_like(tt)
-            g = torch.autograd.grad(y.sum(), tt, retain_graph=True, allow_unused=True)[0]
+            g = torch.autograd.grad(y.sum(), tt, retain_graph=True, allow_unused=True)[
+                0
+            ]
             return torch.zeros_like(tt) if g is None else g
 
         with torch.enable_grad():
@@ -115,15 +135,24 @@ class NoiseSchedule:
         s, n, ds, dn = self._grads(t)
         return 2 * n * (dn - n * ds / s)
 
-    def perturb(self, x0: torch.Tensor, t, eps: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def perturb(
+        self,
+        x0: torch.Tensor,
+        t,
+        eps: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw ``x_t = signal(t) x0 + noise(t) eps``; x0 (B, *S), t a float or (B,). Returns ``(x_t, eps)``."""
         check_tensor(x0, "x0", min_ndim=1)
         if eps is None:
-            eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(x0.device)
+            eps = torch.randn(
+                x0.shape, generator=generator, dtype=x0.dtype, device="cpu"
+            ).to(x0.device)
         else:
             check_same_shape(x0, eps, "x0", "eps")
-        return expand_time(self.signal(t), x0) * x0 + expand_time(self.noise(t), x0) * eps, eps
+        return expand_time(self.signal(t), x0) * x0 + expand_time(
+            self.noise(t), x0
+        ) * eps, eps
 
     def prior_std(self) -> float:
         """The standard deviation of the Gaussian that samplers start from, ``noise(t_max)``.
@@ -142,8 +171,12 @@ def expand_time(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     if v.ndim == 0:
         return v.to(dtype=like.dtype, device=like.device)
     if v.ndim != 1 or v.shape[0] != like.shape[0]:
-        raise ValueError(f"times must be a number or have shape ({like.shape[0]},), got {tuple(v.shape)}")
-    return v.to(dtype=like.dtype, device=like.device).reshape(-1, *([1] * (like.ndim - 1)))
+        raise ValueError(
+            f"times must be a number or have shape ({like.shape[0]},), got {tuple(v.shape)}"
+        )
+    return v.to(dtype=like.dtype, device=like.device).reshape(
+        -1, *([1] * (like.ndim - 1))
+    )
 
 
 class VPSchedule(NoiseSchedule):
@@ -152,23 +185,31 @@ class VPSchedule(NoiseSchedule):
     ``signal = exp(-t^2 (beta_max - beta_min)/4 - t beta_min/2)``, ``noise = sqrt(1 - signal^2)`` (sde chapter, the VP case of eq. sde-fg).
     """
 
-    def __init__(self, beta_min: float = 0.1, beta_max: float = 20.0, t_min: float = 1e-3, t_max: float = 1.0):
+    def __init__(
+        self,
+        beta_min: float = 0.1,
+        beta_max: float = 20.0,
+        t_min: float = 1e-3,
+        t_max: float = 1.0,
+    ):
         self.beta_min = check_positive(beta_min, "beta_min", allow_zero=True)
         self.beta_max = check_positive(beta_max, "beta_max")
         if self.beta_max < self.beta_min:
-            raise ValueError(f"beta_max must be >= beta_min, got {beta_max} < {beta_min}")
+            raise ValueError(
+                f"beta_max must be >= beta_min, got {beta_max} < {beta_min}"
+            )
         self.t_max = check_positive(t_max, "t_max")
         self.t_min = check_positive(t_min, "t_min")
         if self.t_min >= self.t_max:
             raise ValueError(f"t_min must be < t_max, got {t_min} >= {t_max}")
 
     @classmethod
-    def su_quadratic(cls, t_min: float = 1e-3) -> "VPSchedule":
+    def su_quadratic(cls, t_min: float = 1e-3) -> VPSchedule:
         """``beta_min = 0, beta_max = 20``: ``signal = exp(-5 t^2)``, the DDIM post's schedule (ddim eq. ddim-su-approx)."""
         return cls(0.0, 20.0, t_min=t_min)
 
     def _log_signal(self, t):
-        return -0.25 * t ** 2 * (self.beta_max - self.beta_min) - 0.5 * t * self.beta_min
+        return -0.25 * t**2 * (self.beta_max - self.beta_min) - 0.5 * t * self.beta_min
 
     def _signal(self, t):
         return torch.exp(self._log_signal(t))
@@ -196,11 +237,15 @@ class VESchedule(NoiseSchedule):
     ``noise(0) = sigma_min > 0``, so the score is finite on the whole range and ``t_min`` defaults to 0.
     """
 
-    def __init__(self, sigma_min: float = 0.01, sigma_max: float = 50.0, t_min: float = 0.0):
+    def __init__(
+        self, sigma_min: float = 0.01, sigma_max: float = 50.0, t_min: float = 0.0
+    ):
         self.sigma_min = check_positive(sigma_min, "sigma_min")
         self.sigma_max = check_positive(sigma_max, "sigma_max")
         if self.sigma_max <= self.sigma_min:
-            raise ValueError(f"sigma_max must be > sigma_min, got {sigma_max} <= {sigma_min}")
+            raise ValueError(
+                f"sigma_max must be > sigma_min, got {sigma_max} <= {sigma_min}"
+            )
         self.t_min, self.t_max = check_positive(t_min, "t_min", allow_zero=True), 1.0
         if self.t_min >= 1:
             raise ValueError(f"t_min must be < 1, got {t_min}")
@@ -258,10 +303,19 @@ class CustomSchedule(NoiseSchedule):
     (a cosine VP schedule). ``signal`` must be > 0 and ``noise`` >= 0 on ``[0, t_max]`` (checked on a grid).
     """
 
-    def __init__(self, signal: Callable[[torch.Tensor], torch.Tensor], noise: Callable[[torch.Tensor], torch.Tensor],
-                 *, t_min: float = 1e-3, t_max: float = 1.0, name: str = "custom"):
+    def __init__(
+        self,
+        signal: Callable[[torch.Tensor], torch.Tensor],
+        noise: Callable[[torch.Tensor], torch.Tensor],
+        *,
+        t_min: float = 1e-3,
+        t_max: float = 1.0,
+        name: str = "custom",
+    ):
         if not callable(signal) or not callable(noise):
-            raise TypeError("signal and noise must be callables mapping a float64 tensor of times to a tensor")
+            raise TypeError(
+                "signal and noise must be callables mapping a float64 tensor of times to a tensor"
+            )
         self._sig_fn, self._noi_fn, self.name = signal, noise, name
         self.t_max = check_positive(t_max, "t_max")
         self.t_min = check_positive(t_min, "t_min", allow_zero=True)
@@ -283,13 +337,15 @@ class CustomSchedule(NoiseSchedule):
         return self._noi_fn(t)
 
     @classmethod
-    def from_discrete(cls, sched: DiscreteSchedule) -> "CustomSchedule":
+    def from_discrete(cls, sched: DiscreteSchedule) -> CustomSchedule:
         """A VP schedule through the points ``(i/T, signal[i])`` of a discrete chain, log-linear in between.
 
         ``noise = sqrt(1 - signal^2)``; ``t_min = 1/T`` (the first noisy index). Its ``f_t`` is piecewise constant.
         """
         if not isinstance(sched, DiscreteSchedule):
-            raise TypeError(f"sched must be a DiscreteSchedule, got {type(sched).__name__}")
+            raise TypeError(
+                f"sched must be a DiscreteSchedule, got {type(sched).__name__}"
+            )
         logs, T = torch.log(sched.signal), sched.T
 
         def log_signal(t):
@@ -298,8 +354,13 @@ class CustomSchedule(NoiseSchedule):
             w = u - k.to(t.dtype)
             return (1 - w) * logs[k] + w * logs[k + 1]
 
-        return cls(lambda t: torch.exp(log_signal(t)), lambda t: torch.sqrt(-torch.expm1(2 * log_signal(t))),
-                   t_min=1.0 / T, t_max=1.0, name=f"from_discrete(T={T})")
+        return cls(
+            lambda t: torch.exp(log_signal(t)),
+            lambda t: torch.sqrt(-torch.expm1(2 * log_signal(t))),
+            t_min=1.0 / T,
+            t_max=1.0,
+            name=f"from_discrete(T={T})",
+        )
 
     def __repr__(self) -> str:
         return f"CustomSchedule({self.name}, t in [{self.t_min:g}, {self.t_max:g}])"
@@ -316,10 +377,12 @@ def discrete_from_continuous(sched: NoiseSchedule, T: int) -> DiscreteSchedule:
     T = check_int(T, "T", min_value=1)
     t = torch.arange(1, T + 1, dtype=torch.float64) * sched.t_max / T
     s, n = sched.signal(t), sched.noise(t)
-    if not torch.allclose(s ** 2 + n ** 2, torch.ones_like(s), atol=1e-9, rtol=0):
-        raise ValueError("a DiscreteSchedule is variance preserving (signal^2 + noise^2 = 1); "
-                         f"{sched!r} is not: use a VPSchedule or a VP CustomSchedule")
-    return DiscreteSchedule(s ** 2)
+    if not torch.allclose(s**2 + n**2, torch.ones_like(s), atol=1e-9, rtol=0):
+        raise ValueError(
+            "a DiscreteSchedule is variance preserving (signal^2 + noise^2 = 1); "
+            f"{sched!r} is not: use a VPSchedule or a VP CustomSchedule"
+        )
+    return DiscreteSchedule(s**2)
 
 
 # ---------------------------------------------------------------------- parametrisations of a model
@@ -328,11 +391,15 @@ def _check_sched(sched):
         raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
 
 
-def _noise_nonzero(sched: NoiseSchedule, t, like: torch.Tensor, what: str) -> torch.Tensor:
+def _noise_nonzero(
+    sched: NoiseSchedule, t, like: torch.Tensor, what: str
+) -> torch.Tensor:
     n = sched.noise(t)
     if torch.any(n <= 0):
-        raise ValueError(f"{what} is singular where noise(t) = 0 (t = 0 for this schedule); "
-                         f"use t >= sched.t_min = {sched.t_min:g}")
+        raise ValueError(
+            f"{what} is singular where noise(t) = 0 (t = 0 for this schedule); "
+            f"use t >= sched.t_min = {sched.t_min:g}"
+        )
     return expand_time(n, like)
 
 
@@ -350,15 +417,21 @@ def score_to_eps(score: torch.Tensor, t, sched: NoiseSchedule) -> torch.Tensor:
     return -expand_time(sched.noise(t), score) * score
 
 
-def cont_eps_to_x0(x: torch.Tensor, eps: torch.Tensor, t, sched: NoiseSchedule) -> torch.Tensor:
+def cont_eps_to_x0(
+    x: torch.Tensor, eps: torch.Tensor, t, sched: NoiseSchedule
+) -> torch.Tensor:
     """Tweedie's data estimate ``(x - noise(t) eps) / signal(t)``; x, eps (B, *S)."""
     _check_sched(sched)
     check_same_shape(x, eps, "x", "eps")
     return (x - expand_time(sched.noise(t), x) * eps) / expand_time(sched.signal(t), x)
 
 
-def cont_x0_to_eps(x: torch.Tensor, x0: torch.Tensor, t, sched: NoiseSchedule) -> torch.Tensor:
+def cont_x0_to_eps(
+    x: torch.Tensor, x0: torch.Tensor, t, sched: NoiseSchedule
+) -> torch.Tensor:
     """The noise implied by a data estimate, ``(x - signal(t) x0) / noise(t)``; singular where noise = 0."""
     _check_sched(sched)
     check_same_shape(x, x0, "x", "x0")
-    return (x - expand_time(sched.signal(t), x) * x0) / _noise_nonzero(sched, t, x, "x0_to_eps")
+    return (x - expand_time(sched.signal(t), x) * x0) / _noise_nonzero(
+        sched, t, x, "x0_to_eps"
+    )

@@ -11,6 +11,7 @@ Notation of the chapter (Su's): teacher ``eps_phi``, fake (student-side) denoise
 Gradients reach theta through the *inputs* x_t of both networks; their parameters are never updated by
 these losses (the trainer switches their ``requires_grad`` off during the generator step).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,13 @@ from .._validate import check_int, check_positive, check_tensor
 from .continuous import NoiseSchedule, expand_time
 from .losses import dsm_loss
 
-__all__ = ["FORMS", "sid_generator_loss", "fake_dsm_loss", "TeacherInitGenerator", "sid_distill"]
+__all__ = [
+    "FORMS",
+    "sid_generator_loss",
+    "fake_dsm_loss",
+    "TeacherInitGenerator",
+    "sid_distill",
+]
 
 FORMS = ("L1", "L2", "L2-lam*L1", "L3")
 
@@ -31,20 +38,37 @@ FORMS = ("L1", "L2", "L2-lam*L1", "L3")
 def _times(sched: NoiseSchedule, n: int, t_range, generator):
     lo, hi = t_range
     if not (sched.t_min <= lo < hi <= sched.t_max):
-        raise ValueError(f"t_range must satisfy t_min <= lo < hi <= t_max = [{sched.t_min:g}, {sched.t_max:g}], got {t_range}")
+        raise ValueError(
+            f"t_range must satisfy t_min <= lo < hi <= t_max = [{sched.t_min:g}, {sched.t_max:g}], got {t_range}"
+        )
     return lo + (hi - lo) * torch.rand(n, generator=generator, dtype=torch.float64)
 
 
-def fake_dsm_loss(fake, x_g: torch.Tensor, sched: NoiseSchedule, *, t_range=(0.05, 0.8),
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def fake_dsm_loss(
+    fake,
+    x_g: torch.Tensor,
+    sched: NoiseSchedule,
+    *,
+    t_range=(0.05, 0.8),
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Denoising score matching of the fake network on *detached* generator samples (eq. sid-fake)."""
     check_tensor(x_g, "x_g", ndim=2)
     t = _times(sched, x_g.shape[0], t_range, generator)
     return dsm_loss(fake, x_g.detach(), sched, t=t, generator=generator)
 
 
-def sid_generator_loss(teacher, fake, x_g: torch.Tensor, sched: NoiseSchedule, *, form: str = "L2-lam*L1",
-                       lam: float = 1.2, t_range=(0.05, 0.8), generator: torch.Generator | None = None) -> torch.Tensor:
+def sid_generator_loss(
+    teacher,
+    fake,
+    x_g: torch.Tensor,
+    sched: NoiseSchedule,
+    *,
+    form: str = "L2-lam*L1",
+    lam: float = 1.2,
+    t_range=(0.05, 0.8),
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """The generator's loss on samples ``x_g`` (B, D) that carry gradients to theta; ``form`` one of :data:`FORMS`.
 
     ``"L2-lam*L1"`` is SiD's final loss ``L2 - lam L1`` (the paper's alpha; eq. sid-final).
@@ -57,7 +81,9 @@ def sid_generator_loss(teacher, fake, x_g: torch.Tensor, sched: NoiseSchedule, *
     check_positive(lam, "lam", allow_zero=True)
     t = _times(sched, x_g.shape[0], t_range, generator)
     eps = torch.randn(x_g.shape, generator=generator, dtype=torch.float64).to(x_g)
-    x_t = expand_time(sched.signal(t), x_g) * x_g + expand_time(sched.noise(t), x_g) * eps
+    x_t = (
+        expand_time(sched.signal(t), x_g) * x_g + expand_time(sched.noise(t), x_g) * eps
+    )
     tt = t.to(x_g)
     e_phi, e_psi = teacher(x_t, tt), fake(x_t, tt)
     if e_phi.shape != x_g.shape or e_psi.shape != x_g.shape:
@@ -66,7 +92,7 @@ def sid_generator_loss(teacher, fake, x_g: torch.Tensor, sched: NoiseSchedule, *
     if form == "L1":
         return l1
     if form == "L3":
-        return (((e_phi - eps) ** 2).sum(1) + (e_psi ** 2).sum(1)).mean()
+        return (((e_phi - eps) ** 2).sum(1) + (e_psi**2).sum(1)).mean()
     l2 = ((e_phi - e_psi) * (e_phi - eps)).sum(1).mean()
     return l2 if form == "L2" else l2 - lam * l1
 
@@ -76,41 +102,87 @@ class TeacherInitGenerator(torch.nn.Module):
     sample at time ``t_init``, plus a residual MLP whose last layer starts at zero (SiD initialises its generator
     from the teacher). The teacher is frozen."""
 
-    def __init__(self, teacher, sched: NoiseSchedule, dim: int = 2, t_init: float = 0.5, hidden: int = 128):
+    def __init__(
+        self,
+        teacher,
+        sched: NoiseSchedule,
+        dim: int = 2,
+        t_init: float = 0.5,
+        hidden: int = 128,
+    ):
         super().__init__()
         self.teacher, self.sched = teacher, sched
         self.t_init = float(sched._t(t_init))
-        dim, hidden = check_int(dim, "dim", min_value=1), check_int(hidden, "hidden", min_value=1)
-        self.net = torch.nn.Sequential(torch.nn.Linear(dim, hidden), torch.nn.SiLU(), torch.nn.Linear(hidden, hidden),
-                                       torch.nn.SiLU(), torch.nn.Linear(hidden, dim))
+        dim, hidden = (
+            check_int(dim, "dim", min_value=1),
+            check_int(hidden, "hidden", min_value=1),
+        )
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(dim, hidden),
+            torch.nn.SiLU(),
+            torch.nn.Linear(hidden, hidden),
+            torch.nn.SiLU(),
+            torch.nn.Linear(hidden, dim),
+        )
         torch.nn.init.zeros_(self.net[-1].weight)
         torch.nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        a, b = float(self.sched.signal(self.t_init)), float(self.sched.noise(self.t_init))
+        a, b = (
+            float(self.sched.signal(self.t_init)),
+            float(self.sched.noise(self.t_init)),
+        )
         with torch.no_grad():
-            eps = self.teacher(z, torch.full((z.shape[0],), self.t_init, dtype=z.dtype, device=z.device))
+            eps = self.teacher(
+                z,
+                torch.full((z.shape[0],), self.t_init, dtype=z.dtype, device=z.device),
+            )
             x0_hat = (z - b * eps) / a
         return x0_hat + self.net(z)
 
 
-def sid_distill(teacher, generator: torch.nn.Module, fake: torch.nn.Module, sched: NoiseSchedule, *,
-                form: str = "L2-lam*L1", lam: float = 1.2, iters: int = 600, batch: int = 512, lr_g: float = 1e-3,
-                lr_f: float = 1e-3, t_range=(0.05, 0.8), fake_pretrain: int = 200, dim: int = 2, seed: int = 0,
-                snapshot_every: int | None = None, n_snapshot: int = 2000, progress: bool = True) -> dict:
+def sid_distill(
+    teacher,
+    generator: torch.nn.Module,
+    fake: torch.nn.Module,
+    sched: NoiseSchedule,
+    *,
+    form: str = "L2-lam*L1",
+    lam: float = 1.2,
+    iters: int = 600,
+    batch: int = 512,
+    lr_g: float = 1e-3,
+    lr_f: float = 1e-3,
+    t_range=(0.05, 0.8),
+    fake_pretrain: int = 200,
+    dim: int = 2,
+    seed: int = 0,
+    snapshot_every: int | None = None,
+    n_snapshot: int = 2000,
+    progress: bool = True,
+) -> dict:
     """Alternate one fake DSM step and one generator step (eq. sid-fake, then the chosen loss), after
     ``fake_pretrain`` fake steps on the initial generator. Adam with betas (0, 0.99) for both.
 
     Returns ``{"snapshots": {iteration: samples (n_snapshot, dim)}, "g_loss": [...], "f_loss": [...]}``.
     """
-    iters, batch = check_int(iters, "iters", min_value=1), check_int(batch, "batch", min_value=1)
+    iters, batch = (
+        check_int(iters, "iters", min_value=1),
+        check_int(batch, "batch", min_value=1),
+    )
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     gen = torch.Generator().manual_seed(seed)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=check_positive(lr_g, "lr_g"), betas=(0.0, 0.99))
-    opt_f = torch.optim.Adam(fake.parameters(), lr=check_positive(lr_f, "lr_f"), betas=(0.0, 0.99))
+    opt_g = torch.optim.Adam(
+        generator.parameters(), lr=check_positive(lr_g, "lr_g"), betas=(0.0, 0.99)
+    )
+    opt_f = torch.optim.Adam(
+        fake.parameters(), lr=check_positive(lr_f, "lr_f"), betas=(0.0, 0.99)
+    )
     dtype = next(generator.parameters()).dtype
-    z_fixed = torch.randn(n_snapshot, dim, generator=torch.Generator().manual_seed(seed + 1), dtype=dtype)
+    z_fixed = torch.randn(
+        n_snapshot, dim, generator=torch.Generator().manual_seed(seed + 1), dtype=dtype
+    )
     out = {"snapshots": {}, "g_loss": [], "f_loss": []}
 
     def fake_step():
@@ -124,9 +196,16 @@ def sid_distill(teacher, generator: torch.nn.Module, fake: torch.nn.Module, sche
 
     for _ in range(fake_pretrain):
         fake_step()
-    book = os.environ.get("KEXUE_BOOK_BUILD") == "1"                     # as kexue.nn.train: one summary line in the book
+    book = (
+        os.environ.get("KEXUE_BOOK_BUILD") == "1"
+    )  # as kexue.nn.train: one summary line in the book
     start = time.perf_counter()
-    for it in tqdm(range(iters + 1), disable=not progress or book, desc=f"SiD ({form})", mininterval=0.5):
+    for it in tqdm(
+        range(iters + 1),
+        disable=not progress or book,
+        desc=f"SiD ({form})",
+        mininterval=0.5,
+    ):
         if snapshot_every is not None and it % snapshot_every == 0:
             with torch.no_grad():
                 out["snapshots"][it] = generator(z_fixed).detach().clone()
@@ -135,12 +214,23 @@ def sid_distill(teacher, generator: torch.nn.Module, fake: torch.nn.Module, sche
         out["f_loss"].append(fake_step())
         fake.requires_grad_(False)
         x_g = generator(torch.randn(batch, dim, generator=gen, dtype=dtype))
-        loss = sid_generator_loss(teacher, fake, x_g, sched, form=form, lam=lam, t_range=t_range, generator=gen)
+        loss = sid_generator_loss(
+            teacher,
+            fake,
+            x_g,
+            sched,
+            form=form,
+            lam=lam,
+            t_range=t_range,
+            generator=gen,
+        )
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
         fake.requires_grad_(True)
         out["g_loss"].append(loss.item())
     if progress and book:
-        print(f"SiD ({form}): {iters} iterations in {time.perf_counter() - start:.1f} s")
+        print(
+            f"SiD ({form}): {iters} iterations in {time.perf_counter() - start:.1f} s"
+        )
     return out

@@ -12,6 +12,7 @@ Kernels: :class:`GaussianKernel` (heat equation / VE with sigma_t = t), :class:`
 multivariate Cauchy law), :class:`RadialCDFKernel` (the post's reverse construction from a radial CDF
 ``psi(r/t)``, e.g. ``1 - exp(-r/t)`` or ``tanh(r/t)``).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,18 @@ import torch
 from .._validate import check_int, check_positive, check_tensor
 from .ode import ode_solve
 
-__all__ = ["ScaleKernel", "LogTimeField", "GaussianKernel", "PoissonKernel", "RadialCDFKernel", "empirical_posterior_mean",
-           "empirical_velocity", "prior_sample", "scale_ode_sample", "pfgm_perturb_original"]
+__all__ = [
+    "ScaleKernel",
+    "LogTimeField",
+    "GaussianKernel",
+    "PoissonKernel",
+    "RadialCDFKernel",
+    "empirical_posterior_mean",
+    "empirical_velocity",
+    "prior_sample",
+    "scale_ode_sample",
+    "pfgm_perturb_original",
+]
 
 
 def _unit_directions(n: int, d: int, generator) -> torch.Tensor:
@@ -39,7 +50,9 @@ class ScaleKernel:
         """Unnormalised log density at z (..., d) -> (...). Only differences matter (posterior weights)."""
         raise NotImplementedError
 
-    def sample_z(self, n: int, d: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_z(
+        self, n: int, d: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """n draws of z, (n, d) float64."""
         raise NotImplementedError
 
@@ -53,11 +66,15 @@ class GaussianKernel(ScaleKernel):
     name = "Gaussian"
 
     def log_q(self, z):
-        return -0.5 * (z ** 2).sum(-1)
+        return -0.5 * (z**2).sum(-1)
 
     def sample_z(self, n, d, generator=None):
-        return torch.randn(check_int(n, "n", min_value=1), check_int(d, "d", min_value=1), generator=generator,
-                           dtype=torch.float64)
+        return torch.randn(
+            check_int(n, "n", min_value=1),
+            check_int(d, "d", min_value=1),
+            generator=generator,
+            dtype=torch.float64,
+        )
 
 
 class PoissonKernel(ScaleKernel):
@@ -71,7 +88,7 @@ class PoissonKernel(ScaleKernel):
 
     def log_q(self, z):
         d = z.shape[-1]
-        return -0.5 * (d + 1) * torch.log1p((z ** 2).sum(-1))
+        return -0.5 * (d + 1) * torch.log1p((z**2).sum(-1))
 
     def sample_z(self, n, d, generator=None):
         n, d = check_int(n, "n", min_value=1), check_int(d, "d", min_value=1)
@@ -90,17 +107,24 @@ class RadialCDFKernel(ScaleKernel):
     def __init__(self, kind: str = "exp"):
         if kind not in self._KINDS:
             raise ValueError(f"kind must be one of {self._KINDS}, got {kind!r}")
-        self.kind, self.name = kind, {"exp": "radial 1 - exp(-r/t)", "tanh": "radial tanh(r/t)"}[kind]
+        self.kind, self.name = (
+            kind,
+            {"exp": "radial 1 - exp(-r/t)", "tanh": "radial tanh(r/t)"}[kind],
+        )
 
     def log_q(self, z):
         d = z.shape[-1]
-        r = (z ** 2).sum(-1).sqrt().clamp(min=1e-12)
-        log_dpsi = -r if self.kind == "exp" else -2 * torch.log(torch.cosh(r.clamp(max=300)))
+        r = (z**2).sum(-1).sqrt().clamp(min=1e-12)
+        log_dpsi = (
+            -r if self.kind == "exp" else -2 * torch.log(torch.cosh(r.clamp(max=300)))
+        )
         return log_dpsi - (d - 1) * torch.log(r)
 
     def sample_z(self, n, d, generator=None):
         n, d = check_int(n, "n", min_value=1), check_int(d, "d", min_value=1)
-        u = torch.rand(n, 1, generator=generator, dtype=torch.float64).clamp(max=1 - 1e-16)
+        u = torch.rand(n, 1, generator=generator, dtype=torch.float64).clamp(
+            max=1 - 1e-16
+        )
         r = -torch.log1p(-u) if self.kind == "exp" else torch.atanh(u)
         return r * _unit_directions(n, d, generator)
 
@@ -112,26 +136,41 @@ def _check(x, data, kernel):
     check_tensor(x, "x", ndim=2)
     check_tensor(data, "data", ndim=2)
     if x.shape[1] != data.shape[1]:
-        raise ValueError(f"x and data must have the same dimension, got {x.shape[1]} and {data.shape[1]}")
+        raise ValueError(
+            f"x and data must have the same dimension, got {x.shape[1]} and {data.shape[1]}"
+        )
     if not isinstance(kernel, ScaleKernel):
         raise TypeError(f"kernel must be a ScaleKernel, got {type(kernel).__name__}")
 
 
-def empirical_posterior_mean(x: torch.Tensor, t: float, data: torch.Tensor, kernel: ScaleKernel) -> torch.Tensor:
+def empirical_posterior_mean(
+    x: torch.Tensor, t: float, data: torch.Tensor, kernel: ScaleKernel
+) -> torch.Tensor:
     """``E[x0 | x_t = x]`` for the empirical law of ``data`` (M, D) under ``x_t = x0 + t z``; x (N, D) -> (N, D)."""
     _check(x, data, kernel)
     t = check_positive(float(t), "t")
-    logw = kernel.log_q((x[:, None, :] - data[None]) / t)               # (N, M); t^-d is common to all i
+    logw = kernel.log_q(
+        (x[:, None, :] - data[None]) / t
+    )  # (N, M); t^-d is common to all i
     return torch.softmax(logw, dim=1) @ data
 
 
-def empirical_velocity(x: torch.Tensor, t: float, data: torch.Tensor, kernel: ScaleKernel) -> torch.Tensor:
+def empirical_velocity(
+    x: torch.Tensor, t: float, data: torch.Tensor, kernel: ScaleKernel
+) -> torch.Tensor:
     """The exact marginal field ``f_t(x) = (x - E[x0 | x_t = x]) / t`` (eq. ode-construction-field, ours)."""
-    return (x - empirical_posterior_mean(x, t, data, kernel)) / check_positive(float(t), "t")
+    return (x - empirical_posterior_mean(x, t, data, kernel)) / check_positive(
+        float(t), "t"
+    )
 
 
-def prior_sample(data: torch.Tensor, T: float, kernel: ScaleKernel, n: int,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+def prior_sample(
+    data: torch.Tensor,
+    T: float,
+    kernel: ScaleKernel,
+    n: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Exact draws of ``p_T``: ``x0 + T z`` with x0 uniform over ``data`` (M, D). Returns (n, D)."""
     check_tensor(data, "data", ndim=2)
     T, n = check_positive(T, "T"), check_int(n, "n", min_value=1)
@@ -148,13 +187,23 @@ class LogTimeField:
     def __init__(self, data: torch.Tensor, kernel: ScaleKernel):
         self.data, self.kernel, self.nfe = data, kernel, 0
 
-    def __call__(self, tau, x):                                          # dx/dtau = x - E[x0 | x_t = x], t = e^tau
+    def __call__(self, tau, x):  # dx/dtau = x - E[x0 | x_t = x], t = e^tau
         self.nfe += 1
-        return x - empirical_posterior_mean(x, math.exp(float(tau)), self.data, self.kernel)
+        return x - empirical_posterior_mean(
+            x, math.exp(float(tau)), self.data, self.kernel
+        )
 
 
-def scale_ode_sample(data: torch.Tensor, kernel: ScaleKernel, x_T: torch.Tensor, T: float, *, t_min: float = 1e-3,
-                     rtol: float = 1e-4, atol: float = 1e-4) -> tuple[torch.Tensor, dict]:
+def scale_ode_sample(
+    data: torch.Tensor,
+    kernel: ScaleKernel,
+    x_T: torch.Tensor,
+    T: float,
+    *,
+    t_min: float = 1e-3,
+    rtol: float = 1e-4,
+    atol: float = 1e-4,
+) -> tuple[torch.Tensor, dict]:
     """Integrate the exact field backwards from ``x_T`` at time T to ``t_min`` in the clock ``tau = log t``
     (adaptive dopri5). Returns ``(x_{t_min}, {"nfe": field evaluations})``."""
     _check(x_T, data, kernel)
@@ -162,12 +211,26 @@ def scale_ode_sample(data: torch.Tensor, kernel: ScaleKernel, x_T: torch.Tensor,
     if not t_min < T:
         raise ValueError(f"need t_min < T, got t_min={t_min}, T={T}")
     field = LogTimeField(data.double(), kernel)
-    x = ode_solve(field, x_T.double(), math.log(T), math.log(t_min), method="dopri5", rtol=rtol, atol=atol)
+    x = ode_solve(
+        field,
+        x_T.double(),
+        math.log(T),
+        math.log(t_min),
+        method="dopri5",
+        rtol=rtol,
+        atol=atol,
+    )
     return x, {"nfe": field.nfe}
 
 
-def pfgm_perturb_original(x0: torch.Tensor, *, sigma: float = 0.01, tau: float = 0.03, M: float = 291,
-                          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def pfgm_perturb_original(
+    x0: torch.Tensor,
+    *,
+    sigma: float = 0.01,
+    tau: float = 0.03,
+    M: float = 291,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The PFGM paper's perturbation as the post restates it: ``(e_x, e_t) ~ N(0, sigma^2 I_{d+1})``,
     ``m ~ U[0, M]``, ``u`` uniform on the sphere; ``x_t = x0 + |e_x| (1 + tau)^m u``, ``t = |e_t| (1 + tau)^m``.
 
@@ -182,5 +245,7 @@ def pfgm_perturb_original(x0: torch.Tensor, *, sigma: float = 0.01, tau: float =
     e = sigma * torch.randn(n, d + 1, generator=generator, dtype=torch.float64)
     m = M * torch.rand(n, 1, generator=generator, dtype=torch.float64)
     scale = (1 + tau) ** m
-    x_t = x0.double() + e[:, :d].norm(dim=1, keepdim=True) * scale * _unit_directions(n, d, generator)
+    x_t = x0.double() + e[:, :d].norm(dim=1, keepdim=True) * scale * _unit_directions(
+        n, d, generator
+    )
     return x_t, (e[:, d:].abs() * scale)[:, 0]

@@ -1,9 +1,10 @@
 """The forward process q(x_t | x_0) and the eps <-> x0 conversions (DDIM chapter, eq. ddim-marginal, ddim-x0hat)."""
+
 from __future__ import annotations
 
 import torch
 
-from .._validate import randn_for, check_same_shape, check_tensor
+from .._validate import check_same_shape, check_tensor, randn_for
 from .continuous import NoiseSchedule, cont_eps_to_x0, cont_x0_to_eps
 from .schedules import DiscreteSchedule
 
@@ -14,7 +15,9 @@ def coef(values: torch.Tensor, i, like: torch.Tensor) -> torch.Tensor:
     """Pick ``values[i]`` (``i`` an int or a (B,) index tensor) shaped to broadcast over ``like`` (B, *S)."""
     if isinstance(i, torch.Tensor):
         if i.ndim != 1 or i.shape[0] != like.shape[0]:
-            raise ValueError(f"index tensor must have shape ({like.shape[0]},), got {tuple(i.shape)}")
+            raise ValueError(
+                f"index tensor must have shape ({like.shape[0]},), got {tuple(i.shape)}"
+            )
         v = values.to(like.device)[i.to(like.device)]
         return v.to(like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
     return values[i].to(dtype=like.dtype, device=like.device)
@@ -25,16 +28,25 @@ def _check_index(sched: DiscreteSchedule, i, name="i"):
         if i.dtype not in (torch.int32, torch.int64):
             raise TypeError(f"{name} must be an integer tensor, got {i.dtype}")
         if i.numel() and (int(i.min()) < 0 or int(i.max()) > sched.T):
-            raise ValueError(f"{name} must lie in [0, {sched.T}], got range [{int(i.min())}, {int(i.max())}]")
+            raise ValueError(
+                f"{name} must lie in [0, {sched.T}], got range [{int(i.min())}, {int(i.max())}]"
+            )
         return i
     return sched._index(i, name)
 
 
-def q_sample(x0: torch.Tensor, i, sched: DiscreteSchedule, eps: torch.Tensor | None = None,
-             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def q_sample(
+    x0: torch.Tensor,
+    i,
+    sched: DiscreteSchedule,
+    eps: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``x_i = signal[i] x0 + noise[i] eps`` (eq. ddim-marginal). x0: (B, *S); i: int or (B,). Returns (x_i, eps)."""
     check_tensor(x0, "x0", min_ndim=1)
-    if isinstance(sched, NoiseSchedule):                 # continuous time: i is a time t (float or (B,))
+    if isinstance(
+        sched, NoiseSchedule
+    ):  # continuous time: i is a time t (float or (B,))
         return sched.perturb(x0, i, eps=eps, generator=generator)
     if not isinstance(sched, DiscreteSchedule):
         raise TypeError(f"sched must be a DiscreteSchedule, got {type(sched).__name__}")
@@ -46,7 +58,9 @@ def q_sample(x0: torch.Tensor, i, sched: DiscreteSchedule, eps: torch.Tensor | N
     return coef(sched.signal, i, x0) * x0 + coef(sched.noise, i, x0) * eps, eps
 
 
-def eps_to_x0(x: torch.Tensor, eps: torch.Tensor, i, sched: DiscreteSchedule) -> torch.Tensor:
+def eps_to_x0(
+    x: torch.Tensor, eps: torch.Tensor, i, sched: DiscreteSchedule
+) -> torch.Tensor:
     """The data estimate ``(x_i - noise[i] eps) / signal[i]`` (eq. ddim-x0hat).
 
     With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float or (B,)).
@@ -58,7 +72,9 @@ def eps_to_x0(x: torch.Tensor, eps: torch.Tensor, i, sched: DiscreteSchedule) ->
     return (x - coef(sched.noise, i, x) * eps) / coef(sched.signal, i, x)
 
 
-def x0_to_eps(x: torch.Tensor, x0: torch.Tensor, i, sched: DiscreteSchedule) -> torch.Tensor:
+def x0_to_eps(
+    x: torch.Tensor, x0: torch.Tensor, i, sched: DiscreteSchedule
+) -> torch.Tensor:
     """The noise implied by a data estimate: ``(x_i - signal[i] x0) / noise[i]``; needs ``i >= 1``.
 
     With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float or (B,)) with noise(t) > 0.

@@ -10,6 +10,7 @@ eps-units, i.e. the score losses weighted by ``lambda(t) = noise(t)^2``:
 with ``x_t = signal(t) x0 + noise(t) eps``. They differ by a constant that does not depend on the model,
 ``E || eps - E[eps | x_t] ||^2`` (score-matching chapter, eq. score-matching-gap).
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,10 +20,18 @@ from .continuous import NoiseSchedule, expand_time
 from .forward import q_sample
 from .schedules import DiscreteSchedule
 
-__all__ = ["dsm_loss", "sm_loss", "sample_times", "ratio_score_estimate", "sm_ratio_loss"]
+__all__ = [
+    "dsm_loss",
+    "sm_loss",
+    "sample_times",
+    "ratio_score_estimate",
+    "sm_ratio_loss",
+]
 
 
-def sample_times(sched: NoiseSchedule, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_times(
+    sched: NoiseSchedule, n: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``n`` times uniform on ``[t_min, t_max]`` (float64, (n,))."""
     u = torch.rand(n, generator=generator, dtype=torch.float64)
     return sched.t_min + (sched.t_max - sched.t_min) * u
@@ -36,20 +45,30 @@ def _times_for(x0, sched, t, generator):
     if tt.ndim == 0:
         tt = tt.expand(b)
     if tt.shape != (b,):
-        raise ValueError(f"t must be a number or have shape ({b},), got {tuple(tt.shape)}")
+        raise ValueError(
+            f"t must be a number or have shape ({b},), got {tuple(tt.shape)}"
+        )
     if torch.any(sched.noise(tt) <= 0):
-        raise ValueError(f"the losses need noise(t) > 0; use t >= sched.t_min = {sched.t_min:g}")
+        raise ValueError(
+            f"the losses need noise(t) > 0; use t >= sched.t_min = {sched.t_min:g}"
+        )
     return tt
 
 
 def _check_out(pred, x):
     if not isinstance(pred, torch.Tensor) or pred.shape != x.shape:
-        got = tuple(pred.shape) if isinstance(pred, torch.Tensor) else type(pred).__name__
-        raise ValueError(f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}")
+        got = (
+            tuple(pred.shape) if isinstance(pred, torch.Tensor) else type(pred).__name__
+        )
+        raise ValueError(
+            f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
+        )
     return pred
 
 
-def dsm_loss(model, x0: torch.Tensor, sched, *, t=None, generator: torch.Generator | None = None) -> torch.Tensor:
+def dsm_loss(
+    model, x0: torch.Tensor, sched, *, t=None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Denoising score matching as noise regression, ``E ||eps - model(signal x0 + noise eps, t)||^2``.
 
     x0: (B, *S). Returns a scalar (mean over batch and dimensions).
@@ -63,23 +82,40 @@ def dsm_loss(model, x0: torch.Tensor, sched, *, t=None, generator: torch.Generat
     b = x0.shape[0]
     if isinstance(sched, NoiseSchedule):
         tt = _times_for(x0, sched, t, generator)
-        eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(x0.device)
+        eps = torch.randn(
+            x0.shape, generator=generator, dtype=x0.dtype, device="cpu"
+        ).to(x0.device)
         x_t, _ = sched.perturb(x0, tt, eps=eps)
         pred = _check_out(model(x_t, tt.to(x0.dtype).to(x0.device)), x_t)
         return torch.mean((pred - eps) ** 2)
     if not isinstance(sched, DiscreteSchedule):
-        raise TypeError(f"sched must be a DiscreteSchedule or a NoiseSchedule, got {type(sched).__name__}")
+        raise TypeError(
+            f"sched must be a DiscreteSchedule or a NoiseSchedule, got {type(sched).__name__}"
+        )
     if t is not None:
-        raise ValueError("t is for continuous schedules; a DiscreteSchedule draws its indices itself")
-    i = torch.randint(1, sched.T + 1, (b,), generator=generator, device="cpu").to(x0.device)
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(x0.device)
+        raise ValueError(
+            "t is for continuous schedules; a DiscreteSchedule draws its indices itself"
+        )
+    i = torch.randint(1, sched.T + 1, (b,), generator=generator, device="cpu").to(
+        x0.device
+    )
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(
+        x0.device
+    )
     x_t, _ = q_sample(x0, i, sched, eps=eps)
     pred = model(x_t, i.to(x0.dtype) / sched.T)
     return torch.mean((pred - eps) ** 2)
 
 
-def sm_loss(model, x0: torch.Tensor, sched: NoiseSchedule, score, *, t=None,
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def sm_loss(
+    model,
+    x0: torch.Tensor,
+    sched: NoiseSchedule,
+    score,
+    *,
+    t=None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(Marginal) score matching in eps-units, ``E ||model(x_t, t) + noise(t) score(x_t, t)||^2``.
 
     ``score(x, t)`` is the marginal score of ``p_t`` (x (B, *S), t (B,)), e.g. the exact one of a Gaussian
@@ -92,15 +128,21 @@ def sm_loss(model, x0: torch.Tensor, sched: NoiseSchedule, score, *, t=None,
     if not callable(score):
         raise TypeError("score must be callable as score(x, t)")
     tt = _times_for(x0, sched, t, generator)
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(x0.device)
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(
+        x0.device
+    )
     x_t, _ = sched.perturb(x0, tt, eps=eps)
     tt_x = tt.to(x0.dtype).to(x0.device)
     pred = _check_out(model(x_t, tt_x), x_t)
-    target = -expand_time(sched.noise(tt), x_t) * _check_out(score(x_t, tt_x), x_t).to(x_t.dtype)
+    target = -expand_time(sched.noise(tt), x_t) * _check_out(score(x_t, tt_x), x_t).to(
+        x_t.dtype
+    )
     return torch.mean((pred - target.detach()) ** 2)
 
 
-def ratio_score_estimate(x_t: torch.Tensor, t: float, ref_x0: torch.Tensor, sched: NoiseSchedule) -> torch.Tensor:
+def ratio_score_estimate(
+    x_t: torch.Tensor, t: float, ref_x0: torch.Tensor, sched: NoiseSchedule
+) -> torch.Tensor:
     """The plug-in estimate of the marginal score as a ratio of two averages over reference data points
     (score-matching chapter, eq. score-matching-ratio)::
 
@@ -116,25 +158,38 @@ def ratio_score_estimate(x_t: torch.Tensor, t: float, ref_x0: torch.Tensor, sche
     check_tensor(x_t, "x_t", ndim=2)
     check_tensor(ref_x0, "ref_x0")
     if ref_x0.ndim == 2:
-        ref = ref_x0[None]                                                    # (1, M, D)
+        ref = ref_x0[None]  # (1, M, D)
     elif ref_x0.ndim == 3 and ref_x0.shape[0] == x_t.shape[0]:
         ref = ref_x0
     else:
-        raise ValueError(f"ref_x0 must have shape (M, D) or ({x_t.shape[0]}, M, D), got {tuple(ref_x0.shape)}")
+        raise ValueError(
+            f"ref_x0 must have shape (M, D) or ({x_t.shape[0]}, M, D), got {tuple(ref_x0.shape)}"
+        )
     if ref.shape[-1] != x_t.shape[1] or ref.shape[1] < 1:
-        raise ValueError(f"ref_x0 must hold at least one point of dimension {x_t.shape[1]}, got {tuple(ref_x0.shape)}")
+        raise ValueError(
+            f"ref_x0 must hold at least one point of dimension {x_t.shape[1]}, got {tuple(ref_x0.shape)}"
+        )
     if isinstance(t, torch.Tensor) and t.numel() != 1:
         raise ValueError("ratio_score_estimate takes one time t for all rows")
     a, b = float(sched.signal(float(t))), float(sched.noise(float(t)))
     if b <= 0:
-        raise ValueError(f"the score is singular where noise(t) = 0; use t >= sched.t_min = {sched.t_min:g}")
-    diff = x_t[:, None, :] - a * ref                                          # (N, M, D)
-    w = torch.softmax(-(diff ** 2).sum(-1) / (2 * b * b), dim=1)              # (N, M)
+        raise ValueError(
+            f"the score is singular where noise(t) = 0; use t >= sched.t_min = {sched.t_min:g}"
+        )
+    diff = x_t[:, None, :] - a * ref  # (N, M, D)
+    w = torch.softmax(-(diff**2).sum(-1) / (2 * b * b), dim=1)  # (N, M)
     return -(w[..., None] * diff).sum(1) / (b * b)
 
 
-def sm_ratio_loss(model, x0: torch.Tensor, sched: NoiseSchedule, *, t: float | None = None, ref_x0=None,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def sm_ratio_loss(
+    model,
+    x0: torch.Tensor,
+    sched: NoiseSchedule,
+    *,
+    t: float | None = None,
+    ref_x0=None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Score matching with plug-in targets (score-matching chapter): ``E ||model(x_t, t) + noise(t) s_hat(x_t)||^2``.
 
     All rows share one time ``t`` (drawn uniformly from ``[t_min, t_max]`` if None), because the estimate needs
@@ -144,10 +199,21 @@ def sm_ratio_loss(model, x0: torch.Tensor, sched: NoiseSchedule, *, t: float | N
     check_tensor(x0, "x0", ndim=2)
     if not isinstance(sched, NoiseSchedule):
         raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
-    tt = float(sample_times(sched, 1, generator)) if t is None else float(_times_for(x0[:1], sched, t, None))
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(x0.device)
+    tt = (
+        float(sample_times(sched, 1, generator))
+        if t is None
+        else float(_times_for(x0[:1], sched, t, None))
+    )
+    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(
+        x0.device
+    )
     x_t, _ = sched.perturb(x0, tt, eps=eps)
     ref = x0 if ref_x0 is None else ref_x0
-    target = -float(sched.noise(tt)) * ratio_score_estimate(x_t, tt, ref.to(x0.dtype), sched)
-    pred = _check_out(model(x_t, torch.full((x0.shape[0],), tt, dtype=x0.dtype, device=x0.device)), x_t)
+    target = -float(sched.noise(tt)) * ratio_score_estimate(
+        x_t, tt, ref.to(x0.dtype), sched
+    )
+    pred = _check_out(
+        model(x_t, torch.full((x0.shape[0],), tt, dtype=x0.dtype, device=x0.device)),
+        x_t,
+    )
     return torch.mean((pred - target.detach()) ** 2)

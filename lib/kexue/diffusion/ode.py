@@ -10,6 +10,7 @@ Heun, or the DDIM update itself on the s-grid) or an adaptive one (torchdiffeq's
 jumps from ``s_end`` to the data with the model's x0 estimate. It reports the number of network
 evaluations (NFE).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,19 +19,26 @@ import torch
 
 from .._validate import check_int, check_positive, check_tensor
 
-__all__ = ["su_signal", "su_noise", "su_ode_velocity", "ode_solve", "ode_sample", "ODE_METHODS"]
+__all__ = [
+    "su_signal",
+    "su_noise",
+    "su_ode_velocity",
+    "ode_solve",
+    "ode_sample",
+    "ODE_METHODS",
+]
 
 ODE_METHODS = ("euler", "heun", "ddim", "dopri5")
 
 
 def su_signal(s: torch.Tensor) -> torch.Tensor:
     """Su's continuous signal level ``exp(-5 s^2)`` (eq. ddim-su-approx)."""
-    return torch.exp(-5 * s ** 2)
+    return torch.exp(-5 * s**2)
 
 
 def su_noise(s: torch.Tensor) -> torch.Tensor:
     """``sqrt(1 - exp(-10 s^2))``, computed stably with expm1."""
-    return torch.sqrt(-torch.expm1(-10 * s ** 2))
+    return torch.sqrt(-torch.expm1(-10 * s**2))
 
 
 class _Counted:
@@ -45,15 +53,27 @@ class _Counted:
 
 def su_ode_velocity(model):
     """``f(s, x) = 10 s (eps(x, s) / noise(s) - x)`` (eq. ddim-ode-s) in torchdiffeq's ``f(t, y)`` order."""
+
     def f(s, x):
         s_t = torch.as_tensor(s, dtype=x.dtype)
         t = s_t.expand(x.shape[0])
         return 10 * s_t * (model(x, t) / su_noise(s_t) - x)
+
     return f
 
 
-def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str = "heun",
-              n_steps: int | None = None, rtol: float = 1e-5, atol: float = 1e-5, callback=None) -> torch.Tensor:
+def ode_solve(
+    f,
+    x: torch.Tensor,
+    s_start: float,
+    s_end: float,
+    *,
+    method: str = "heun",
+    n_steps: int | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    callback=None,
+) -> torch.Tensor:
     """Integrate ``dx/ds = f(s, x)`` from ``s_start`` to ``s_end`` (either direction); x (B, *S).
 
     ``method``: ``"euler"`` or ``"heun"`` on a uniform grid of ``n_steps`` steps (our own, 5 lines each),
@@ -66,21 +86,37 @@ def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str =
         raise ValueError(f"method must be 'euler', 'heun' or 'dopri5', got {method!r}")
     if method == "dopri5":
         if n_steps is not None:
-            raise ValueError("n_steps is for fixed-step methods; dopri5 chooses its own steps (set rtol/atol)")
+            raise ValueError(
+                "n_steps is for fixed-step methods; dopri5 chooses its own steps (set rtol/atol)"
+            )
         if callback is not None:
-            raise ValueError("callback is for fixed-step methods; dopri5's internal steps are not reported")
+            raise ValueError(
+                "callback is for fixed-step methods; dopri5's internal steps are not reported"
+            )
         check_positive(rtol, "rtol")
         check_positive(atol, "atol")
         from torchdiffeq import odeint
 
-        grid = torch.tensor([float(s_start), float(s_end)], dtype=torch.float64, device=x.device)
+        grid = torch.tensor(
+            [float(s_start), float(s_end)], dtype=torch.float64, device=x.device
+        )
         # never evaluate f outside [s_start, s_end]: torchdiffeq's first-step probe and its last step may overshoot
         opts = {"step_t": grid, "first_step": 0.01 * abs(float(s_end) - float(s_start))}
-        return odeint(lambda s, y: f(float(s), y), x, grid, rtol=rtol, atol=atol, method="dopri5", options=opts)[-1]
+        return odeint(
+            lambda s, y: f(float(s), y),
+            x,
+            grid,
+            rtol=rtol,
+            atol=atol,
+            method="dopri5",
+            options=opts,
+        )[-1]
     if n_steps is None:
         raise ValueError(f"method={method!r} needs n_steps")
     n_steps = check_int(n_steps, "n_steps", min_value=1)
-    grid = torch.linspace(float(s_start), float(s_end), n_steps + 1, dtype=torch.float64).tolist()
+    grid = torch.linspace(
+        float(s_start), float(s_end), n_steps + 1, dtype=torch.float64
+    ).tolist()
     for s, s_next in zip(grid[:-1], grid[1:]):
         h = s_next - s
         k1 = f(s, x)
@@ -94,8 +130,16 @@ def ode_solve(f, x: torch.Tensor, s_start: float, s_end: float, *, method: str =
 
 
 @torch.no_grad()
-def ode_sample(model, x: torch.Tensor, *, method: str = "dopri5", n_steps: int | None = None,
-               rtol: float = 1e-3, atol: float = 1e-3, s_end: float = 1e-3) -> tuple[torch.Tensor, dict]:
+def ode_sample(
+    model,
+    x: torch.Tensor,
+    *,
+    method: str = "dopri5",
+    n_steps: int | None = None,
+    rtol: float = 1e-3,
+    atol: float = 1e-3,
+    s_end: float = 1e-3,
+) -> tuple[torch.Tensor, dict]:
     """Solve eq. (ddim-ode-s) from ``x = x(1)`` (B, *S) to ``s_end``, then denoise once; returns ``(x_0, info)``.
 
     ``method``: ``"euler"``, ``"heun"`` or ``"ddim"`` (fixed steps, ``n_steps`` required; ``"ddim"``
@@ -111,17 +155,21 @@ def ode_sample(model, x: torch.Tensor, *, method: str = "dopri5", n_steps: int |
     net = _Counted(model)
     vel = lambda s, y: 10 * s * (net(y, s) / math.sqrt(-math.expm1(-10 * s * s)) - y)  # noqa: E731
     if method != "ddim":
-        x = ode_solve(vel, x, 1.0, s_end, method=method, n_steps=n_steps, rtol=rtol, atol=atol)
+        x = ode_solve(
+            vel, x, 1.0, s_end, method=method, n_steps=n_steps, rtol=rtol, atol=atol
+        )
     else:
         if n_steps is None:
             raise ValueError("method='ddim' needs n_steps")
         n_steps = check_int(n_steps, "n_steps", min_value=1)
         grid = torch.linspace(1.0, s_end, n_steps + 1, dtype=torch.float64).tolist()
-        for s, s_next in zip(grid[:-1], grid[1:]):  # exact DDIM update between s and s_next (eq. ddim-difference)
-            a, b = math.exp(-5 * s ** 2), math.sqrt(-math.expm1(-10 * s ** 2))
-            a2, b2 = math.exp(-5 * s_next ** 2), math.sqrt(-math.expm1(-10 * s_next ** 2))
+        for s, s_next in zip(
+            grid[:-1], grid[1:]
+        ):  # exact DDIM update between s and s_next (eq. ddim-difference)
+            a, b = math.exp(-5 * s**2), math.sqrt(-math.expm1(-10 * s**2))
+            a2, b2 = math.exp(-5 * s_next**2), math.sqrt(-math.expm1(-10 * s_next**2))
             eps = net(x, s)
             x = a2 * (x - b * eps) / a + b2 * eps
-    a, b = math.exp(-5 * s_end ** 2), math.sqrt(-math.expm1(-10 * s_end ** 2))
+    a, b = math.exp(-5 * s_end**2), math.sqrt(-math.expm1(-10 * s_end**2))
     x0 = (x - b * net(x, s_end)) / a
     return x0, {"nfe": net.nfe}

@@ -11,18 +11,25 @@ For ``dx = f_t(x) dt + g_t dw`` with a scalar, x-independent ``g_t`` the density
 * :func:`divergence`, :func:`fokker_planck_residual`, :func:`continuity_residual` — autograd checks that a given
   ``log p(x, t)`` solves the equation.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from .._validate import check_int, check_positive, check_tensor
 
-__all__ = ["simulate_sde", "solve_fp_1d", "divergence", "fokker_planck_residual", "continuity_residual",
-           "log_density_along_ode"]
+__all__ = [
+    "simulate_sde",
+    "solve_fp_1d",
+    "divergence",
+    "fokker_planck_residual",
+    "continuity_residual",
+    "log_density_along_ode",
+]
 
 
 def _g_of(g, t: float) -> float:
@@ -33,8 +40,17 @@ def _g_of(g, t: float) -> float:
 
 
 @torch.no_grad()
-def simulate_sde(drift: Callable, g, x0: torch.Tensor, *, dt: float, steps: int, t0: float = 0.0,
-                 generator: torch.Generator | None = None, save_every: int | None = None) -> torch.Tensor:
+def simulate_sde(
+    drift: Callable,
+    g,
+    x0: torch.Tensor,
+    *,
+    dt: float,
+    steps: int,
+    t0: float = 0.0,
+    generator: torch.Generator | None = None,
+    save_every: int | None = None,
+) -> torch.Tensor:
     """Euler–Maruyama ``x += f(x, t) dt + g(t) sqrt(dt) z`` (sde chapter, eq. sde-em) for a generic drift.
 
     ``drift(x, t)``: x (N, D) and a float t -> (N, D); ``g``: a number or ``g(t)``. x0 (N, D).
@@ -52,15 +68,21 @@ def simulate_sde(drift: Callable, g, x0: torch.Tensor, *, dt: float, steps: int,
         t = t0 + k * dt
         f = drift(x, t)
         if not isinstance(f, torch.Tensor) or f.shape != x.shape:
-            raise ValueError(f"drift(x, t) must return a tensor shaped like x {tuple(x.shape)}")
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+            raise ValueError(
+                f"drift(x, t) must return a tensor shaped like x {tuple(x.shape)}"
+            )
+        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(
+            x.device
+        )
         x = x + f * dt + _g_of(g, t) * sq * z
         if save_every is not None and (k + 1) % save_every == 0:
             saved.append(x)
     return torch.stack(saved) if save_every is not None else x
 
 
-def solve_fp_1d(drift: Callable, g2, p0, grid, t_eval, *, rtol: float = 1e-8, atol: float = 1e-11) -> np.ndarray:
+def solve_fp_1d(
+    drift: Callable, g2, p0, grid, t_eval, *, rtol: float = 1e-8, atol: float = 1e-11
+) -> np.ndarray:
     """Solve ``d_t p = -d_x(f p) + (g^2/2) d_xx p`` on a uniform ``grid`` (M,) from ``p0`` (M,) at times ``t_eval``.
 
     Finite volumes: fluxes ``J = f p - (g^2/2) d_x p`` at the cell faces (``f`` at the face, ``p`` averaged), zero at
@@ -74,12 +96,16 @@ def solve_fp_1d(drift: Callable, g2, p0, grid, t_eval, *, rtol: float = 1e-8, at
     p0 = np.asarray(p0, dtype=float)
     t_eval = np.atleast_1d(np.asarray(t_eval, dtype=float))
     if x.ndim != 1 or len(x) < 3:
-        raise ValueError(f"grid must be a 1-D array of at least 3 points, got shape {x.shape}")
+        raise ValueError(
+            f"grid must be a 1-D array of at least 3 points, got shape {x.shape}"
+        )
     dx = np.diff(x)
     if np.any(dx <= 0) or not np.allclose(dx, dx[0], rtol=1e-9, atol=0):
         raise ValueError("grid must be uniform and increasing")
     if p0.shape != x.shape or np.any(p0 < 0) or not np.all(np.isfinite(p0)):
-        raise ValueError(f"p0 must be finite, non-negative and shaped like grid {x.shape}")
+        raise ValueError(
+            f"p0 must be finite, non-negative and shaped like grid {x.shape}"
+        )
     if np.any(np.diff(t_eval) < 0) or t_eval[0] < 0:
         raise ValueError("t_eval must be increasing and >= 0")
     check_positive(rtol, "rtol")
@@ -88,13 +114,23 @@ def solve_fp_1d(drift: Callable, g2, p0, grid, t_eval, *, rtol: float = 1e-8, at
 
     def rhs(t, p):
         f = np.asarray(drift(faces, t), dtype=float)
-        flux = f * 0.5 * (p[1:] + p[:-1]) - 0.5 * _g_of(g2, t) * (p[1:] - p[:-1]) / h    # (M-1,) interior faces
-        J = np.concatenate([[0.0], flux, [0.0]])                                         # zero-flux walls
+        flux = (
+            f * 0.5 * (p[1:] + p[:-1]) - 0.5 * _g_of(g2, t) * (p[1:] - p[:-1]) / h
+        )  # (M-1,) interior faces
+        J = np.concatenate([[0.0], flux, [0.0]])  # zero-flux walls
         return -(J[1:] - J[:-1]) / h
 
     sparsity = diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(len(x), len(x)))
-    sol = solve_ivp(rhs, (0.0, float(t_eval[-1])), p0, method="BDF", t_eval=t_eval, rtol=rtol, atol=atol,
-                    jac_sparsity=sparsity)
+    sol = solve_ivp(
+        rhs,
+        (0.0, float(t_eval[-1])),
+        p0,
+        method="BDF",
+        t_eval=t_eval,
+        rtol=rtol,
+        atol=atol,
+        jac_sparsity=sparsity,
+    )
     if sol.status != 0:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     return sol.y.T
@@ -107,11 +143,18 @@ def divergence(f: Callable, x: torch.Tensor, t=None) -> torch.Tensor:
         xx = x.detach().clone().requires_grad_(True)
         out = f(xx) if t is None else f(xx, t)
         if out.shape != x.shape:
-            raise ValueError(f"f must return a tensor shaped like x {tuple(x.shape)}, got {tuple(out.shape)}")
-        return sum(torch.autograd.grad(out[:, i].sum(), xx, retain_graph=True)[0][:, i] for i in range(x.shape[1]))
+            raise ValueError(
+                f"f must return a tensor shaped like x {tuple(x.shape)}, got {tuple(out.shape)}"
+            )
+        return sum(
+            torch.autograd.grad(out[:, i].sum(), xx, retain_graph=True)[0][:, i]
+            for i in range(x.shape[1])
+        )
 
 
-def fokker_planck_residual(log_p: Callable, f: Callable, g2: float, x: torch.Tensor, t: float) -> torch.Tensor:
+def fokker_planck_residual(
+    log_p: Callable, f: Callable, g2: float, x: torch.Tensor, t: float
+) -> torch.Tensor:
     """``(d_t p + div(p f) - (g^2/2) lap p) / p`` at x (N, D), time t (test-functions chapter, eq. test-functions-fp).
 
     In terms of ``l = log p``: ``d_t l + div f + f . grad l - (g^2/2)(lap l + |grad l|^2)``. ``log_p(x, t)`` -> (N,)
@@ -121,26 +164,51 @@ def fokker_planck_residual(log_p: Callable, f: Callable, g2: float, x: torch.Ten
     check_tensor(x, "x", ndim=2)
     with torch.enable_grad():
         xx = x.detach().clone().requires_grad_(True)
-        tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, requires_grad=True)     # one time per row
+        tt = torch.full(
+            (x.shape[0],), float(t), dtype=x.dtype, requires_grad=True
+        )  # one time per row
         lp = log_p(xx, tt)
         if lp.shape != (x.shape[0],):
-            raise ValueError(f"log_p must return shape ({x.shape[0]},), got {tuple(lp.shape)}")
+            raise ValueError(
+                f"log_p must return shape ({x.shape[0]},), got {tuple(lp.shape)}"
+            )
         d_t = torch.autograd.grad(lp.sum(), tt, retain_graph=True)[0]
-        grad = torch.autograd.grad(lp.sum(), xx, create_graph=True)[0]                     # (N, D)
-        lap = sum(torch.autograd.grad(grad[:, i].sum(), xx, retain_graph=True)[0][:, i] for i in range(x.shape[1]))
+        grad = torch.autograd.grad(lp.sum(), xx, create_graph=True)[0]  # (N, D)
+        lap = sum(
+            torch.autograd.grad(grad[:, i].sum(), xx, retain_graph=True)[0][:, i]
+            for i in range(x.shape[1])
+        )
         fx = f(xx, tt.detach())
-        div_f = sum(torch.autograd.grad(fx[:, i].sum(), xx, retain_graph=True)[0][:, i] for i in range(x.shape[1]))
-        res = d_t + div_f + (fx * grad).sum(1) - 0.5 * float(g2) * (lap + (grad ** 2).sum(1))
+        div_f = sum(
+            torch.autograd.grad(fx[:, i].sum(), xx, retain_graph=True)[0][:, i]
+            for i in range(x.shape[1])
+        )
+        res = (
+            d_t
+            + div_f
+            + (fx * grad).sum(1)
+            - 0.5 * float(g2) * (lap + (grad**2).sum(1))
+        )
     return res.detach()
 
 
-def continuity_residual(log_p: Callable, f: Callable, x: torch.Tensor, t: float) -> torch.Tensor:
+def continuity_residual(
+    log_p: Callable, f: Callable, x: torch.Tensor, t: float
+) -> torch.Tensor:
     """``(d_t p + div(p f)) / p``: :func:`fokker_planck_residual` with ``g = 0`` (eq. test-functions-continuity)."""
     return fokker_planck_residual(log_p, f, 0.0, x, t)
 
 
-def log_density_along_ode(velocity: Callable, x: torch.Tensor, logp0: torch.Tensor, t0: float, t1: float, *,
-                          steps: int = 200, method: str = "rk4") -> tuple[torch.Tensor, torch.Tensor]:
+def log_density_along_ode(
+    velocity: Callable,
+    x: torch.Tensor,
+    logp0: torch.Tensor,
+    t0: float,
+    t1: float,
+    *,
+    steps: int = 200,
+    method: str = "rk4",
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Carry ``(x, log p)`` along ``dx/dt = v(t, x)`` from t0 to t1 with ``d log p(x_t)/dt = -div v`` (ode-direct
     chapter, the limit of eq. ode-direct-jacobian; the instantaneous change of variables of FFJORD).
 
@@ -151,7 +219,9 @@ def log_density_along_ode(velocity: Callable, x: torch.Tensor, logp0: torch.Tens
     check_tensor(x, "x", ndim=2)
     check_tensor(logp0, "logp0", ndim=1)
     if logp0.shape[0] != x.shape[0]:
-        raise ValueError(f"logp0 must have shape ({x.shape[0]},), got {tuple(logp0.shape)}")
+        raise ValueError(
+            f"logp0 must have shape ({x.shape[0]},), got {tuple(logp0.shape)}"
+        )
     steps = check_int(steps, "steps", min_value=1)
     if method not in ("euler", "heun", "rk4"):
         raise ValueError(f"method must be 'euler', 'heun' or 'rk4', got {method!r}")

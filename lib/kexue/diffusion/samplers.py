@@ -7,19 +7,28 @@ the predicted noise (B, *S). ``callback`` receives a dict per step (``i``, ``j``
 
 Random draws: one ``torch.randn(x.shape, generator=generator)`` per step that adds noise, in step order.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import randn_for, check_positive, check_same_shape, check_tensor
+from .._validate import check_positive, check_same_shape, check_tensor, randn_for
 from .forward import eps_to_x0
 from .schedules import DiscreteSchedule
 
-__all__ = ["ddim_step", "ddpm_step", "ddim_sample", "ddpm_sample", "ddim_invert", "slerp", "Trajectory"]
+__all__ = [
+    "ddim_step",
+    "ddpm_step",
+    "ddim_sample",
+    "ddpm_sample",
+    "ddim_invert",
+    "slerp",
+    "Trajectory",
+]
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -41,7 +50,9 @@ class Trajectory:
     def stack(self) -> torch.Tensor:
         """All states as one tensor of shape (steps + 1, B, *S)."""
         if not self.xs:
-            raise ValueError("the trajectory is empty: pass it as callback= to a sampler first")
+            raise ValueError(
+                "the trajectory is empty: pass it as callback= to a sampler first"
+            )
         return torch.stack(self.xs)
 
 
@@ -50,18 +61,31 @@ def _check_sched(sched):
         raise TypeError(f"sched must be a DiscreteSchedule, got {type(sched).__name__}")
 
 
-def _eval_model(model: EpsModel, x: torch.Tensor, i: int, sched: DiscreteSchedule) -> torch.Tensor:
+def _eval_model(
+    model: EpsModel, x: torch.Tensor, i: int, sched: DiscreteSchedule
+) -> torch.Tensor:
     t = torch.full((x.shape[0],), i / sched.T, dtype=x.dtype, device=x.device)
     eps = model(x, t)
     if not isinstance(eps, torch.Tensor) or eps.shape != x.shape:
         got = tuple(eps.shape) if isinstance(eps, torch.Tensor) else type(eps).__name__
-        raise ValueError(f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}")
+        raise ValueError(
+            f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
+        )
     return eps
 
 
-def ddim_step(x: torch.Tensor, eps: torch.Tensor, i: int, j: int, sched: DiscreteSchedule, *,
-              eta: float = 0.0, sigma: float | None = None, noise: torch.Tensor | None = None,
-              generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def ddim_step(
+    x: torch.Tensor,
+    eps: torch.Tensor,
+    i: int,
+    j: int,
+    sched: DiscreteSchedule,
+    *,
+    eta: float = 0.0,
+    sigma: float | None = None,
+    noise: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One generalised DDIM step ``x_i -> x_j`` (``j < i``), ddim chapter eq. (ddim-update)::
 
         x0_hat = (x_i - noise[i] eps) / signal[i]
@@ -82,28 +106,41 @@ def ddim_step(x: torch.Tensor, eps: torch.Tensor, i: int, j: int, sched: Discret
     if sigma is None:
         sig = sched.ddim_sigma(i, j, eta)
     else:
-        sig = torch.tensor(check_positive(sigma, "sigma", allow_zero=True), dtype=torch.float64)
+        sig = torch.tensor(
+            check_positive(sigma, "sigma", allow_zero=True), dtype=torch.float64
+        )
     nj = sched.noise[j]
     if sig > nj * (1 + 1e-12):
-        raise ValueError(f"sigma={float(sig):.4g} exceeds noise[j]={float(nj):.4g}: no Gaussian step keeps the "
-                         f"marginals (eq. ddim-coefficients needs sigma <= noise[j]); lower eta or sigma")
+        raise ValueError(
+            f"sigma={float(sig):.4g} exceeds noise[j]={float(nj):.4g}: no Gaussian step keeps the "
+            f"marginals (eq. ddim-coefficients needs sigma <= noise[j]); lower eta or sigma"
+        )
     if sig > 0 and noise is not None:
         check_same_shape(x, noise, "x", "noise")
     return _ddim_update(x, eps, _ddim_coefs(sched, i, j, float(sig)), noise, generator)
 
 
-def _ddim_coefs(sched: DiscreteSchedule, i: int, j: int, sigma: float) -> tuple[float, float, float, float, float]:
+def _ddim_coefs(
+    sched: DiscreteSchedule, i: int, j: int, sigma: float
+) -> tuple[float, float, float, float, float]:
     """Python floats ``(signal[i], noise[i], signal[j], sqrt(noise[j]^2 - sigma^2), sigma)`` for one step."""
     nj = float(sched.noise[j])
-    return (float(sched.signal[i]), float(sched.noise[i]), float(sched.signal[j]),
-            max(nj * nj - sigma * sigma, 0.0) ** 0.5, sigma)
+    return (
+        float(sched.signal[i]),
+        float(sched.noise[i]),
+        float(sched.signal[j]),
+        max(nj * nj - sigma * sigma, 0.0) ** 0.5,
+        sigma,
+    )
 
 
 def _ddim_update(x, eps, coefs, noise=None, generator=None):
     """The update of eq. (ddim-update) from precomputed float coefficients: few, fused tensor operations."""
     a_i, n_i, a_j, direction, sigma = coefs
-    x0_hat = torch.add(x, eps, alpha=-n_i).div_(a_i)                     # (x_i - noise_i eps) / signal_i
-    x_j = torch.add(x0_hat * a_j, eps, alpha=direction)                 # signal_j x0_hat + direction eps
+    x0_hat = torch.add(x, eps, alpha=-n_i).div_(a_i)  # (x_i - noise_i eps) / signal_i
+    x_j = torch.add(
+        x0_hat * a_j, eps, alpha=direction
+    )  # signal_j x0_hat + direction eps
     if sigma > 0:
         if noise is None:
             noise = randn_for(x, generator)
@@ -111,9 +148,16 @@ def _ddim_update(x, eps, coefs, noise=None, generator=None):
     return x_j, x0_hat
 
 
-def ddpm_step(x: torch.Tensor, eps: torch.Tensor, i: int, sched: DiscreteSchedule, *, var: str = "posterior",
-              noise: torch.Tensor | None = None, generator: torch.Generator | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
+def ddpm_step(
+    x: torch.Tensor,
+    eps: torch.Tensor,
+    i: int,
+    sched: DiscreteSchedule,
+    *,
+    var: str = "posterior",
+    noise: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One ancestral DDPM step ``x_i -> x_{i-1}`` in DDPM's own form (ddim chapter, eq. ddim-ddpm)::
 
         x_{i-1} = (x_i - beta_i^2 / noise[i] * eps) / alpha_i + std * z,   alpha_i = signal[i]/signal[i-1]
@@ -130,9 +174,13 @@ def ddpm_step(x: torch.Tensor, eps: torch.Tensor, i: int, sched: DiscreteSchedul
     if var not in ("posterior", "beta"):
         raise ValueError(f"var must be 'posterior' or 'beta', got {var!r}")
     alpha = sched.signal[i] / sched.signal[i - 1]
-    beta2 = 1 - alpha ** 2
+    beta2 = 1 - alpha**2
     mean = (x - (beta2 / sched.noise[i]).to(x.dtype) * eps) / alpha.to(x.dtype)
-    std = sched.noise[i - 1] * beta2.sqrt() / sched.noise[i] if var == "posterior" else beta2.sqrt()
+    std = (
+        sched.noise[i - 1] * beta2.sqrt() / sched.noise[i]
+        if var == "posterior"
+        else beta2.sqrt()
+    )
     x0_hat = eps_to_x0(x, eps, i, sched)
     if i > 1 and std > 0:
         if noise is None:
@@ -149,15 +197,34 @@ def _loop(pairs, model, x, sched, step_fn, callback, progress, desc):
         eps = _eval_model(model, x, i, sched)
         x_new, x0_hat = step_fn(x, eps, i, j)
         if callback is not None:
-            callback({"i": i, "j": j, "x": x_new, "x0_hat": x0_hat, "eps": eps, "x_start": x_start})
+            callback(
+                {
+                    "i": i,
+                    "j": j,
+                    "x": x_new,
+                    "x0_hat": x0_hat,
+                    "eps": eps,
+                    "x_start": x_start,
+                }
+            )
         x, x_start = x_new, x_new
     return x
 
 
 @torch.no_grad()
-def ddim_sample(model: EpsModel, x: torch.Tensor, sched: DiscreteSchedule, *, steps: int = 50,
-                timesteps=None, spacing: str = "uniform", eta: float = 0.0,
-                generator: torch.Generator | None = None, callback=None, progress: bool = False) -> torch.Tensor:
+def ddim_sample(
+    model: EpsModel,
+    x: torch.Tensor,
+    sched: DiscreteSchedule,
+    *,
+    steps: int = 50,
+    timesteps=None,
+    spacing: str = "uniform",
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = False,
+) -> torch.Tensor:
     """Generate with DDIM from ``x = x_T`` (B, *S) along ``timesteps`` (or ``sched.timesteps(steps, spacing)``).
 
     ``eta`` in [0, 1]: 0 deterministic DDIM, 1 DDPM-like noise on the sub-sequence (ddim chapter,
@@ -168,27 +235,53 @@ def ddim_sample(model: EpsModel, x: torch.Tensor, sched: DiscreteSchedule, *, st
     eta = check_positive(eta, "eta", allow_zero=True)
     if eta > 1:
         raise ValueError(f"eta must be in [0, 1], got {eta}")
-    ts = sched.timesteps(steps, spacing) if timesteps is None else sched.validate_timesteps(timesteps)
+    ts = (
+        sched.timesteps(steps, spacing)
+        if timesteps is None
+        else sched.validate_timesteps(timesteps)
+    )
     pairs = list(zip(ts[:-1], ts[1:]))
-    coefs = {(i, j): _ddim_coefs(sched, i, j, float(sched.ddim_sigma(i, j, eta))) for i, j in pairs}  # once per run
+    coefs = {
+        (i, j): _ddim_coefs(sched, i, j, float(sched.ddim_sigma(i, j, eta)))
+        for i, j in pairs
+    }  # once per run
     step = lambda x_, e_, i, j: _ddim_update(x_, e_, coefs[i, j], None, generator)  # noqa: E731
     return _loop(pairs, model, x, sched, step, callback, progress, "DDIM")
 
 
 @torch.no_grad()
-def ddpm_sample(model: EpsModel, x: torch.Tensor, sched: DiscreteSchedule, *, var: str = "posterior",
-                generator: torch.Generator | None = None, callback=None, progress: bool = False) -> torch.Tensor:
+def ddpm_sample(
+    model: EpsModel,
+    x: torch.Tensor,
+    sched: DiscreteSchedule,
+    *,
+    var: str = "posterior",
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = False,
+) -> torch.Tensor:
     """DDPM's ancestral sampler over all ``T`` steps from ``x = x_T`` (B, *S). Returns x_0 (B, *S)."""
     _check_sched(sched)
     check_tensor(x, "x", min_ndim=1)
-    step = lambda x_, e_, i, j: ddpm_step(x_, e_, i, sched, var=var, generator=generator)  # noqa: E731
+    step = lambda x_, e_, i, j: ddpm_step(
+        x_, e_, i, sched, var=var, generator=generator
+    )  # noqa: E731
     pairs = [(i, i - 1) for i in range(sched.T, 0, -1)]
     return _loop(pairs, model, x, sched, step, callback, progress, "DDPM")
 
 
 @torch.no_grad()
-def ddim_invert(model: EpsModel, x: torch.Tensor, sched: DiscreteSchedule, *, steps: int = 50,
-                timesteps=None, spacing: str = "uniform", callback=None, progress: bool = False) -> torch.Tensor:
+def ddim_invert(
+    model: EpsModel,
+    x: torch.Tensor,
+    sched: DiscreteSchedule,
+    *,
+    steps: int = 50,
+    timesteps=None,
+    spacing: str = "uniform",
+    callback=None,
+    progress: bool = False,
+) -> torch.Tensor:
     """Encode data ``x = x_0`` (B, *S) to noise by running the deterministic (eta = 0) map upwards.
 
     Each step ``j -> i`` (``j < i``, the reverse of a sampling step) uses
@@ -198,7 +291,11 @@ def ddim_invert(model: EpsModel, x: torch.Tensor, sched: DiscreteSchedule, *, st
     """
     _check_sched(sched)
     check_tensor(x, "x", min_ndim=1)
-    ts = sched.timesteps(steps, spacing) if timesteps is None else sched.validate_timesteps(timesteps)
+    ts = (
+        sched.timesteps(steps, spacing)
+        if timesteps is None
+        else sched.validate_timesteps(timesteps)
+    )
     ups = list(zip(ts[::-1][:-1], ts[::-1][1:]))  # (j, i) with j < i
     x_start = x
     for j, i in tqdm(ups, disable=not progress, desc="DDIM inversion", leave=False):
@@ -206,7 +303,16 @@ def ddim_invert(model: EpsModel, x: torch.Tensor, sched: DiscreteSchedule, *, st
         x0_hat = (x - sched.noise[j].to(x.dtype) * eps) / sched.signal[j].to(x.dtype)
         x = sched.signal[i].to(x.dtype) * x0_hat + sched.noise[i].to(x.dtype) * eps
         if callback is not None:
-            callback({"i": j, "j": i, "x": x, "x0_hat": x0_hat, "eps": eps, "x_start": x_start})
+            callback(
+                {
+                    "i": j,
+                    "j": i,
+                    "x": x,
+                    "x0_hat": x0_hat,
+                    "eps": eps,
+                    "x_start": x_start,
+                }
+            )
         x_start = x
     return x
 
@@ -217,9 +323,14 @@ def slerp(z1: torch.Tensor, z2: torch.Tensor, lam) -> torch.Tensor:
     check_same_shape(z1, z2, "z1", "z2")
     lam_t = torch.as_tensor(lam, dtype=z1.dtype, device=z1.device)
     if lam_t.ndim > 1:
-        raise ValueError(f"lam must be a number or a 1-D sequence, got shape {tuple(lam_t.shape)}")
+        raise ValueError(
+            f"lam must be a number or a 1-D sequence, got shape {tuple(lam_t.shape)}"
+        )
     if torch.any((lam_t < 0) | (lam_t > 1)):
         raise ValueError("lam must lie in [0, 1]")
     shape = (-1,) + (1,) * z1.ndim if lam_t.ndim == 1 else ()
-    c, s = torch.cos(lam_t * math.pi / 2).reshape(shape), torch.sin(lam_t * math.pi / 2).reshape(shape)
+    c, s = (
+        torch.cos(lam_t * math.pi / 2).reshape(shape),
+        torch.sin(lam_t * math.pi / 2).reshape(shape),
+    )
     return z1 * c + z2 * s

@@ -10,6 +10,7 @@ A :class:`DiscreteSchedule` stores, for indices ``i = 0..T``,
 Index convention: diffusers' timestep ``k`` (0-based) is our ``i = k + 1``; models always receive the
 float time ``t = i / T``. Everything is kept in float64.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,45 +38,63 @@ class DiscreteSchedule:
     def __init__(self, alphas_cumprod):
         ac = as_tensor(alphas_cumprod, "alphas_cumprod")
         if ac.ndim != 1 or ac.numel() < 1:
-            raise ValueError(f"alphas_cumprod must be a non-empty 1-D sequence, got shape {tuple(ac.shape)}")
+            raise ValueError(
+                f"alphas_cumprod must be a non-empty 1-D sequence, got shape {tuple(ac.shape)}"
+            )
         if not torch.all(torch.isfinite(ac)) or not torch.all((ac > 0) & (ac <= 1)):
             bad = ac[~((ac > 0) & (ac <= 1))]
-            raise ValueError(f"alphas_cumprod must lie in (0, 1]; found {bad[:3].tolist()}")
+            raise ValueError(
+                f"alphas_cumprod must lie in (0, 1]; found {bad[:3].tolist()}"
+            )
         if torch.any(ac[1:] > ac[:-1]):
-            raise ValueError("alphas_cumprod must be non-increasing (more noise at later steps)")
+            raise ValueError(
+                "alphas_cumprod must be non-increasing (more noise at later steps)"
+            )
         self.T: int = ac.numel()
         self.alphas_cumprod: torch.Tensor = ac
         one = torch.ones(1, dtype=torch.float64)
-        self.signal: torch.Tensor = torch.cat([one, ac.sqrt()])              # (T+1,) Su's \bar\alpha
-        self.noise: torch.Tensor = torch.cat([0 * one, (1 - ac).sqrt()])     # (T+1,) Su's \bar\beta
+        self.signal: torch.Tensor = torch.cat(
+            [one, ac.sqrt()]
+        )  # (T+1,) Su's \bar\alpha
+        self.noise: torch.Tensor = torch.cat(
+            [0 * one, (1 - ac).sqrt()]
+        )  # (T+1,) Su's \bar\beta
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_betas(cls, betas) -> "DiscreteSchedule":
+    def from_betas(cls, betas) -> DiscreteSchedule:
         """From DDPM's per-step variances ``betas`` (T,), each in [0, 1): ``alphas_cumprod = cumprod(1 - betas)``."""
         b = as_tensor(betas, "betas")
         if b.ndim != 1 or b.numel() < 1:
-            raise ValueError(f"betas must be a non-empty 1-D sequence, got shape {tuple(b.shape)}")
+            raise ValueError(
+                f"betas must be a non-empty 1-D sequence, got shape {tuple(b.shape)}"
+            )
         if not torch.all((b >= 0) & (b < 1)):
             raise ValueError("betas must lie in [0, 1)")
         return cls(torch.cumprod(1 - b, dim=0))
 
     @classmethod
-    def linear(cls, T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> "DiscreteSchedule":
+    def linear(
+        cls, T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
+    ) -> DiscreteSchedule:
         """DDPM's linear betas (Ho et al. 2020; diffusers ``beta_schedule="linear"``)."""
         T = check_int(T, "T", min_value=1)
         check_positive(beta_start, "beta_start")
         check_positive(beta_end, "beta_end")
-        return cls.from_betas(torch.linspace(beta_start, beta_end, T, dtype=torch.float64))
+        return cls.from_betas(
+            torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
+        )
 
     @classmethod
-    def su_linear(cls, T: int = 1000) -> "DiscreteSchedule":
+    def su_linear(cls, T: int = 1000) -> DiscreteSchedule:
         """Betas ``0.02 i / T``: the schedule the DDIM post analyses, with ``signal ≈ exp(-5 (i/T)^2)`` (eq. ddim-su-approx)."""
         T = check_int(T, "T", min_value=1)
         return cls.from_betas(0.02 * torch.arange(1, T + 1, dtype=torch.float64) / T)
 
     @classmethod
-    def cosine(cls, T: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> "DiscreteSchedule":
+    def cosine(
+        cls, T: int = 1000, s: float = 0.008, max_beta: float = 0.999
+    ) -> DiscreteSchedule:
         """Nichol & Dhariwal's cosine schedule (diffusers ``"squaredcos_cap_v2"``), betas capped at ``max_beta``."""
         T = check_int(T, "T", min_value=1)
         check_positive(s, "s")
@@ -86,7 +105,7 @@ class DiscreteSchedule:
         return cls.from_betas(betas)
 
     @classmethod
-    def from_continuous(cls, sched, T: int = 1000) -> "DiscreteSchedule":
+    def from_continuous(cls, sched, T: int = 1000) -> DiscreteSchedule:
         """The chain ``signal[i] = sched.signal(i t_max / T)`` of a continuous VP schedule (sde chapter)."""
         from .continuous import discrete_from_continuous
 
@@ -117,7 +136,12 @@ class DiscreteSchedule:
         if self.noise[i] == 0:
             return torch.zeros((), dtype=torch.float64)
         ratio2 = (self.signal[i] / self.signal[j]) ** 2
-        return eta * self.noise[j] / self.noise[i] * torch.sqrt(torch.clamp(1 - ratio2, min=0.0))
+        return (
+            eta
+            * self.noise[j]
+            / self.noise[i]
+            * torch.sqrt(torch.clamp(1 - ratio2, min=0.0))
+        )
 
     def posterior_var(self, i: int) -> torch.Tensor:
         """DDPM's posterior variance of ``x_{i-1}`` given ``x_i, x_0`` (diffusers ``fixed_small``), ``i >= 1``."""
@@ -142,7 +166,10 @@ class DiscreteSchedule:
         elif spacing == "leading":
             taus = [k * (self.T // steps) + 1 for k in range(steps - 1, -1, -1)]
         elif spacing == "quadratic":
-            taus = sorted({math.ceil(self.T * (k / steps) ** 2) for k in range(1, steps + 1)}, reverse=True)
+            taus = sorted(
+                {math.ceil(self.T * (k / steps) ** 2) for k in range(1, steps + 1)},
+                reverse=True,
+            )
         else:
             raise ValueError(f"spacing must be one of {SPACINGS}, got {spacing!r}")
         return taus + [0]
@@ -154,18 +181,26 @@ class DiscreteSchedule:
         try:
             ts = list(timesteps)
         except TypeError as err:
-            raise TypeError(f"timesteps must be a sequence of ints, got {type(timesteps).__name__}") from err
+            raise TypeError(
+                f"timesteps must be a sequence of ints, got {type(timesteps).__name__}"
+            ) from err
         if len(ts) < 2:
-            raise ValueError(f"timesteps needs at least two entries (start and 0), got {ts}")
+            raise ValueError(
+                f"timesteps needs at least two entries (start and 0), got {ts}"
+            )
         ts = [check_int(t, "timesteps[k]") for t in ts]
         if any(not 0 <= t <= self.T for t in ts):
             raise ValueError(f"timesteps must lie in [0, {self.T}], got {ts}")
         if any(b >= a for a, b in zip(ts, ts[1:])):
             raise ValueError(f"timesteps must be strictly decreasing, got {ts}")
         if ts[-1] != 0:
-            raise ValueError(f"timesteps must end at 0 (the data), got last entry {ts[-1]}")
+            raise ValueError(
+                f"timesteps must end at 0 (the data), got last entry {ts[-1]}"
+            )
         return ts
 
     def __repr__(self) -> str:
-        return (f"DiscreteSchedule(T={self.T}, signal[T]={self.signal[-1].item():.3g}, "
-                f"noise[1]={self.noise[1].item():.3g})")
+        return (
+            f"DiscreteSchedule(T={self.T}, signal[T]={self.signal[-1].item():.3g}, "
+            f"noise[1]={self.noise[1].item():.3g})"
+        )

@@ -17,6 +17,7 @@ With an eps-model, ``score = -eps / noise(t)``. Every sampler here has the same 
 ``callback`` receives a dict per step: ``t``, ``t_next``, ``x_start`` (state at t), ``x`` (state at t_next),
 ``eps`` (the model output at t); ``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,15 @@ from tqdm.auto import tqdm
 from .._validate import check_int, check_positive, check_tensor
 from .continuous import NoiseSchedule
 
-__all__ = ["time_grid", "reverse_sde_sample", "pf_ode_sample", "pf_ode_velocity", "forward_sde_simulate",
-           "PF_METHODS", "NFECounter"]
+__all__ = [
+    "time_grid",
+    "reverse_sde_sample",
+    "pf_ode_sample",
+    "pf_ode_velocity",
+    "forward_sde_simulate",
+    "PF_METHODS",
+    "NFECounter",
+]
 
 PF_METHODS = ("euler", "heun", "ddim", "dopri5")
 
@@ -38,7 +46,9 @@ class NFECounter:
 
     def __init__(self, model):
         if not callable(model):
-            raise TypeError(f"model must be callable as model(x, t), got {type(model).__name__}")
+            raise TypeError(
+                f"model must be callable as model(x, t), got {type(model).__name__}"
+            )
         self.model, self.nfe = model, 0
 
     def __call__(self, x: torch.Tensor, t: float) -> torch.Tensor:
@@ -46,8 +56,14 @@ class NFECounter:
         tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
         out = self.model(x, tt)
         if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise ValueError(f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}")
+            got = (
+                tuple(out.shape)
+                if isinstance(out, torch.Tensor)
+                else type(out).__name__
+            )
+            raise ValueError(
+                f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
+            )
         return out
 
 
@@ -58,19 +74,32 @@ def _check_sched(sched):
 
 def _span(sched: NoiseSchedule, t_start, t_end) -> tuple[float, float]:
     t0 = sched.t_max if t_start is None else check_positive(t_start, "t_start")
-    t1 = sched.t_min if t_end is None else check_positive(t_end, "t_end", allow_zero=True)
+    t1 = (
+        sched.t_min
+        if t_end is None
+        else check_positive(t_end, "t_end", allow_zero=True)
+    )
     if t0 > sched.t_max * (1 + 1e-12):
         raise ValueError(f"t_start must be <= t_max = {sched.t_max:g}, got {t0:g}")
     if not t1 < t0:
-        raise ValueError(f"sampling runs backwards in time: need t_end < t_start, got t_end={t1:g}, t_start={t0:g}")
+        raise ValueError(
+            f"sampling runs backwards in time: need t_end < t_start, got t_end={t1:g}, t_start={t0:g}"
+        )
     if float(sched.noise(t1)) <= 0:
-        raise ValueError(f"the score is singular at t_end={t1:g} (noise = 0); stop at t_end >= sched.t_min = "
-                         f"{sched.t_min:g}")
+        raise ValueError(
+            f"the score is singular at t_end={t1:g} (noise = 0); stop at t_end >= sched.t_min = "
+            f"{sched.t_min:g}"
+        )
     return t0, t1
 
 
-def time_grid(sched: NoiseSchedule, steps: int, t_start: float | None = None, t_end: float | None = None,
-              spacing: str = "uniform") -> list[float]:
+def time_grid(
+    sched: NoiseSchedule,
+    steps: int,
+    t_start: float | None = None,
+    t_end: float | None = None,
+    spacing: str = "uniform",
+) -> list[float]:
     """Decreasing times ``t_start = t_0 > ... > t_steps = t_end``.
 
     ``spacing``: ``"uniform"`` in t, or ``"quadratic"`` (uniform in sqrt(t - t_end), denser near the data).
@@ -81,7 +110,7 @@ def time_grid(sched: NoiseSchedule, steps: int, t_start: float | None = None, t_
     if spacing == "uniform":
         ts = t1 + (t0 - t1) * u
     elif spacing == "quadratic":
-        ts = t1 + (t0 - t1) * u ** 2
+        ts = t1 + (t0 - t1) * u**2
     else:
         raise ValueError(f"spacing must be 'uniform' or 'quadratic', got {spacing!r}")
     out = ts.tolist()
@@ -91,17 +120,29 @@ def time_grid(sched: NoiseSchedule, steps: int, t_start: float | None = None, t_
 
 def _coefs(sched: NoiseSchedule, t: float) -> tuple[float, float, float, float]:
     tt = torch.tensor(t, dtype=torch.float64)
-    return (float(sched.signal(tt)), float(sched.noise(tt)), float(sched.drift_coef(tt)), float(sched.diffusion_sq(tt)))
+    return (
+        float(sched.signal(tt)),
+        float(sched.noise(tt)),
+        float(sched.drift_coef(tt)),
+        float(sched.diffusion_sq(tt)),
+    )
 
 
-def _coef_table(sched: NoiseSchedule, ts: list[float]) -> dict[float, tuple[float, float, float, float]]:
+def _coef_table(
+    sched: NoiseSchedule, ts: list[float]
+) -> dict[float, tuple[float, float, float, float]]:
     """``{t: (signal, noise, f, g^2)}`` for every grid time, evaluated in one vectorised call per quantity.
 
     Evaluating the schedule once per run instead of once per step keeps the sampler's own cost small
     next to the network's (see benchmarks/diffusion.py).
     """
     tt = torch.tensor(ts, dtype=torch.float64)
-    cols = [sched.signal(tt), sched.noise(tt), sched.drift_coef(tt), sched.diffusion_sq(tt)]
+    cols = [
+        sched.signal(tt),
+        sched.noise(tt),
+        sched.drift_coef(tt),
+        sched.diffusion_sq(tt),
+    ]
     rows = torch.stack([c.to(torch.float64).reshape(-1) for c in cols], dim=1).tolist()
     return {t: tuple(r) for t, r in zip(ts, rows)}
 
@@ -119,7 +160,9 @@ def pf_ode_velocity(model, sched: NoiseSchedule, table: dict | None = None):
         t = float(t)
         _, n, f, g2 = table[t] if table is not None and t in table else _coefs(sched, t)
         if n <= 0:
-            raise ValueError(f"the probability-flow velocity is singular at t={t:g} (noise = 0)")
+            raise ValueError(
+                f"the probability-flow velocity is singular at t={t:g} (noise = 0)"
+            )
         return (net(x, t) * (0.5 * g2 / n)).add_(x, alpha=f)
 
     v.counter = net
@@ -135,21 +178,39 @@ def _finish(net, x, sched, t1, denoise):
 
 def _times(sched, steps, t_start, t_end, times, spacing):
     if times is not None:
-        ts = [float(v) for v in (times.tolist() if isinstance(times, torch.Tensor) else times)]
+        ts = [
+            float(v)
+            for v in (times.tolist() if isinstance(times, torch.Tensor) else times)
+        ]
         if len(ts) < 2 or any(b >= a for a, b in zip(ts, ts[1:])):
-            raise ValueError(f"times must be a strictly decreasing sequence of at least two times, got {ts}")
+            raise ValueError(
+                f"times must be a strictly decreasing sequence of at least two times, got {ts}"
+            )
         _span(sched, ts[0], ts[-1])
         return ts
     if steps is None:
-        raise ValueError("give steps (the number of steps) or times (an explicit decreasing grid)")
+        raise ValueError(
+            "give steps (the number of steps) or times (an explicit decreasing grid)"
+        )
     return time_grid(sched, steps, t_start, t_end, spacing)
 
 
 @torch.no_grad()
-def reverse_sde_sample(model, x: torch.Tensor, sched: NoiseSchedule, *, steps: int | None = 100,
-                       t_start: float | None = None, t_end: float | None = None, times=None,
-                       spacing: str = "uniform", denoise: bool = True, generator: torch.Generator | None = None,
-                       callback=None, progress: bool = False) -> tuple[torch.Tensor, dict]:
+def reverse_sde_sample(
+    model,
+    x: torch.Tensor,
+    sched: NoiseSchedule,
+    *,
+    steps: int | None = 100,
+    t_start: float | None = None,
+    t_end: float | None = None,
+    times=None,
+    spacing: str = "uniform",
+    denoise: bool = True,
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = False,
+) -> tuple[torch.Tensor, dict]:
     """Euler–Maruyama for the reverse SDE (sde chapter, eq. sde-reverse-step), ``steps`` network calls (+1 to denoise).
 
     Each step ``t -> s < t`` with ``h = t - s`` evaluates f, g and the model at the later time t, as the post does::
@@ -163,25 +224,59 @@ def reverse_sde_sample(model, x: torch.Tensor, sched: NoiseSchedule, *, steps: i
     ts = _times(sched, steps, t_start, t_end, times, spacing)
     net = NFECounter(model)
     table = _coef_table(sched, ts)
-    for t, s in tqdm(list(zip(ts[:-1], ts[1:])), disable=not progress, desc="reverse SDE", leave=False):
+    for t, s in tqdm(
+        list(zip(ts[:-1], ts[1:])),
+        disable=not progress,
+        desc="reverse SDE",
+        leave=False,
+    ):
         _, n, f, g2 = table[t]
         h = t - s
         eps = net(x, t)
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
+        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(
+            x.device
+        )
         # x - (f x + g^2 eps / n) h + g sqrt(h) z, written as three tensor operations
-        x_new = x.mul(1 - f * h).add_(eps, alpha=-g2 * h / n).add_(z, alpha=math.sqrt(g2 * h))
+        x_new = (
+            x.mul(1 - f * h)
+            .add_(eps, alpha=-g2 * h / n)
+            .add_(z, alpha=math.sqrt(g2 * h))
+        )
         if callback is not None:
-            callback({"t": t, "t_next": s, "i": t, "j": s, "x_start": x, "x": x_new, "eps": eps})
+            callback(
+                {
+                    "t": t,
+                    "t_next": s,
+                    "i": t,
+                    "j": s,
+                    "x_start": x,
+                    "x": x_new,
+                    "eps": eps,
+                }
+            )
         x = x_new
     return _finish(net, x, sched, ts[-1], denoise), {"nfe": net.nfe, "times": ts}
 
 
 @torch.no_grad()
-def pf_ode_sample(model, x: torch.Tensor, sched: NoiseSchedule, *, method: str = "heun", steps: int | None = None,
-                  t_start: float | None = None, t_end: float | None = None, times=None, spacing: str = "uniform",
-                  rtol: float = 1e-4, atol: float = 1e-4, denoise: bool = True,
-                  generator: torch.Generator | None = None, callback=None,
-                  progress: bool = False) -> tuple[torch.Tensor, dict]:
+def pf_ode_sample(
+    model,
+    x: torch.Tensor,
+    sched: NoiseSchedule,
+    *,
+    method: str = "heun",
+    steps: int | None = None,
+    t_start: float | None = None,
+    t_end: float | None = None,
+    times=None,
+    spacing: str = "uniform",
+    rtol: float = 1e-4,
+    atol: float = 1e-4,
+    denoise: bool = True,
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = False,
+) -> tuple[torch.Tensor, dict]:
     """Solve the probability-flow ODE ``dx/dt = f_t x - g_t^2 score / 2`` from ``t_start`` down to ``t_end``.
 
     ``method``:
@@ -198,28 +293,46 @@ def pf_ode_sample(model, x: torch.Tensor, sched: NoiseSchedule, *, method: str =
     if method not in PF_METHODS:
         raise ValueError(f"method must be one of {PF_METHODS}, got {method!r}")
     net = NFECounter(model)
-    v = pf_ode_velocity(net, sched)              # dopri5 evaluates at times of its own choosing
+    v = pf_ode_velocity(net, sched)  # dopri5 evaluates at times of its own choosing
     if method == "dopri5":
         rtol, atol = check_positive(rtol, "rtol"), check_positive(atol, "atol")
         from torchdiffeq import odeint
 
-        ts = _times(sched, 1 if steps is None else steps, t_start, t_end, times, spacing)
+        ts = _times(
+            sched, 1 if steps is None else steps, t_start, t_end, times, spacing
+        )
         grid = torch.tensor(ts, dtype=torch.float64)
         # step_t: never step past a grid time (the field is undefined below t_end); first_step: torchdiffeq's
         # automatic first-step guess can probe times far outside the schedule's range.
         opts = {"step_t": grid, "first_step": 0.02 * (ts[0] - ts[-1])}
-        ys = odeint(v, x, grid, rtol=rtol, atol=atol, method="dopri5", options=opts)   # (len(ts), B, *S)
+        ys = odeint(
+            v, x, grid, rtol=rtol, atol=atol, method="dopri5", options=opts
+        )  # (len(ts), B, *S)
         if callback is not None:
             for k in range(len(ts) - 1):
-                callback({"t": ts[k], "t_next": ts[k + 1], "i": ts[k], "j": ts[k + 1], "x_start": ys[k],
-                          "x": ys[k + 1], "eps": None})
+                callback(
+                    {
+                        "t": ts[k],
+                        "t_next": ts[k + 1],
+                        "i": ts[k],
+                        "j": ts[k + 1],
+                        "x_start": ys[k],
+                        "x": ys[k + 1],
+                        "eps": None,
+                    }
+                )
         x = ys[-1]
     else:
         ts = _times(sched, steps, t_start, t_end, times, spacing)
         table = _coef_table(sched, ts)
         v = pf_ode_velocity(net, sched, table)
-        for t, s in tqdm(list(zip(ts[:-1], ts[1:])), disable=not progress, desc=f"PF-ODE {method}", leave=False):
-            h = s - t                                                        # negative
+        for t, s in tqdm(
+            list(zip(ts[:-1], ts[1:])),
+            disable=not progress,
+            desc=f"PF-ODE {method}",
+            leave=False,
+        ):
+            h = s - t  # negative
             if method == "ddim":
                 a, n, _, _ = table[t]
                 a2, n2, _, _ = table[s]
@@ -232,14 +345,31 @@ def pf_ode_sample(model, x: torch.Tensor, sched: NoiseSchedule, *, method: str =
                     x_new = x + h / 2 * (k1 + v(s, x_new))
                 eps = None
             if callback is not None:
-                callback({"t": t, "t_next": s, "i": t, "j": s, "x_start": x, "x": x_new, "eps": eps})
+                callback(
+                    {
+                        "t": t,
+                        "t_next": s,
+                        "i": t,
+                        "j": s,
+                        "x_start": x,
+                        "x": x_new,
+                        "eps": eps,
+                    }
+                )
             x = x_new
     return _finish(net, x, sched, ts[-1], denoise), {"nfe": net.nfe, "times": ts}
 
 
 @torch.no_grad()
-def forward_sde_simulate(x0: torch.Tensor, sched: NoiseSchedule, *, steps: int, t_end: float | None = None,
-                         generator: torch.Generator | None = None, callback=None) -> torch.Tensor:
+def forward_sde_simulate(
+    x0: torch.Tensor,
+    sched: NoiseSchedule,
+    *,
+    steps: int,
+    t_end: float | None = None,
+    generator: torch.Generator | None = None,
+    callback=None,
+) -> torch.Tensor:
     """Euler–Maruyama for the forward SDE ``dx = f_t x dt + g_t dw`` (sde chapter, eq. sde-em) from 0 to ``t_end``.
 
     x0 (B, *S); ``t_end`` defaults to ``t_max``. The marginal at ``t_end`` should be ``N(signal x0, noise^2)``
@@ -249,16 +379,28 @@ def forward_sde_simulate(x0: torch.Tensor, sched: NoiseSchedule, *, steps: int, 
     check_tensor(x0, "x0", min_ndim=1)
     steps = check_int(steps, "steps", min_value=1)
     t1 = sched.t_max if t_end is None else check_positive(t_end, "t_end")
-    sched.noise(t1)                                                     # range check
+    sched.noise(t1)  # range check
     ts = torch.linspace(0.0, t1, steps + 1, dtype=torch.float64)
     f_all, g2_all = sched.drift_coef(ts), sched.diffusion_sq(ts)
     x = x0
     for k in range(steps):
         h = float(ts[k + 1] - ts[k])
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(x.device)
-        x_new = x + float(f_all[k]) * x * h + math.sqrt(max(float(g2_all[k]), 0.0) * h) * z
+        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(
+            x.device
+        )
+        x_new = (
+            x + float(f_all[k]) * x * h + math.sqrt(max(float(g2_all[k]), 0.0) * h) * z
+        )
         if callback is not None:
-            callback({"t": float(ts[k]), "t_next": float(ts[k + 1]), "i": float(ts[k]), "j": float(ts[k + 1]),
-                      "x_start": x, "x": x_new})
+            callback(
+                {
+                    "t": float(ts[k]),
+                    "t_next": float(ts[k + 1]),
+                    "i": float(ts[k]),
+                    "j": float(ts[k + 1]),
+                    "x_start": x,
+                    "x": x_new,
+                }
+            )
         x = x_new
     return x

@@ -1,4 +1,5 @@
 """A time-conditioned MLP: the epsilon-model of the 2-D diffusion experiments (ddim chapter, "Experiment")."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,10 @@ __all__ = ["TimeMLP", "fourier_time_features"]
 
 def fourier_time_features(t: torch.Tensor, n_freq: int) -> torch.Tensor:
     """``[t, sin(2^k pi t), cos(2^k pi t)]`` for k < n_freq; t (B,) in [0, 1] -> (B, 1 + 2 n_freq)."""
-    freqs = (2.0 ** torch.arange(n_freq, dtype=t.dtype, device=t.device)) * math.pi  # (F,)
-    ang = t[:, None] * freqs                                                          # (B, F)
+    freqs = (
+        2.0 ** torch.arange(n_freq, dtype=t.dtype, device=t.device)
+    ) * math.pi  # (F,)
+    ang = t[:, None] * freqs  # (B, F)
     return torch.cat([t[:, None], ang.sin(), ang.cos()], dim=1)
 
 
@@ -26,7 +29,9 @@ class TimeMLP(nn.Module):
     small MLPs.
     """
 
-    def __init__(self, dim: int = 2, hidden: int = 128, depth: int = 3, n_freq: int = 8):
+    def __init__(
+        self, dim: int = 2, hidden: int = 128, depth: int = 3, n_freq: int = 8
+    ):
         super().__init__()
         self.dim = check_int(dim, "dim", min_value=1)
         check_int(hidden, "hidden", min_value=1)
@@ -47,5 +52,7 @@ class TimeMLP(nn.Module):
         if t.shape[0] != x.shape[0]:
             raise ValueError(f"t must have shape ({x.shape[0]},), got {tuple(t.shape)}")
         p = next(self.parameters())
-        h = torch.cat([x.to(p.dtype), fourier_time_features(t.to(p.dtype), self.n_freq)], dim=1)
+        h = torch.cat(
+            [x.to(p.dtype), fourier_time_features(t.to(p.dtype), self.n_freq)], dim=1
+        )
         return self.net(h).to(x.dtype)

@@ -1,9 +1,10 @@
 """The one training loop of the book: Adam, cosine learning rate, a progress bar, the loss history."""
+
 from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -16,9 +17,19 @@ def _book_build() -> bool:
     return os.environ.get("KEXUE_BOOK_BUILD") == "1"
 
 
-def train(model: torch.nn.Module, loss_fn: Callable, data: torch.Tensor, *, steps: int, batch_size: int,
-          lr: float, seed: int = 0, progress: bool = True, desc: str = "training",
-          weight_decay: float = 0.0) -> list[float]:
+def train(
+    model: torch.nn.Module,
+    loss_fn: Callable,
+    data: torch.Tensor,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    seed: int = 0,
+    progress: bool = True,
+    desc: str = "training",
+    weight_decay: float = 0.0,
+) -> list[float]:
     """Minimise ``loss_fn(model, batch, generator)`` over random minibatches of ``data`` (N, *S).
 
     Adam with a cosine-decayed learning rate; seeded (the minibatches and the noise drawn by
@@ -38,13 +49,17 @@ def train(model: torch.nn.Module, loss_fn: Callable, data: torch.Tensor, *, step
     device = next(model.parameters()).device
     losses: list[float] = []
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc=desc, disable=not progress or _book_build(), mininterval=0.5)
+    bar = tqdm(
+        range(steps), desc=desc, disable=not progress or _book_build(), mininterval=0.5
+    )
     model.train()
     for step in bar:
         idx = torch.randint(0, len(data), (batch_size,), generator=gen)
         loss = loss_fn(model, data[idx].to(device), gen)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower lr (now {lr})")
+            raise FloatingPointError(
+                f"loss became {loss.item()} at step {step}; lower lr (now {lr})"
+            )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -54,7 +69,9 @@ def train(model: torch.nn.Module, loss_fn: Callable, data: torch.Tensor, *, step
             bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}")
     model.eval()
     if progress and _book_build():
-        tail = losses[-min(100, steps):]
-        print(f"{desc}: {steps} steps in {time.perf_counter() - start:.1f} s, "
-              f"final loss {sum(tail) / len(tail):.4f} (mean of last {len(tail)})")
+        tail = losses[-min(100, steps) :]
+        print(
+            f"{desc}: {steps} steps in {time.perf_counter() - start:.1f} s, "
+            f"final loss {sum(tail) / len(tail):.4f} (mean of last {len(tail)})"
+        )
     return losses

@@ -1,9 +1,10 @@
 """A small convolutional U-Net epsilon-model for the image variants (8x8 digits, 28x28 MNIST)."""
+
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .._validate import check_int, check_tensor
 from .time_mlp import fourier_time_features
@@ -21,7 +22,7 @@ class _Block(nn.Module):
         self.time = nn.Linear(t_dim, c_out)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
-    def forward(self, x, temb):                                   # x (B, C, H, W), temb (B, t_dim)
+    def forward(self, x, temb):  # x (B, C, H, W), temb (B, t_dim)
         h = F.silu(self.norm1(self.conv1(x)))
         h = h + self.time(temb)[:, :, None, None]
         h = F.silu(self.norm2(self.conv2(h)))
@@ -40,7 +41,9 @@ class SmallUNet(nn.Module):
         w = check_int(width, "width", min_value=8)
         self.n_freq = check_int(n_freq, "n_freq", min_value=0)
         t_dim = 1 + 2 * n_freq
-        self.t_mlp = nn.Sequential(nn.Linear(t_dim, 4 * w), nn.SiLU(), nn.Linear(4 * w, 4 * w))
+        self.t_mlp = nn.Sequential(
+            nn.Linear(t_dim, 4 * w), nn.SiLU(), nn.Linear(4 * w, 4 * w)
+        )
         self.inp = nn.Conv2d(channels, w, 3, padding=1)
         self.down = _Block(w, w, 4 * w)
         self.mid = _Block(w, 2 * w, 4 * w)
@@ -52,12 +55,16 @@ class SmallUNet(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         check_tensor(x, "x", ndim=4)
         if x.shape[1] != self.channels or x.shape[2] % 2 or x.shape[3] % 2:
-            raise ValueError(f"x must have shape (B, {self.channels}, H, W) with even H, W; got {tuple(x.shape)}")
+            raise ValueError(
+                f"x must have shape (B, {self.channels}, H, W) with even H, W; got {tuple(x.shape)}"
+            )
         check_tensor(t, "t", ndim=1)
         if t.shape[0] != x.shape[0]:
             raise ValueError(f"t must have shape ({x.shape[0]},), got {tuple(t.shape)}")
-        temb = self.t_mlp(fourier_time_features(t.to(x.dtype), self.n_freq))   # (B, 4w)
-        h0 = self.down(self.inp(x), temb)                                      # (B, w, H, W)
-        h1 = self.mid(F.avg_pool2d(h0, 2), temb)                               # (B, 2w, H/2, W/2)
-        h = torch.cat([F.interpolate(h1, scale_factor=2, mode="nearest"), h0], 1)  # (B, 3w, H, W)
+        temb = self.t_mlp(fourier_time_features(t.to(x.dtype), self.n_freq))  # (B, 4w)
+        h0 = self.down(self.inp(x), temb)  # (B, w, H, W)
+        h1 = self.mid(F.avg_pool2d(h0, 2), temb)  # (B, 2w, H/2, W/2)
+        h = torch.cat(
+            [F.interpolate(h1, scale_factor=2, mode="nearest"), h0], 1
+        )  # (B, 3w, H, W)
         return self.out(self.up(h, temb))
