@@ -1,7 +1,6 @@
 """kexue.attention.attention: agreement with PyTorch's SDPA and MultiheadAttention, the two paths agree,
 no leakage under causal/prefix masks, numerical stability, and every documented error."""
 
-
 import kexue.attention as ka
 import pytest
 import torch

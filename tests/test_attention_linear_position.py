@@ -4,6 +4,7 @@ error falling with the feature dimension, RoPE's relative property, and the posi
 import math
 
 import kexue.attention as ka
+import kexue.attention.probe as probe
 import pytest
 import scipy.stats
 import torch
@@ -152,8 +153,8 @@ def test_rank_of_linear_attention_is_at_most_the_feature_dim():
         ),
         (lambda: ka.taylor_features(rand(3, 4), -1), ValueError, "order"),
         (lambda: ka.apply_rotary(rand(3, 5)), ValueError, "even"),
-        (lambda: ka.ProbeConfig(position="shaw"), ValueError, "position"),
-        (lambda: ka.ProbeConfig(normalization="l1"), ValueError, "normalization"),
+        (lambda: probe.ProbeConfig(position="shaw"), ValueError, "position"),
+        (lambda: probe.ProbeConfig(normalization="l1"), ValueError, "normalization"),
     ],
 )
 def test_linear_and_position_errors(call, exc, msg):
@@ -227,8 +228,8 @@ def test_t5_buckets_pinned():
 )
 def test_position_probe(position, norm, markers, passes):
     torch.set_num_threads(1)
-    r = ka.run_position_probe(
-        ka.ProbeConfig(
+    r = probe.run_position_probe(
+        probe.ProbeConfig(
             n=8, position=position, normalization=norm, markers=markers, steps=200
         ),
         progress=False,
