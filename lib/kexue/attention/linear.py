@@ -22,6 +22,7 @@ from ._checks import (
     check_bool,
     check_choice,
     check_float_tensor,
+    check_generator,
     check_int,
     check_real,
     check_tensor,
@@ -159,7 +160,7 @@ def linear_attention(
     _check(q, k, v)
     phi_q, phi_k = _feature_maps(feature_map)
     causal = check_bool(causal, "causal")
-    eps = check_real(eps, "eps", lo=0.0)
+    eps = check_real(eps, "eps", low=0.0)
     chunk_size = check_int(chunk_size, "chunk_size", min_value=1)
     if causal and q.shape[-2] != k.shape[-2]:
         raise ValueError("causal linear attention needs Lq == Lk")
@@ -206,14 +207,6 @@ def elu_plus_one(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.elu(x) + 1
 
 
-def _check_generator(generator):
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(
-            f"generator must be a torch.Generator or None, got {type(generator).__name__}"
-        )
-    return generator
-
-
 def draw_gaussian_projection(
     d: int, m: int, *, orthogonal: bool = True, generator=None, dtype=torch.float64
 ) -> torch.Tensor:
@@ -225,7 +218,7 @@ def draw_gaussian_projection(
     """
     d, m = check_int(d, "d", min_value=1), check_int(m, "m", min_value=1)
     orthogonal = check_bool(orthogonal, "orthogonal")
-    _check_generator(generator)
+    check_generator(generator)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
     dev = generator.device if generator is not None else None
@@ -302,7 +295,7 @@ class PerformerFeatures(torch.nn.Module):
 
     def redraw(self, generator=None) -> None:
         """Draw a new ``omega`` (same size, dtype and device) from ``generator``."""
-        _check_generator(generator)
+        check_generator(generator)
         self.omega = draw_gaussian_projection(
             self.d, self.m, orthogonal=self.orthogonal, generator=generator
         ).to(self.omega.device, self.omega.dtype)
@@ -396,5 +389,5 @@ def numerical_rank(a: torch.Tensor, *, rtol: float = 1e-10) -> int:
     check_float_tensor(a, "a", ndim=2)
     if not bool(torch.isfinite(a).all()):
         raise ValueError("a must be finite (no NaN/inf entries)")
-    rtol = check_real(rtol, "rtol", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    rtol = check_real(rtol, "rtol", low=0.0, high=1.0, low_open=True, high_open=True)
     return int(torch.linalg.matrix_rank(a, rtol=rtol))

@@ -150,7 +150,7 @@ def entropy_lower_bound(scores: torch.Tensor, lam) -> torch.Tensor:
         if not bool(torch.isfinite(lam).all()) or bool((lam < 0).any()):
             raise ValueError("lam must be finite and >= 0 everywhere")
     else:
-        lam = check_real(lam, "lam", lo=0.0)
+        lam = check_real(lam, "lam", low=0.0)
     n = scores.shape[-1]
     return math.log(n) - lam * (scores.amax(-1) - scores.mean(-1))
 
@@ -219,5 +219,5 @@ def jl_min_dim(n: int, eps: float) -> int:
     from sklearn.random_projection import johnson_lindenstrauss_min_dim
 
     n = check_int(n, "n", min_value=1)
-    eps = check_real(eps, "eps", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    eps = check_real(eps, "eps", low=0.0, high=1.0, low_open=True, high_open=True)
     return int(johnson_lindenstrauss_min_dim(n, eps=eps))
