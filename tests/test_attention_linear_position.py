@@ -192,6 +192,41 @@ def test_rope_is_relative_and_equals_complex_rotation():
     )
 
 
+@pytest.mark.parametrize("base", [10000.0, 500.0])
+def test_rope_matches_the_diffusers_implementation(base):
+    # peer: diffusers' interleaved-pair RoPE (the Flux/CogVideoX convention, unbind -1)
+    from diffusers.models.embeddings import apply_rotary_emb, get_1d_rotary_pos_embed
+
+    # diffusers rounds x to float32 before multiplying by its float64 cos/sin: feed
+    # float32-representable values so that both sides compute the same float64 products
+    x = rand(2, 3, 9, 8, seed=4).float().double()
+    pos = torch.tensor([0, 1, 2, 5, 7, 11, 40, 41, 100])
+    cos, sin = get_1d_rotary_pos_embed(
+        8, pos.numpy(), theta=base, use_real=True, freqs_dtype=D64
+    )  # (L, d), float64
+    ref = apply_rotary_emb(x, (cos, sin), use_real=True, use_real_unbind_dim=-1)
+    # diffusers returns cos/sin rounded to float32: each output x1 cos - x2 sin then
+    # carries at most 2^-24 (|x1| + |x2|) <= 2^-23 max|x| of error (ours is float64)
+    tol = 2.0**-23 * float(x.abs().max())
+    assert float((ka.apply_rotary(x, pos, base=base) - ref).abs().max()) <= tol
+    # the test can fail: the other pairing convention (halves, unbind -2) differs
+    other = apply_rotary_emb(x, (cos, sin), use_real=True, use_real_unbind_dim=-2)
+    assert not torch.allclose(ka.apply_rotary(x, pos, base=base), other)
+
+
+def test_numerical_rank_is_torch_matrix_rank():
+    q, k = rand(64, 4, seed=1), rand(64, 4, seed=2)
+    a = ka.elu_plus_one(q) @ ka.elu_plus_one(k).T
+    for rtol in (1e-10, 1e-3, 0.5):
+        assert ka.numerical_rank(a, rtol=rtol) == int(
+            torch.linalg.matrix_rank(a, rtol=rtol)
+        )
+    with pytest.raises(ValueError, match="a must be finite"):
+        ka.numerical_rank(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="rtol"):
+        ka.numerical_rank(a, rtol=float("nan"))
+
+
 def test_t5_buckets_pinned():
     rel = torch.tensor([-200, -128, -20, -8, -1, 0, 1, 7, 8, 20, 127, 128, 500])
     got = ka.t5_relative_bucket(rel).tolist()
