@@ -163,7 +163,9 @@ def linear_attention(
     eps = check_real(eps, "eps", low=0.0)
     chunk_size = check_int(chunk_size, "chunk_size", min_value=1)
     if causal and q.shape[-2] != k.shape[-2]:
-        raise ValueError("causal linear attention needs Lq == Lk")
+        raise ValueError(
+            "causal linear attention needs q and k of one length (Lq == Lk)"
+        )
     fq, fk = _apply_map(phi_q, q, "q"), _apply_map(phi_k, k, "k")  # (..., L, m)
     if fq.shape[-1] != fk.shape[-1]:
         raise ValueError(
@@ -259,7 +261,8 @@ def positive_random_features(
         raise ValueError(f"stabilize must be one of {STABILIZE}, got {stabilize!r}")
     if omega.shape[1] != x.shape[-1]:
         raise ValueError(
-            f"omega must have shape (m, d={x.shape[-1]}), got {tuple(omega.shape)}"
+            f"x has feature dim {x.shape[-1]} but omega has shape "
+            f"{tuple(omega.shape)}: omega must be (m, d) with d the last dim of x"
         )
     if stabilize == "key" and x.ndim < 2:
         raise ValueError(f"x must be (..., L, d) for stabilize='key', got {tuple(x.shape)}")

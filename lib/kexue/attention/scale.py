@@ -33,17 +33,16 @@ def standard_scale(d: int) -> float:
 
 
 def _counts(n, name="n"):
-    """``n`` as a float >= 1, or a float tensor of counts >= 1 (int tensors are converted
-    exactly: counts are integers)."""
+    """``n`` as a float >= 1, or a float tensor of counts >= 1."""
     if isinstance(n, torch.Tensor):
-        if n.dtype == torch.bool or n.is_complex():
-            raise TypeError(f"{name} must be a real tensor of counts, got {n.dtype}")
+        if not n.is_floating_point():
+            raise TypeError(
+                f"{name} must be a float tensor of counts, got {n.dtype}; convert with "
+                f"{name}.float()"
+            )
         if n.numel() == 0:
             raise ValueError(f"{name} must not be empty")
-        work = torch.promote_types(n.dtype, torch.float32) if n.is_floating_point() else (
-            torch.get_default_dtype()
-        )
-        t = n.to(work)
+        t = n.to(torch.promote_types(n.dtype, torch.float32))
         if not bool(torch.isfinite(t).all()):
             raise ValueError(f"{name} must be finite everywhere")
         if bool((t < 1).any()):

@@ -14,6 +14,8 @@ __all__ = ["TimeMLP", "fourier_time_features"]
 
 def fourier_time_features(t: torch.Tensor, n_freq: int) -> torch.Tensor:
     """``[t, sin(2^k pi t), cos(2^k pi t)]`` for k < n_freq; t (B,) in [0, 1] -> (B, 1 + 2 n_freq)."""
+    check_tensor(t, "t", ndim=1)
+    n_freq = check_int(n_freq, "n_freq", min_value=0)
     freqs = (
         2.0 ** torch.arange(n_freq, dtype=t.dtype, device=t.device)
     ) * math.pi  # (F,)
