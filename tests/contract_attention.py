@@ -1,9 +1,9 @@
-"""Bad-input contract of kexue.attention (and its probe) and kexue.nn: one valid call per
-public function and method (see tests/contract.py for the kinds).
+"""Bad-input contract of kexue.attention (and its probe) and kexue.nn: one valid call
+per public function and method (see tests/contract.py for the kinds).
 
 Attention, layers and losses run inside training loops: their float data arguments are
-kind ``tensor`` (NaN propagates, as the docstrings say); functions a reader calls once per
-experiment (``solve_scale_for_entropy``, ``numerical_rank``) take ``finite`` data.
+kind ``tensor`` (NaN propagates, as the docstrings say); functions a reader calls once
+per experiment (``solve_scale_for_entropy``, ``numerical_rank``) take ``finite`` data.
 """
 
 from __future__ import annotations
@@ -67,7 +67,11 @@ T = "tensor"
 NORMS = "choice:softmax|l2|exp_mean|relu2_mean"
 INTS = "object"  # integer id tensors: explicit bad values
 
-BAD_IDS = [torch.zeros(4), torch.zeros(4, dtype=torch.bool), "0123"]  # None may be legal
+BAD_IDS = [
+    torch.zeros(4),
+    torch.zeros(4, dtype=torch.bool),
+    "0123",
+]  # None may be legal
 
 
 def _qkv_kw(_keep=("q", "k", "v"), **extra):
@@ -870,9 +874,10 @@ CALLS = [
 ]
 
 EXEMPT = {
-    "kexue.attention.core.NORMALIZATIONS": "a constant: the tuple of normalization names",
+    "kexue.attention.core.NORMALIZATIONS": "a constant: the normalization names",
     "kexue.attention.core.BACKENDS": "a constant: the tuple of backend names",
     "kexue.attention.position.POSITIONS": "a constant: the tuple of position schemes",
-    "kexue.attention.probe.ProbeResult": "a plain result record that run_position_probe "
+    "kexue.attention.probe.ProbeResult": "a plain result record that "
+    "run_position_probe "
     "returns; readers never build one",
 }

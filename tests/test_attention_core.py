@@ -1,5 +1,6 @@
-"""kexue.attention.attention: agreement with PyTorch's SDPA and MultiheadAttention, the two paths agree,
-no leakage under causal/prefix masks, numerical stability, and every documented error."""
+"""kexue.attention.attention: agreement with PyTorch's SDPA and MultiheadAttention, the
+two paths agree, no leakage under causal/prefix masks, numerical stability, and every
+documented error."""
 
 import math
 
@@ -98,7 +99,7 @@ def test_explicit_masks_match_sdpa_forward_and_grad(name, backend):
     torch.testing.assert_close(out, ref, atol=1e-12, rtol=0)
     g1 = torch.autograd.grad(out.sum(), (q, k, v))
     g2 = torch.autograd.grad(ref.sum(), (q, k, v))
-    for a, b in zip(g1, g2):
+    for a, b in zip(g1, g2, strict=True):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
 
 
@@ -262,7 +263,7 @@ def test_dropout_is_unbiased_and_rescaled(backend):
     assert not torch.equal(runs[0], runs[1])  # dropout is on
 
 
-# ------------------------------------------------------------------------------------------- leakage
+# ----------------------------------------------------------------------------- leakage
 @settings(max_examples=25, deadline=None)
 @given(
     n=st.integers(2, 10),
@@ -312,7 +313,7 @@ def test_prefix_mask_never_leaks_later_targets(n, s, t, seed):
     assert torch.all((c[0, 0, :s] - a[0, 0, :s]).abs().amax(-1) > 0)
 
 
-# ------------------------------------------------------------------------------------------- errors
+# ------------------------------------------------------------------------------ errors
 Q, K, V = qkv()
 ERRORS = [
     (dict(q=Q, k=K[..., :4], v=V), ValueError, "feature dim"),
@@ -379,3 +380,11 @@ def test_module_errors():
         ka.MultiHeadAttention(16, 4, normalization="l1")
     with pytest.raises(TypeError, match="mha"):
         ka.MultiHeadAttention(16, 4).copy_from_torch_mha(torch.nn.Linear(2, 2))
+
+
+def test_repeat_kv_maps_query_head_h_to_key_head_h_over_group():
+    k = torch.randn(2, 3, 5, 4, dtype=torch.float64)
+    r = ka.repeat_kv(k, 4)  # (2, 12, 5, 4)
+    for h in range(12):
+        assert torch.equal(r[:, h], k[:, h // 4])  # SDPA's enable_gqa rule
+    assert ka.repeat_kv(k, 1) is k

@@ -1,5 +1,6 @@
-"""kexue.attention linear attention, feature maps and positions: exact identities, unbiasedness,
-error falling with the feature dimension, RoPE's relative property, and the position probe."""
+"""kexue.attention linear attention, feature maps and positions: exact identities,
+unbiasedness, error falling with the feature dimension, RoPE's relative property, and
+the position probe."""
 
 import math
 
@@ -162,7 +163,7 @@ def test_linear_and_position_errors(call, exc, msg):
         call()
 
 
-# ------------------------------------------------------------------------------------------- positions
+# --------------------------------------------------------------------------- positions
 def test_sinusoidal_closed_form():
     pe = ka.sinusoidal_position_embedding(10, 6).double()
     p, i = 7, 2
@@ -305,3 +306,35 @@ def test_alibi_slopes_and_bias():
     torch.testing.assert_close(
         ka.attention(q, k, v, bias=b, is_causal=True), ref, atol=1e-12, rtol=0
     )
+
+
+def test_performer_redraw_is_seeded_and_changes_omega():
+    pf = ka.PerformerFeatures(4, 8, seed=0).double()
+    old = pf.omega.clone()
+    pf.redraw(torch.Generator().manual_seed(5))
+    assert pf.omega.dtype == D64 and not torch.equal(pf.omega, old)
+    again = ka.PerformerFeatures(4, 8, seed=0).double()
+    again.redraw(torch.Generator().manual_seed(5))
+    assert torch.equal(pf.omega, again.omega)
+
+
+def test_relative_position_bias_reads_the_table_at_the_t5_bucket():
+    torch.manual_seed(0)
+    rpb = ka.RelativePositionBias(3, num_buckets=8, max_distance=16)
+    b = rpb(4, 6)
+    assert b.shape == (3, 4, 6)
+    for i in range(4):
+        for j in range(6):
+            bucket = int(
+                ka.t5_relative_bucket(
+                    torch.tensor(j - i), num_buckets=8, max_distance=16
+                )
+            )
+            assert torch.equal(b[:, i, j], rpb.table.weight[bucket])
+
+
+def test_position_probe_batch_layout():
+    tok, tgt = probe.position_probe_batch(3)
+    assert tok.tolist() == [[0, 0, 0]] and tgt.tolist() == [0, 1, 2]
+    tok, _ = probe.position_probe_batch(3, markers=True)
+    assert tok.tolist() == [[1, 0, 0, 0, 2]]

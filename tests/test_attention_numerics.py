@@ -11,7 +11,11 @@ import torch
 import torch.nn.functional as F
 
 D64 = torch.float64
-UNIT_ROUNDOFF = {torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8, torch.float32: 2.0**-24}
+UNIT_ROUNDOFF = {
+    torch.float16: 2.0**-11,
+    torch.bfloat16: 2.0**-8,
+    torch.float32: 2.0**-24,
+}
 
 
 def _unit(*shape, seed):
@@ -19,7 +23,8 @@ def _unit(*shape, seed):
     return x / x.norm(dim=-1, keepdim=True)
 
 
-# ----------------------------------------------------------------------------- half precision
+# ----------------------------------------------------------------------------- half
+# precision
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("max_logit", [1e2, 1e4, 1e5])
 @pytest.mark.parametrize("causal", [False, True])
@@ -79,7 +84,8 @@ def test_logits_are_computed_in_at_least_float32():
     assert ka.attention_logits(q.double(), k.double(), scale=1.0).dtype == D64
 
 
-# ----------------------------------------------------------------------------- Performer
+# -----------------------------------------------------------------------------
+# Performer
 def _performer_parts(q, k, v, omega, stab_q=None, stab_k=None):
     fq = ka.positive_random_features(q, omega, stabilize=stab_q)
     fk = ka.positive_random_features(k, omega, stabilize=stab_k)
@@ -97,7 +103,8 @@ def test_performer_attention_is_finite_at_large_norms_in_float32():
     x64 = x.double()
     ref = ka.linear_attention(x64, x64, x64, pf.double())
     # error model: exp(e) in float32 carries a relative error ~ |e| 2^-24 for exponents
-    # e = omega x - |x|^2/2 - c; two such factors in each term, max|v| = max|x| scales it
+    # e = omega x - |x|^2/2 - c; two such factors in each term, max|v| = max|x| scales
+    # it
     om = pf.omega.double()
     expo = (x64 @ om.T - x64.square().sum(-1, keepdim=True) / 2).abs().max()
     tol = 4 * float(expo) * UNIT_ROUNDOFF[torch.float32] * float(x64.abs().max())
@@ -120,9 +127,9 @@ def test_stabilised_estimator_equals_the_exact_phi_estimator_draw_by_draw():
 
 
 def _ratio_of_means_z(q, k, v, exact, draws, m, seed):
-    """Max |z| of the ratio-of-means estimate of softmax attention from ``draws`` draws of
-    the exact phi: N and D are unbiased, and the delta method gives the standard error
-    sd(N - r D) / (sqrt(S) mean(D)) of mean(N) / mean(D) around r."""
+    """Max |z| of the ratio-of-means estimate of softmax attention from ``draws`` draws
+    of the exact phi: N and D are unbiased, and the delta method gives the standard
+    error sd(N - r D) / (sqrt(S) mean(D)) of mean(N) / mean(D) around r."""
     g = torch.Generator().manual_seed(seed)
     parts = [
         _performer_parts(q, k, v, ka.draw_gaussian_projection(4, m, generator=g))
@@ -148,7 +155,8 @@ def test_performer_estimates_exact_softmax_attention_statistically():
     assert _ratio_of_means_z(q, k, v, wrong, draws=400, m=64, seed=3) > 4.5
 
 
-# ----------------------------------------------------------------------------- entropy scale
+# ----------------------------------------------------------------------------- entropy
+# scale
 def test_unreachable_entropy_target_raises():
     tie = torch.tensor([[1.0, 1.0, 0.0, -1.0]], dtype=D64)  # H > log 2 at every scale
     with pytest.raises(ValueError, match="target 0.1 is unreachable"):

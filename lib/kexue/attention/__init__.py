@@ -1,9 +1,10 @@
 """Attention: one ``attention()`` (PyTorch's fused kernel when it can, the explicit math
-beside it), masks, scale rules, linear attention and feature maps, position encodings, and the
-masks chapter's toy tasks.
+beside it), masks, scale rules, linear attention and feature maps, position encodings,
+and the masks chapter's toy tasks.
 
 Modules: :mod:`.core`, :mod:`.masks`, :mod:`.scale`, :mod:`.linear`, :mod:`.position`,
-:mod:`.tasks`. The position probe, which trains a :class:`kexue.nn.Transformer`, sits one layer
+:mod:`.tasks`. The position probe, which trains a :class:`kexue.nn.Transformer`, sits
+one layer
 up in :mod:`kexue.attention.probe` and is imported explicitly
 (``from kexue.attention import probe``), so that the dependency runs one way:
 ``attention.{core, masks, position}`` <- ``nn.transformer`` <- ``attention.probe``.

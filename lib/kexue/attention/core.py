@@ -1,29 +1,33 @@
-"""One attention function with two paths side by side: PyTorch's fused kernel and the explicit math.
+"""One attention function with two paths side by side: PyTorch's fused kernel and the
+explicit math.
 
-Layout is SDPA's: ``q (..., Hq, Lq, d)``, ``k (..., Hk, Lk, d)``, ``v (..., Hk, Lk, dv)`` with
-``Hq % Hk == 0`` (grouped-query attention when ``Hk < Hq``; query head ``h`` uses key/value head
-``h // (Hq // Hk)``, SDPA's ``enable_gqa`` rule). Tensors without a head axis ``(..., L, d)`` work too.
+Layout is SDPA's: ``q (..., Hq, Lq, d)``, ``k (..., Hk, Lk, d)``,
+``v (..., Hk, Lk, dv)`` with ``Hq % Hk == 0`` (grouped-query attention when ``Hk < Hq``;
+query head ``h`` uses key/value head ``h // (Hq // Hk)``, SDPA's ``enable_gqa`` rule).
+Tensors without a head axis ``(..., L, d)`` work too.
 
 Semantics (identical on both paths, pinned by ``tests/test_attention_core.py``):
 
 * ``mask``: bool, ``True`` = may attend, broadcastable to ``(..., Hq, Lq, Lk)``.
-* ``bias``: float, added to the scaled logits (relative-position bias, ALiBi); ``-inf`` entries block.
+* ``bias``: float, added to the scaled logits (relative-position bias, ALiBi); ``-inf``
+  entries block.
 * ``is_causal``: **bottom-right aligned** (query ``i`` is position ``i + Lk - Lq``; see
-  :func:`kexue.attention.masks.causal_mask`). PyTorch's own ``is_causal`` is top-left aligned; we hand
-  it to SDPA only when ``Lq == Lk``, where the two agree.
-* ``scale``: ``None`` (``1/sqrt(d)``), a positive number, or a positive tensor broadcastable to
-  ``(..., Lq, 1)`` (one scale per query, e.g. the entropy-invariant ``log n_i``); a tensor scale is
-  folded into ``q`` so that the fast path still applies.
+  :func:`kexue.attention.masks.causal_mask`). PyTorch's own ``is_causal`` is top-left
+  aligned; we hand it to SDPA only when ``Lq == Lk``, where the two agree.
+* ``scale``: ``None`` (``1/sqrt(d)``), a positive number, or a positive tensor
+  broadcastable to ``(..., Lq, 1)`` (one scale per query, e.g. the entropy-invariant
+  ``log n_i``); a tensor scale is folded into ``q`` so that the fast path still applies.
 * A query that may see no key returns a zero vector (and zero weights), never NaN.
-* Precision: the explicit path computes logits, weights and ``weights @ v`` in at least float32
-  (``torch.promote_types(dtype, float32)``) and casts the result back to the input dtype, so
-  fp16/bf16 logits beyond 65,504 do not overflow (SDPA does the same internally).
-* NaN/inf inside ``q``, ``k``, ``v`` or ``bias`` is not checked: these functions run inside
-  training loops and let NaN propagate as torch does (a NaN bias entry is never read as
-  "blocked"). ``bias`` may hold ``-inf`` (block) but not ``+inf``.
+* Precision: the explicit path computes logits, weights and ``weights @ v`` in at least
+  float32 (``torch.promote_types(dtype, float32)``) and casts the result back to the
+  input dtype, so fp16/bf16 logits beyond 65,504 do not overflow (SDPA does the same
+  internally).
+* NaN/inf inside ``q``, ``k``, ``v`` or ``bias`` is not checked: these functions run
+  inside training loops and let NaN propagate as torch does (a NaN bias entry is never
+  read as "blocked"). ``bias`` may hold ``-inf`` (block) but not ``+inf``.
 
-Chapters: *attention/masks* (the masks), *attention/entropy-invariant-softmax* (per-query scales),
-*attention/relative-position-flaw* (the ``normalization`` options).
+Chapters: *attention/masks* (the masks), *attention/entropy-invariant-softmax*
+(per-query scales), *attention/relative-position-flaw* (the ``normalization`` options).
 """
 
 from __future__ import annotations
@@ -53,10 +57,10 @@ NORMALIZATIONS = ("softmax", "l2", "exp_mean", "relu2_mean")
 BACKENDS = ("auto", "sdpa", "math")
 
 
-# ----------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------
 # validation
 def _check_qkv(q, k, v, names=("q", "k", "v")):
-    for name, t in zip(names, (q, k, v)):
+    for name, t in zip(names, (q, k, v), strict=True):
         check_tensor(t, name)
         if t.ndim < 2:
             raise ValueError(
@@ -183,11 +187,11 @@ def _work_dtype(dtype):
     return torch.promote_types(dtype, torch.float32)
 
 
-# ----------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------
 # the explicit math
 def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
-    """``(..., Hk, L, d) -> (..., Hk*n_rep, L, d)``: each key/value head serves ``n_rep``
-    query heads (GQA)."""
+    """``(..., Hk, L, d) -> (..., Hk*n_rep, L, d)``: each key/value head serves
+    ``n_rep`` query heads (GQA)."""
     check_tensor(x, "x", min_ndim=3, floating=False)
     n_rep = check_int(n_rep, "n_rep", min_value=1)
     return x if n_rep == 1 else x.repeat_interleave(n_rep, dim=-3)
@@ -203,10 +207,12 @@ def _logits(q, k, s, bias):
 
 
 def attention_logits(q, k, *, scale=None, bias=None) -> torch.Tensor:
-    """``scale * q @ k^T + bias``, shape ``(..., Hq, Lq, Lk)`` (grouped k heads are repeated).
+    """``scale * q @ k^T + bias``, shape ``(..., Hq, Lq, Lk)`` (grouped k heads are
+    repeated).
 
-    ``q (..., Hq, Lq, d)``, ``k (..., Hk, Lk, d)``; computed and returned in at least float32
-    (``torch.promote_types(q.dtype, float32)``), so half-precision logits do not overflow.
+    ``q (..., Hq, Lq, d)``, ``k (..., Hk, Lk, d)``; computed and returned in at least
+    float32 (``torch.promote_types(q.dtype, float32)``), so half-precision logits do not
+    overflow.
     """
     _check_qkv(q, k, k, names=("q", "k", "k"))
     _check_bias(bias, _logit_shape(q, k))
@@ -230,7 +236,8 @@ def _normalize(b, mask, normalization):
         )
         return e / torch.where(den > 0, den, torch.ones_like(den))
     n = allowed.sum(-1, keepdim=True).clamp(min=1).to(work)
-    # No row-dependent shift here: subtracting the row max would re-introduce a normalisation.
+    # No row-dependent shift here: subtracting the row max would re-introduce a
+    # normalisation.
     num = torch.exp(b) if normalization == "exp_mean" else torch.relu(b).square()
     return torch.where(allowed, num, torch.zeros_like(num)) / n
 
@@ -241,11 +248,12 @@ def normalize_logits(
     """Turn float logits ``(..., Lq, Lk)`` into weights row by row.
 
     ``softmax``: ``e^b / sum e^b``. ``l2``: ``e^b / sqrt(sum e^(2b))`` (post 9105, eq.
-    ``rpf-l2``). ``exp_mean``: ``e^b / n`` and ``relu2_mean``: ``relu(b)^2 / n``, with ``n``
-    the number of visible keys (un-normalised attention, GAU-style; ``exp_mean`` has no max
-    shift by design and overflows for logits above ~88 in float32). Masked entries (``mask``
-    False, or logits ``-inf``) are exactly 0; a row with no visible key is all 0. Computed and
-    returned in at least float32. NaN logits propagate (not checked).
+    ``rpf-l2``). ``exp_mean``: ``e^b / n`` and ``relu2_mean``: ``relu(b)^2 / n``, with
+    ``n`` the number of visible keys (un-normalised attention, GAU-style; ``exp_mean``
+    has no max shift by design and overflows for logits above ~88 in float32). Masked
+    entries (``mask`` False, or logits ``-inf``) are exactly 0; a row with no visible
+    key is all 0. Computed and returned in at least float32. NaN logits propagate (not
+    checked).
     """
     check_tensor(logits, "logits", min_ndim=1)
     _check_mask(mask, tuple(logits.shape))
@@ -270,8 +278,8 @@ def attention_weights(
     scale=None,
     normalization: str = "softmax",
 ) -> torch.Tensor:
-    """The weight matrix ``(..., Hq, Lq, Lk)`` of the math path (for plots and tests), in
-    q's dtype (computed in at least float32)."""
+    """The weight matrix ``(..., Hq, Lq, Lk)`` of the math path (for plots and tests),
+    in q's dtype (computed in at least float32)."""
     _check_qkv(q, k, k, names=("q", "k", "k"))
     _check_mask_bias(mask, bias, q, k)
     is_causal = check_bool(is_causal, "is_causal")
@@ -281,7 +289,7 @@ def attention_weights(
     return _normalize(_logits(q, k, s, bias), allowed, normalization).to(q.dtype)
 
 
-# ----------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------
 # the one entry point
 def attention(
     q,
@@ -297,14 +305,15 @@ def attention(
     return_weights: bool = False,
     backend: str = "auto",
 ):
-    """Scaled dot-product attention ``(..., Hq, Lq, dv)``; with ``return_weights`` also the
-    weights ``(..., Hq, Lq, Lk)``, both in q's dtype.
+    """Scaled dot-product attention ``(..., Hq, Lq, dv)``; with ``return_weights`` also
+    the weights ``(..., Hq, Lq, Lk)``, both in q's dtype.
 
-    ``backend="auto"`` calls ``torch.nn.functional.scaled_dot_product_attention`` whenever the
-    request is expressible in its terms (softmax, no weights requested) and the explicit math
-    otherwise; ``"sdpa"`` insists on the fused kernel (``ValueError`` if impossible);
-    ``"math"`` forces the explicit path (computed in at least float32). See the module
-    docstring for the semantics of each argument; NaN in the inputs propagates.
+    ``backend="auto"`` calls ``torch.nn.functional.scaled_dot_product_attention``
+    whenever the request is expressible in its terms (softmax, no weights requested) and
+    the explicit math otherwise; ``"sdpa"`` insists on the fused kernel (``ValueError``
+    if impossible); ``"math"`` forces the explicit path (computed in at least float32).
+    See the module docstring for the semantics of each argument; NaN in the inputs
+    propagates.
     """
     _check_qkv(q, k, v)
     _check_mask_bias(mask, bias, q, k)
@@ -374,16 +383,17 @@ def attention(
     return (out, w.to(q.dtype)) if return_weights else out
 
 
-# ----------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------
 class MultiHeadAttention(torch.nn.Module):
     """Projections around :func:`attention`, ``(B, L, d_model) -> (B, L, d_model)``.
 
-    Separate ``q_proj``, ``k_proj``, ``v_proj``, ``o_proj`` (``nn.Linear``) so per-matrix init
-    schemes are easy; ``n_kv_heads < n_heads`` gives grouped-query attention. ``rotary=True``
-    rotates queries and keys by RoPE (:func:`kexue.attention.position.apply_rotary`) at the
-    ``positions`` passed to :meth:`forward`. ``toeplitz_gate=p`` multiplies the weights
-    elementwise by a learned Toeplitz matrix per head, ``c_ij = g_h(clip(i - j, -p, p))``
-    (initialised to 1), i.e. ``O = (A ⊙ C) V`` (Luo et al. 2022; chapter
+    Separate ``q_proj``, ``k_proj``, ``v_proj``, ``o_proj`` (``nn.Linear``) so
+    per-matrix init schemes are easy; ``n_kv_heads < n_heads`` gives grouped-query
+    attention. ``rotary=True`` rotates queries and keys by RoPE
+    (:func:`kexue.attention.position.apply_rotary`) at the ``positions`` passed to
+    :meth:`forward`. ``toeplitz_gate=p`` multiplies the weights elementwise by a learned
+    Toeplitz matrix per head, ``c_ij = g_h(clip(i - j, -p, p))`` (initialised to 1),
+    i.e. ``O = (A ⊙ C) V`` (Luo et al. 2022; chapter
     *attention/relative-position-flaw*); it runs on the explicit path.
     """
 
@@ -485,8 +495,10 @@ class MultiHeadAttention(torch.nn.Module):
         positions=None,
     ):
         """``x (B, Lq, d_model)``, ``context (B, Lk, d_model)`` (default ``x``) ->
-        ``(B, Lq, d_model)``; with ``return_weights`` also ``(B, H, Lq, Lk)``. ``positions``:
-        integer ``(L,)`` or ``(B, L)`` RoPE positions (``rotary=True`` and self-attention
+        ``(B, Lq, d_model)``; with ``return_weights`` also ``(B, H, Lq, Lk)``.
+        ``positions``:
+        integer ``(L,)`` or ``(B, L)`` RoPE positions (``rotary=True`` and
+        self-attention
         only; default ``0..L-1``). ``mask``, ``bias``, ``is_causal``, ``scale`` as in
         :func:`attention`. NaN in ``x`` propagates."""
         self._check_input(x, "x")
@@ -564,20 +576,24 @@ class MultiHeadAttention(torch.nn.Module):
             or self.n_kv_heads != self.n_heads
         ):
             raise ValueError(
-                "mha must have the same d_model and n_heads (and this module no grouped "
-                "heads)"
+                "mha must have the same d_model and n_heads (and this module no "
+                "grouped heads)"
             )
         if mha.in_proj_weight is None:
             raise ValueError(
                 "mha must use a packed in_proj_weight (kdim == vdim == embed_dim)"
             )
         for proj, w in zip(
-            (self.q_proj, self.k_proj, self.v_proj), mha.in_proj_weight.chunk(3)
+            (self.q_proj, self.k_proj, self.v_proj),
+            mha.in_proj_weight.chunk(3),
+            strict=True,
         ):
             proj.weight.copy_(w)
         if mha.in_proj_bias is not None and self.q_proj.bias is not None:
             for proj, b in zip(
-                (self.q_proj, self.k_proj, self.v_proj), mha.in_proj_bias.chunk(3)
+                (self.q_proj, self.k_proj, self.v_proj),
+                mha.in_proj_bias.chunk(3),
+                strict=True,
             ):
                 proj.bias.copy_(b)
         self.o_proj.weight.copy_(mha.out_proj.weight)

@@ -1,13 +1,15 @@
 """Linear attention and the feature maps that approximate ``exp(q . k)``.
 
-Chapter: *attention/linear-attention-infinite* (post 8601). Softmax attention is kernel attention with
-``kappa(q, k) = exp(q . k)``; a feature map ``phi`` with ``phi(q) . phi(k) ~ exp(q . k)`` turns it into
-linear attention, computed in ``O(n)`` by associativity. The constructions here: Performer's positive
-random features (eq. ``lai-performer``), the truncated Taylor series (``lai-taylor``, plain and
-symmetric), and the limit ``(1 + q.k/n)^n`` (``lai-limit``). To emulate ``softmax(q k^T / sqrt(d))`` feed
-``q / d**0.25`` and ``k / d**0.25`` to the feature maps.
+Chapter: *attention/linear-attention-infinite* (post 8601). Softmax attention is kernel
+attention with ``kappa(q, k) = exp(q . k)``; a feature map ``phi`` with
+``phi(q) . phi(k) ~ exp(q . k)`` turns it into linear attention, computed in ``O(n)`` by
+associativity. The constructions here: Performer's positive random features (eq.
+``lai-performer``), the truncated Taylor series (``lai-taylor``, plain and symmetric),
+and the limit ``(1 + q.k/n)^n`` (``lai-limit``). To emulate ``softmax(q k^T / sqrt(d))``
+feed ``q / d**0.25`` and ``k / d**0.25`` to the feature maps.
 
-These run inside training loops: NaN/inf in q, k, v propagates as in torch (not checked).
+These run inside training loops: NaN/inf in q, k, v propagates as in torch (not
+checked).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def _check_qk(q, k, nq="q", nk="k"):
     for name, t in ((nq, q), (nk, k)):
         check_float_tensor(t, name, min_ndim=2)
     if q.dtype != k.dtype:
-        raise TypeError(f"{nq} and {nk} must share a dtype, got {q.dtype} and {k.dtype}")
+        raise TypeError(
+            f"{nq} and {nk} must share a dtype, got {q.dtype} and {k.dtype}"
+        )
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
             f"{nq} and {nk} must have the same feature dim, got {tuple(q.shape)} and "
@@ -73,8 +77,9 @@ def _check(q, k, v):
 
 
 def exp_kernel(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """``exp(q @ k^T)``, ``(..., Lq, d), (..., Lk, d) -> (..., Lq, Lk)``: the kernel softmax
-    attention uses (no max shift: overflows where ``q . k`` exceeds ~88 in float32)."""
+    """``exp(q @ k^T)``, ``(..., Lq, d), (..., Lk, d) -> (..., Lq, Lk)``: the kernel
+    softmax attention uses (no max shift: overflows where ``q . k`` exceeds ~88 in
+    float32)."""
     _check_qk(q, k)
     return torch.exp(q @ k.transpose(-2, -1))
 
@@ -82,7 +87,8 @@ def exp_kernel(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 def kernel_attention(q, k, v, kernel: Callable, *, mask=None) -> torch.Tensor:
     """Quadratic reference ``a_ij = kappa(q_i, k_j) / sum_j kappa(q_i, k_j)``,
     ``(..., Lq, d), (..., Lk, d), (..., Lk, dv) -> (..., Lq, dv)``; the oracle for
-    :func:`linear_attention`. ``kernel(q, k)`` must return ``(..., Lq, Lk)``; ``mask`` bool
+    :func:`linear_attention`. ``kernel(q, k)`` must return ``(..., Lq, Lk)``; ``mask``
+    bool
     (``True`` = may attend); a row that sees no key (or has zero kernel mass) is 0."""
     _check(q, k, v)
     if not callable(kernel):
@@ -109,14 +115,17 @@ def kernel_attention(q, k, v, kernel: Callable, *, mask=None) -> torch.Tensor:
 
 
 def _feature_maps(feature_map):
-    """``(phi_q, phi_k)``: an object with ``query``/``key`` methods (stabilised features such
-    as :class:`PerformerFeatures`) gives those, a plain callable is used for both."""
+    """``(phi_q, phi_k)``: an object with ``query``/``key`` methods (stabilised features
+    such as :class:`PerformerFeatures`) gives those, a plain callable is used for both.
+    """
     if callable(getattr(feature_map, "query", None)) and callable(
         getattr(feature_map, "key", None)
     ):
         return feature_map.query, feature_map.key
     if not callable(feature_map):
-        raise TypeError(f"feature_map must be callable, got {type(feature_map).__name__}")
+        raise TypeError(
+            f"feature_map must be callable, got {type(feature_map).__name__}"
+        )
     return feature_map, feature_map
 
 
@@ -145,17 +154,18 @@ def linear_attention(
     eps: float = 0.0,
     chunk_size: int = 64,
 ) -> torch.Tensor:
-    """``O(n)`` attention with ``a_ij ∝ phi(q_i) . phi(k_j)``; ``(..., L, d) -> (..., L, dv)``.
+    """``O(n)`` attention with ``a_ij ∝ phi(q_i) . phi(k_j)``;
+    ``(..., L, d) -> (..., L, dv)``.
 
     Bidirectional: ``phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)``. Causal (top-left,
     ``Lq == Lk``): chunks of ``chunk_size`` rows, quadratic inside a chunk and a running
-    state ``sum phi(k) v^T`` between chunks. ``eps >= 0`` is added to the denominators (0 by
-    default: exact). ``feature_map`` is a callable ``(..., L, d) -> (..., L, m)``, or an
-    object with ``query(x)`` and ``key(x)`` methods (:class:`PerformerFeatures`): their
-    features may differ from ``phi`` by one factor per query row and one per key sequence,
-    which cancel in the ratio (the max-stabiliser). A feature map whose normaliser
-    ``phi(q_i) . sum_j phi(k_j)`` is not positive (e.g. the identity) is rejected
-    (``ValueError``); NaN propagates.
+    state ``sum phi(k) v^T`` between chunks. ``eps >= 0`` is added to the denominators
+    (0 by default: exact). ``feature_map`` is a callable ``(..., L, d) -> (..., L, m)``,
+    or an object with ``query(x)`` and ``key(x)`` methods (:class:`PerformerFeatures`):
+    their features may differ from ``phi`` by one factor per query row and one per key
+    sequence, which cancel in the ratio (the max-stabiliser). A feature map whose
+    normaliser ``phi(q_i) . sum_j phi(k_j)`` is not positive (e.g. the identity) is
+    rejected (``ValueError``); NaN propagates.
     """
     _check(q, k, v)
     phi_q, phi_k = _feature_maps(feature_map)
@@ -204,7 +214,9 @@ def _check_den(den, eps):
 
 
 def elu_plus_one(x: torch.Tensor) -> torch.Tensor:
-    """``elu(x) + 1`` (Katharopoulos et al.), a positive feature map ``(..., d) -> (..., d)``."""
+    """``elu(x) + 1`` (Katharopoulos et al.), a positive feature map
+    ``(..., d) -> (..., d)``.
+    """
     check_tensor(x, "x")
     return torch.nn.functional.elu(x) + 1
 
@@ -214,9 +226,10 @@ def draw_gaussian_projection(
 ) -> torch.Tensor:
     """``(m, d)`` matrix of Gaussian directions ``omega``.
 
-    ``orthogonal=True``: blocks of ``d`` mutually orthogonal rows (QR of a Gaussian matrix)
-    with row norms drawn from the chi distribution with ``d`` degrees of freedom, so each row
-    is still marginally ``N(0, I_d)`` (Performer's orthogonal random features).
+    ``orthogonal=True``: blocks of ``d`` mutually orthogonal rows (QR of a Gaussian
+    matrix) with row norms drawn from the chi distribution with ``d`` degrees of
+    freedom, so each row is still marginally ``N(0, I_d)`` (Performer's orthogonal
+    random features).
     """
     d, m = check_int(d, "d", min_value=1), check_int(m, "m", min_value=1)
     orthogonal = check_bool(orthogonal, "orthogonal")
@@ -244,14 +257,18 @@ STABILIZE = (None, "query", "key")
 def positive_random_features(
     x: torch.Tensor, omega: torch.Tensor, *, stabilize: str | None = None
 ) -> torch.Tensor:
-    """Performer's ``phi(x) = exp(omega x - |x|^2/2) / sqrt(m)``, ``(..., d) -> (..., m)``
-    (eq. ``lai-performer``), with ``E[phi(q).phi(k)] = exp(q.k)`` over ``omega``.
+    """Performer's ``phi(x) = exp(omega x - |x|^2/2) / sqrt(m)``,
+    ``(..., d) -> (..., m)`` (eq. ``lai-performer``), with
+    ``E[phi(q).phi(k)] = exp(q.k)`` over ``omega``.
 
     ``stabilize``: ``None`` gives ``phi`` itself (it overflows in float32 once
-    ``omega x - |x|^2/2`` exceeds ~88, e.g. ``|x| ~ 10``). ``"query"`` divides each row by
-    ``exp(c_i)``, ``c_i`` its largest exponent; ``"key"`` divides all rows of one sequence
+    ``omega x - |x|^2/2`` exceeds ~88, e.g. ``|x| ~ 10``). ``"query"`` divides each row
+    by
+    ``exp(c_i)``, ``c_i`` its largest exponent; ``"key"`` divides all rows of one
+    sequence
     ``(..., L, m)`` by one ``exp(c)``, the largest exponent over ``L`` and ``m``
-    (performer-pytorch's ``softmax_kernel``). Both factors cancel in the attention ratio of
+    (performer-pytorch's ``softmax_kernel``). Both factors cancel in the attention ratio
+    of
     :func:`linear_attention`, so the estimator is unchanged; the largest feature is then
     ``1/sqrt(m)``. Computed in x's dtype (float; omega is cast to it).
     """
@@ -265,7 +282,9 @@ def positive_random_features(
             f"{tuple(omega.shape)}: omega must be (m, d) with d the last dim of x"
         )
     if stabilize == "key" and x.ndim < 2:
-        raise ValueError(f"x must be (..., L, d) for stabilize='key', got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must be (..., L, d) for stabilize='key', got {tuple(x.shape)}"
+        )
     m = omega.shape[0]
     proj = x @ omega.to(x.device, x.dtype).T  # (..., m)
     expo = proj - x.square().sum(-1, keepdim=True) / 2
@@ -278,7 +297,8 @@ def positive_random_features(
 
 class PerformerFeatures(torch.nn.Module):
     """A fixed draw ``omega (m, d)`` of positive random features; ``forward`` is ``phi``
-    (:func:`positive_random_features`), ``query``/``key`` its max-stabilised forms, which
+    (:func:`positive_random_features`), ``query``/``key`` its max-stabilised forms,
+    which
     :func:`linear_attention` uses. :meth:`redraw` draws ``omega`` anew."""
 
     def __init__(self, d: int, m: int, *, orthogonal: bool = True, seed: int = 0):
@@ -308,11 +328,15 @@ class PerformerFeatures(torch.nn.Module):
         return positive_random_features(x, self.omega)
 
     def query(self, x: torch.Tensor) -> torch.Tensor:
-        """``phi(x)`` divided by its row maximum's factor, ``(..., L, d) -> (..., L, m)``."""
+        """``phi(x)`` divided by its row maximum's factor,
+        ``(..., L, d) -> (..., L, m)``.
+        """
         return positive_random_features(x, self.omega, stabilize="query")
 
     def key(self, x: torch.Tensor) -> torch.Tensor:
-        """``phi(x)`` divided by one factor per sequence, ``(..., L, d) -> (..., L, m)``."""
+        """``phi(x)`` divided by one factor per sequence,
+        ``(..., L, d) -> (..., L, m)``.
+        """
         return positive_random_features(x, self.omega, stabilize="key")
 
 
@@ -326,11 +350,11 @@ def _kron_power(y: torch.Tensor, n: int) -> torch.Tensor:
 def taylor_features(
     x: torch.Tensor, order: int, *, symmetric: bool = False
 ) -> torch.Tensor:
-    """``[1, x, x⊗x/sqrt(2!), ..., ⊗^order x/sqrt(order!)]``, ``(..., d) -> (..., D)``, so
-    that ``phi(q).phi(k) = sum_m (q.k)^m / m!`` (eq. ``lai-taylor``).
+    """``[1, x, x⊗x/sqrt(2!), ..., ⊗^order x/sqrt(order!)]``, ``(..., d) -> (..., D)``,
+    so that ``phi(q).phi(k) = sum_m (q.k)^m / m!`` (eq. ``lai-taylor``).
 
-    ``symmetric=True`` keeps one entry per monomial, weighted by ``sqrt(m!/alpha!)`` (same
-    inner product, ``C(d+order, order)`` entries instead of ``sum_m d^m``).
+    ``symmetric=True`` keeps one entry per monomial, weighted by ``sqrt(m!/alpha!)``
+    (same inner product, ``C(d+order, order)`` entries instead of ``sum_m d^m``).
     """
     check_float_tensor(x, "x", min_ndim=1)
     order = check_int(order, "order", min_value=0)
@@ -385,10 +409,11 @@ def feature_dim(d: int, method: str, param: int) -> int:
 
 
 def numerical_rank(a: torch.Tensor, *, rtol: float = 1e-10) -> int:
-    """Number of singular values of ``a (..., M, N)`` above ``rtol`` times the largest: a thin
-    wrapper of ``torch.linalg.matrix_rank(a, rtol=rtol)`` that returns a Python int for one
-    matrix (the rank argument of chapter *attention/linear-attention-infinite*). ``a`` must be
-    finite; ``rtol`` in ``(0, 1)``."""
+    """Number of singular values of ``a (..., M, N)`` above ``rtol`` times the largest:
+    a thin wrapper of ``torch.linalg.matrix_rank(a, rtol=rtol)`` that returns a Python
+    int for one matrix (the rank argument of chapter
+    *attention/linear-attention-infinite*). ``a`` must be finite; ``rtol`` in
+    ``(0, 1)``."""
     check_float_tensor(a, "a", ndim=2)
     if not bool(torch.isfinite(a).all()):
         raise ValueError("a must be finite (no NaN/inf entries)")

@@ -1,10 +1,12 @@
-"""Position encodings: sinusoidal, RoPE, a T5-style relative bias and ALiBi (pure functions and
-one small module); the position probe of post 9105 that uses them is :mod:`kexue.attention.probe`.
+"""Position encodings: sinusoidal, RoPE, a T5-style relative bias and ALiBi (pure
+functions and one small module); the position probe of post 9105 that uses them is
+:mod:`kexue.attention.probe`.
 
 Chapter: *attention/relative-position-flaw*. :data:`POSITIONS` names the schemes
 :class:`kexue.nn.TransformerConfig` offers (defined here, once).
 
-These run inside training loops: NaN/inf in a float input propagates as in torch (not checked).
+These run inside training loops: NaN/inf in a float input propagates as in torch (not
+checked).
 """
 
 from __future__ import annotations
@@ -33,15 +35,16 @@ __all__ = [
     "alibi_bias",
 ]
 
-#: position schemes of :class:`kexue.nn.TransformerConfig` and :class:`~kexue.attention.probe.ProbeConfig`
+# : position schemes of :class:`kexue.nn.TransformerConfig` and
+# :class:`~kexue.attention.probe.ProbeConfig`
 POSITIONS = ("learned", "sinusoidal", "rope", "t5", "alibi", "none")
 
 
 def sinusoidal_position_embedding(
     n: int, d: int, *, base: float = 10000.0
 ) -> torch.Tensor:
-    """``(n, d)`` table, ``PE[p, 2i] = sin(p / base^(2i/d))``, ``PE[p, 2i+1] = cos(...)``
-    (Vaswani et al.), in the default dtype."""
+    """``(n, d)`` table, ``PE[p, 2i] = sin(p / base^(2i/d))``,
+    ``PE[p, 2i+1] = cos(...)`` (Vaswani et al.), in the default dtype."""
     n, d = check_int(n, "n", min_value=1), check_int(d, "d", min_value=2)
     if d % 2:
         raise ValueError(f"d must be even, got {d}")
@@ -61,8 +64,8 @@ def _check_positions(positions, name: str = "positions") -> torch.Tensor:
 def rope_angles(
     positions: torch.Tensor, d: int, *, base: float = 10000.0
 ) -> torch.Tensor:
-    """Angles ``m * theta_i``, ``theta_i = base^(-2i/d)``: integer positions ``(..., L)``
-    -> float64 ``(..., L, d/2)`` (RoFormer eq. 34)."""
+    """Angles ``m * theta_i``, ``theta_i = base^(-2i/d)``: integer positions
+    ``(..., L)`` -> float64 ``(..., L, d/2)`` (RoFormer eq. 34)."""
     _check_positions(positions)
     d = check_int(d, "d", min_value=2)
     if d % 2:
@@ -80,7 +83,8 @@ def apply_rotary(
     """RoPE on ``x (..., L, d)``: rotate each interleaved pair ``(x_2i, x_2i+1)`` by
     ``m * theta_i`` (RoFormer); ``positions`` integer ``(L,)`` or broadcastable to
     ``x.shape[:-1]`` (default ``0..L-1``). ``<apply_rotary(q, m), apply_rotary(k, n)>``
-    depends on ``m - n`` only. The angles are computed in float64, the rotation in x's dtype.
+    depends on ``m - n`` only. The angles are computed in float64, the rotation in x's
+    dtype.
     """
     check_float_tensor(x, "x", min_ndim=2)
     d = x.shape[-1]
@@ -114,9 +118,9 @@ def t5_relative_bucket(
     num_buckets: int = 32,
     max_distance: int = 128,
 ) -> torch.Tensor:
-    """T5's bucket of ``key_pos - query_pos`` (integer tensor, any shape): exact for small
-    distances, log-spaced up to ``max_distance``. Needs ``max_distance`` above the exact range
-    (``num_buckets // 4`` bidirectional, ``num_buckets // 2`` otherwise)."""
+    """T5's bucket of ``key_pos - query_pos`` (integer tensor, any shape): exact for
+    small distances, log-spaced up to ``max_distance``. Needs ``max_distance`` above the
+    exact range (``num_buckets // 4`` bidirectional, ``num_buckets // 2`` otherwise)."""
     rel = check_int_tensor(relative_position, "relative_position")
     bidirectional = check_bool(bidirectional, "bidirectional")
     num_buckets = check_int(num_buckets, "num_buckets", min_value=4)
@@ -191,9 +195,9 @@ class RelativePositionBias(nn.Module):
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:
-    """ALiBi's head slopes ``(H,)`` (Press et al.): ``2^(-8k/H)``, ``k = 1..H`` when ``H`` is a
-    power of two; otherwise the slopes of the nearest lower power of two ``m`` followed by
-    every other slope of ``2m``."""
+    """ALiBi's head slopes ``(H,)`` (Press et al.): ``2^(-8k/H)``, ``k = 1..H`` when
+    ``H`` is a power of two; otherwise the slopes of the nearest lower power of two
+    ``m`` followed by every other slope of ``2m``."""
     n_heads = check_int(n_heads, "n_heads", min_value=1)
 
     def power_of_two(h):
@@ -209,7 +213,8 @@ def alibi_bias(
 ) -> torch.Tensor:
     """Additive ALiBi bias ``(H, n_q, n_k)``: ``-slope_h * (i' - j)`` with
     ``i' = i + n_k - n_q`` (bottom-right aligned, as
-    :func:`kexue.attention.masks.causal_mask`). Causal form: 0 above the diagonal (those keys
+    :func:`kexue.attention.masks.causal_mask`). Causal form: 0 above the diagonal (those
+    keys
     are masked anyway); ``bidirectional=True``: ``-slope_h * |i' - j|`` everywhere."""
     n_q = check_int(n_q, "n_q", min_value=1)
     n_k = n_q if n_k is None else check_int(n_k, "n_k", min_value=1)

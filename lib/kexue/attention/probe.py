@@ -1,14 +1,17 @@
 """The position probe of post 9105 (chapter *attention/relative-position-flaw*).
 
-The probe feeds ``n`` identical tokens and asks for their positions ``0..n-1``. A relative
+The probe feeds ``n`` identical tokens and asks for their positions ``0..n-1``. A
+relative
 encoding that only changes the logits leaves each softmax row a probability vector, so
-identical values give identical outputs (eq. ``rpf-identical``) and the probe is impossible;
+identical values give identical outputs (eq. ``rpf-identical``) and the probe is
+impossible;
 the remedies (other normalisations, marker tokens, a Toeplitz gate) are options of
 :class:`ProbeConfig`.
 
-Layering: this module sits above :mod:`kexue.nn` (it trains a :class:`kexue.nn.Transformer`
-with :func:`kexue.nn.train`), which sits above the pure attention modules. It is therefore not
-imported by ``kexue.attention`` itself: ``from kexue.attention import probe``.
+Layering: this module sits above :mod:`kexue.nn` (it trains a
+:class:`kexue.nn.Transformer` with :func:`kexue.nn.train`), which sits above the pure
+attention modules. It is therefore not imported by ``kexue.attention`` itself:
+``from kexue.attention import probe``.
 """
 
 from __future__ import annotations
@@ -61,15 +64,16 @@ class ProbeConfig:
         check_int(self.seed, "seed", min_value=0)
         if self.d_model % self.n_heads:
             raise ValueError(
-                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+                f"d_model ({self.d_model}) must be divisible by n_heads "
+                f"({self.n_heads})"
             )
 
 
 @dataclasses.dataclass
 class ProbeResult:
-    """What :func:`run_position_probe` returns: final loss and accuracy, whether all output
-    rows are identical, the predicted positions ``(n,)``, the loss history, the model and
-    its input tokens."""
+    """What :func:`run_position_probe` returns: final loss and accuracy, whether all
+    output rows are identical, the predicted positions ``(n,)``, the loss history, the
+    model and its input tokens."""
 
     loss: float
     accuracy: float
@@ -96,7 +100,8 @@ def position_probe_batch(
 
 def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeResult:
     """Train a small :class:`kexue.nn.Transformer` on the probe (full batch, Adam via
-    :func:`kexue.nn.train`) and evaluate it. Seeded by ``config.seed``; the global RNG state
+    :func:`kexue.nn.train`) and evaluate it. Seeded by ``config.seed``; the global RNG
+    state
     is restored afterwards."""
     if not isinstance(config, ProbeConfig):
         raise TypeError(f"config must be a ProbeConfig, got {type(config).__name__}")

@@ -1,8 +1,9 @@
 """Scale rules for the attention logits and the entropy of attention rows.
 
-Chapters: *attention/entropy-invariant-softmax* (post 9034: the entropy identity ``eis-entropy``, the
-approximation ``eis-approx`` and the ``log n`` rule ``eis-rule``) and *attention/jl-entropy-attention*
-(post 9588: the factor ``log_512 n`` read as ``d_n / d``, eq. ``jl-factor``).
+Chapters: *attention/entropy-invariant-softmax* (post 9034: the entropy identity
+``eis-entropy``, the approximation ``eis-approx`` and the ``log n`` rule ``eis-rule``)
+and *attention/jl-entropy-attention* (post 9588: the factor ``log_512 n`` read as
+``d_n / d``, eq. ``jl-factor``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ import math
 
 import torch
 
-from ._checks import check_bool_mask, check_choice, check_float_tensor, check_int
-from ._checks import check_positive, check_real
+from ._checks import (
+    check_bool_mask,
+    check_choice,
+    check_float_tensor,
+    check_int,
+    check_positive,
+    check_real,
+)
 
 __all__ = [
     "standard_scale",
@@ -73,8 +80,8 @@ def entropy_invariant_scale(n, d: int, *, train_len: int = 512):
 
 
 def kappa_log_scale(n, d: int, kappa: float):
-    """``kappa * log(n) / d`` (post 9034 eq. 1; the form of the earlier post 8823); ``n >= 1``
-    (a scale must be >= 0) a number or a tensor of counts."""
+    """``kappa * log(n) / d`` (post 9034 eq. 1; the form of the earlier post 8823);
+    ``n >= 1`` (a scale must be >= 0) a number or a tensor of counts."""
     kappa = check_positive(kappa, "kappa")
     d = check_int(d, "d", min_value=1)
     return kappa * _log(_counts(n)) / d
@@ -94,10 +101,10 @@ def per_query_scale(
     """Scale ``(..., Lq, 1)`` for each query from the number of keys it may see
     (``n_i = mask.sum(-1)``, ``mask (..., Lq, Lk)`` bool).
 
-    ``rule="entropy"``: ``log_{train_len}(n_i)/sqrt(d)``, floored at ``min_scale/sqrt(d)``
-    (a query that sees one key gets ``log 1 = 0``, which is harmless for its output but not a
-    valid scale); ``rule="standard"``: ``1/sqrt(d)``. Causal rows have different ``n_i``, so
-    one scalar is wrong there.
+    ``rule="entropy"``: ``log_{train_len}(n_i)/sqrt(d)``, floored at
+    ``min_scale/sqrt(d)`` (a query that sees one key gets ``log 1 = 0``, which is
+    harmless for its output but not a valid scale); ``rule="standard"``: ``1/sqrt(d)``.
+    Causal rows have different ``n_i``, so one scalar is wrong there.
     """
     check_bool_mask(mask, "mask")
     if mask.ndim < 1 or mask.shape[-1] < 1:
@@ -113,8 +120,9 @@ def per_query_scale(
 
 
 def softmax_entropy(logits: torch.Tensor, *, mask=None, dim: int = -1) -> torch.Tensor:
-    """Shannon entropy (nats) of ``softmax(logits)`` along ``dim``; masked entries carry no
-    mass. Computed in at least float32, returned in that dtype. NaN logits propagate."""
+    """Shannon entropy (nats) of ``softmax(logits)`` along ``dim``; masked entries carry
+    no mass. Computed in at least float32, returned in that dtype. NaN logits propagate.
+    """
     check_float_tensor(logits, "logits", min_ndim=1)
     dim = check_int(dim, "dim", min_value=-logits.ndim, max_value=logits.ndim - 1)
     work = torch.promote_types(logits.dtype, torch.float32)
@@ -140,8 +148,8 @@ def entropy_lower_bound(scores: torch.Tensor, lam) -> torch.Tensor:
     broadcasts to ``scores.shape[:-1]``.
 
     For ``lam >= 0`` it is also a rigorous lower bound on the entropy of
-    ``softmax(lam * s)`` (this book's addition: both of its approximations err in the same
-    direction).
+    ``softmax(lam * s)`` (this book's addition: both of its approximations err in the
+    same direction).
     """
     check_float_tensor(scores, "scores", min_ndim=1)
     if isinstance(lam, torch.Tensor):
@@ -160,11 +168,11 @@ def solve_scale_for_entropy(
     """Per-row ``lam >= 0`` with ``H(softmax(lam * s)) = target``, by bisection (``H``
     decreases in ``lam``); ``scores (..., n)`` finite -> ``(...)``.
 
-    ``H`` falls from ``log n`` (at ``lam = 0``) towards ``log t`` as ``lam -> inf``, where
-    ``t`` is the number of scores tied at the row maximum, so a row can reach only targets
-    in ``(log t, log n)``; any other target raises ``ValueError`` (rows of equal scores can
-    reach none). Raises ``ValueError`` too if the bisection has not converged to within
-    ``1e-6`` (relative) after ``iters`` halvings.
+    ``H`` falls from ``log n`` (at ``lam = 0``) towards ``log t`` as ``lam -> inf``,
+    where ``t`` is the number of scores tied at the row maximum, so a row can reach only
+    targets in ``(log t, log n)``; any other target raises ``ValueError`` (rows of equal
+    scores can reach none). Raises ``ValueError`` too if the bisection has not converged
+    to within ``1e-6`` (relative) after ``iters`` halvings.
     """
     check_float_tensor(scores, "scores", min_ndim=1)
     if not bool(torch.isfinite(scores).all()):
@@ -187,12 +195,15 @@ def solve_scale_for_entropy(
     floor = float(torch.log(ties.max().to(torch.float64)))
     if target <= floor:
         raise ValueError(
-            f"target {target} is unreachable: a row with {int(ties.max())} scores tied at "
-            f"its maximum has entropy > log {int(ties.max())} = {floor:.4f} at every scale"
+            f"target {target} is unreachable: a row with {int(ties.max())} scores "
+            f"tied at its maximum has entropy > log {int(ties.max())} = "
+            f"{floor:.4f} at every scale"
         )
     lo = torch.zeros_like(spread)
     hi = torch.ones_like(spread)
-    for _ in range(1100):  # grow hi until H(hi) < target in every row (2^1100 > float64)
+    for _ in range(
+        1100
+    ):  # grow hi until H(hi) < target in every row (2^1100 > float64)
         low_enough = softmax_entropy(hi[..., None] * scores) < target
         if bool(low_enough.all()):
             break

@@ -1,4 +1,6 @@
-"""The one training loop of the book: Adam, cosine learning rate, a progress bar, the loss history."""
+"""The one training loop of the book: Adam, cosine learning rate, a progress bar, the
+loss history.
+"""
 
 from __future__ import annotations
 
@@ -36,13 +38,14 @@ def train(
     desc: str = "training",
     weight_decay: float = 0.0,
 ) -> list[float]:
-    """Minimise ``loss_fn(model, batch, generator)`` over random minibatches of ``data`` (N, *S).
+    """Minimise ``loss_fn(model, batch, generator)`` over random minibatches of ``data``
+    (N, *S).
 
-    Adam with a cosine-decayed learning rate; seeded (the minibatches and the noise drawn by
-    ``loss_fn`` through ``generator`` repeat exactly). Shows a tqdm bar in a live notebook and prints
-    one summary line when the book is built. Returns the loss per step. A non-finite loss
-    raises ``FloatingPointError`` (NaN in ``data`` is not checked up front: it surfaces
-    there).
+    Adam with a cosine-decayed learning rate; seeded (the minibatches and the noise
+    drawn by ``loss_fn`` through ``generator`` repeat exactly). Shows a tqdm bar in a
+    live notebook and prints one summary line when the book is built. Returns the loss
+    per step. A non-finite loss raises ``FloatingPointError`` (NaN in ``data`` is not
+    checked up front: it surfaces there).
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -63,7 +66,8 @@ def train(
         )
     if data.ndim < 1 or len(data) < 1:
         raise ValueError(
-            f"data must be a non-empty tensor of shape (N, ...), got {tuple(data.shape)}"
+            "data must be a non-empty tensor of shape (N, ...), got "
+            f"{tuple(data.shape)}"
         )
     from tqdm.auto import tqdm
 

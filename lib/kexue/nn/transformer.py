@@ -1,11 +1,12 @@
 """A small Pre-LN Transformer built on :mod:`kexue.attention` (for the attention part's
 experiments).
 
-``Transformer(cfg)(tokens (B, L), mask=..., is_causal=..., positions=...) -> logits
-(B, L, n_out)``. Masks follow :func:`kexue.attention.attention` (bool, ``True`` = may attend).
-``positions`` (``(L,)`` or ``(B, L)`` integer ids) override ``0..L-1``: the permutation-LM trick
-of chapter *attention/masks* feeds permuted inputs together with their original position ids.
-Positions are passed to every block explicitly (no state is stored on a module).
+``Transformer(cfg)(tokens (B, L), mask=..., is_causal=..., positions=...)`` -> logits
+``(B, L, n_out)``. Masks follow :func:`kexue.attention.attention` (bool, ``True`` = may
+attend). ``positions`` (``(L,)`` or ``(B, L)`` integer ids) override ``0..L-1``: the
+permutation-LM trick of chapter *attention/masks* feeds permuted inputs together with
+their original position ids. Positions are passed to every block explicitly (no state is
+stored on a module).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ __all__ = ["TransformerConfig", "Transformer"]
 class TransformerConfig:
     """Sizes and switches; ``position`` in :data:`kexue.attention.position.POSITIONS`,
     ``normalization`` in ``NORMALIZATIONS``; ``n_out`` defaults to ``vocab_size`` (a
-    language-model head). ``target_positions``: add a second position embedding (where the
-    next token to predict sits); ``toeplitz_gate``: ``O = (A ⊙ C) V`` with a learned Toeplitz
-    ``C`` of half-width ``p`` (Luo et al. 2022)."""
+    language-model head). ``target_positions``: add a second position embedding (where
+    the next token to predict sits); ``toeplitz_gate``: ``O = (A ⊙ C) V`` with a learned
+    Toeplitz ``C`` of half-width ``p`` (Luo et al. 2022)."""
 
     vocab_size: int
     d_model: int = 64
@@ -61,7 +62,8 @@ class TransformerConfig:
             check_int(self.toeplitz_gate, "toeplitz_gate", min_value=0)
         if self.d_model % self.n_heads:
             raise ValueError(
-                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+                f"d_model ({self.d_model}) must be divisible by n_heads "
+                f"({self.n_heads})"
             )
         if self.position == "sinusoidal" and self.d_model % 2:
             raise ValueError(
@@ -118,8 +120,8 @@ def _check_ids(ids, name, b, n, high):
 
 
 class Transformer(nn.Module):
-    """Token embedding, position scheme, ``n_layers`` Pre-LN blocks, final LayerNorm and a
-    linear head."""
+    """Token embedding, position scheme, ``n_layers`` Pre-LN blocks, final LayerNorm and
+    a linear head."""
 
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
@@ -156,13 +158,14 @@ class Transformer(nn.Module):
         target_positions=None,
         return_weights=False,
     ):
-        """Logits ``(B, L, n_out)`` for integer ``tokens (B, L)``; with ``return_weights``
-        also the list of per-layer weights ``(B, H, L, L)``.
+        """Logits ``(B, L, n_out)`` for integer ``tokens (B, L)``; with
+        ``return_weights`` also the list of per-layer weights ``(B, H, L, L)``.
 
         ``positions``: integer ``(L,)`` or ``(B, L)`` in ``[0, max_len)`` (learned,
-        sinusoidal, rope). ``target_positions`` (with ``cfg.target_positions``): the position
-        of the token each step must predict, added as a second embedding (the
-        permutation-LM fix of chapter *attention/masks*). NaN cannot enter (integer inputs).
+        sinusoidal, rope). ``target_positions`` (with ``cfg.target_positions``): the
+        position of the token each step must predict, added as a second embedding (the
+        permutation-LM fix of chapter *attention/masks*). NaN cannot enter (integer
+        inputs).
         """
         check_int_tensor(tokens, "tokens")
         if tokens.ndim != 2:
