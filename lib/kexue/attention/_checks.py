@@ -19,6 +19,7 @@ from .._validate import (
 )
 
 __all__ = [
+    "has_values",
     "check_bool",
     "check_bool_mask",
     "check_callable",
@@ -32,6 +33,12 @@ __all__ = [
     "check_real",
     "check_tensor",
 ]
+
+
+def has_values(x: torch.Tensor) -> bool:
+    """False for a ``meta`` tensor (shape only): value checks are skipped there, so
+    shape/device tests can run on the meta device."""
+    return x.device.type != "meta"
 
 
 def check_float_tensor(

@@ -38,7 +38,14 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_bool, check_choice, check_int, check_int_tensor, check_tensor
+from ._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_int_tensor,
+    check_tensor,
+    has_values,
+)
 from .masks import causal_mask
 from .position import apply_rotary
 
@@ -129,7 +136,9 @@ def _check_scale(scale, q):
         if not scale.is_floating_point():
             raise TypeError(f"scale must be a float tensor, got {scale.dtype}")
         _check_broadcast(scale, tuple(q.shape[:-1]) + (1,), "scale")
-        if not bool((scale > 0).all()) or not bool(torch.isfinite(scale).all()):
+        if has_values(scale) and (
+            not bool((scale > 0).all()) or not bool(torch.isfinite(scale).all())
+        ):
             raise ValueError("scale must be > 0 and finite everywhere")
         return scale
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real):
@@ -172,7 +181,7 @@ def _check_bias(bias, target):
             "mask="
         )
     _check_broadcast(bias, target, "bias")
-    if bool(torch.isposinf(bias).any()):
+    if has_values(bias) and bool(torch.isposinf(bias).any()):
         raise ValueError("bias must not contain +inf (use -inf to block a key)")
 
 
@@ -366,7 +375,7 @@ def attention(
                 if attn_mask.dtype == torch.bool
                 else (attn_mask != float("-inf")).any(-1, keepdim=True)
             )
-            if not bool(live.all()):
+            if not has_values(live) or not bool(live.all()):
                 out = out.masked_fill(~live, 0.0)
         return out
 

@@ -28,6 +28,7 @@ from ._checks import (
     check_int,
     check_real,
     check_tensor,
+    has_values,
 )
 
 __all__ = [
@@ -206,6 +207,8 @@ def linear_attention(
 
 
 def _check_den(den, eps):
+    if not has_values(den):
+        return
     if bool((den < 0).any()) or (eps == 0 and bool((den == 0).any())):
         raise ValueError(
             "feature_map gives a non-positive normaliser phi(q_i) . sum_j phi(k_j) for "

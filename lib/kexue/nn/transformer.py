@@ -16,7 +16,13 @@ import dataclasses
 import torch
 from torch import nn
 
-from ..attention._checks import check_bool, check_choice, check_int, check_int_tensor
+from ..attention._checks import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_int_tensor,
+    has_values,
+)
 from ..attention.core import NORMALIZATIONS, MultiHeadAttention
 from ..attention.position import (
     POSITIONS,
@@ -112,7 +118,11 @@ def _check_ids(ids, name, b, n, high):
         raise ValueError(
             f"{name} must have shape ({n},) or ({b}, {n}), got {tuple(ids.shape)}"
         )
-    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= high):
+    if (
+        ids.numel()
+        and has_values(ids)
+        and (int(ids.min()) < 0 or int(ids.max()) >= high)
+    ):
         raise ValueError(
             f"{name} must lie in [0, {high}), got [{int(ids.min())}, {int(ids.max())}]"
         )
@@ -179,7 +189,9 @@ class Transformer(nn.Module):
             )
         if n > self.cfg.max_len:
             raise ValueError(f"tokens has length {n} > max_len {self.cfg.max_len}")
-        if int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.vocab_size:
+        if has_values(tokens) and (
+            int(tokens.min()) < 0 or int(tokens.max()) >= self.cfg.vocab_size
+        ):
             raise ValueError(
                 f"tokens must lie in [0, vocab_size={self.cfg.vocab_size}), got "
                 f"[{int(tokens.min())}, {int(tokens.max())}]"
