@@ -388,3 +388,14 @@ def test_repeat_kv_maps_query_head_h_to_key_head_h_over_group():
     for h in range(12):
         assert torch.equal(r[:, h], k[:, h // 4])  # SDPA's enable_gqa rule
     assert ka.repeat_kv(k, 1) is k
+
+
+@pytest.mark.parametrize("backend", ["auto", "math"])
+def test_nan_bias_propagates_and_plus_inf_bias_is_rejected(backend):
+    q, k, v = qkv(lq=3, lk=3)
+    bias = torch.full((3, 3), float("-inf"), dtype=torch.float64)
+    bias[:, 0] = float("nan")  # the only visible key of every row carries NaN
+    out = ka.attention(q, k, v, bias=bias, backend=backend)
+    assert torch.isnan(out).all()  # NaN in, NaN out: never read as "blocked" (zeros)
+    with pytest.raises(ValueError, match=r"bias must not contain \+inf"):
+        ka.attention(q, k, v, bias=torch.full((3, 3), float("inf")).double())

@@ -51,6 +51,7 @@ class TimeMLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``(B, dim), (B,) -> (B, dim)``; inside training loops NaN propagates."""
         check_tensor(x, "x", ndim=2)
         if x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")

@@ -57,6 +57,8 @@ class SmallUNet(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W), (B,) -> (B, C, H, W)``; runs inside training loops: NaN
+        propagates."""
         check_tensor(x, "x", ndim=4)
         if x.shape[1] != self.channels or x.shape[2] % 2 or x.shape[3] % 2:
             raise ValueError(
