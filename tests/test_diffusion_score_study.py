@@ -1,5 +1,6 @@
 """kexue.diffusion.score_study (score-matching chapter): the plug-in bias study and the
-Gauss-Hermite objectives, against closed forms."""
+Gauss-Hermite objectives, against closed forms.
+"""
 
 import kexue.diffusion as kd
 import pytest
@@ -51,4 +52,6 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="x must have shape"):
         score_study.ratio_bias_study(ring, pts, 0.1, VP, [1])
     with pytest.raises(TypeError, match="model"):
-        score_study.quadrature_objectives(data.GaussianMixture([[0.0]], [1.0]), 3, 0.1, VP)
+        score_study.quadrature_objectives(
+            data.GaussianMixture([[0.0]], [1.0]), 3, 0.1, VP
+        )

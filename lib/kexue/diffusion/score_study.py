@@ -1,10 +1,11 @@
-"""Studies of the score-matching estimators on Gaussian mixtures (score-matching chapter).
+"""Studies of the score-matching estimators on Gaussian mixtures (score-matching
+chapter).
 
 ``ratio_bias_study`` measures the bias of the plug-in ratio estimate of the score (eq.
 score-matching-ratio) with and without the source of ``x_t`` in the reference batch;
 ``plugin_bias_field`` does the same on a grid of points (the chapter's demo);
-``quadrature_objectives`` evaluates the SM and CSM objectives of a 1-D model on a 1-D mixture by
-Gauss-Hermite quadrature (eq. score-matching-gap).
+``quadrature_objectives`` evaluates the SM and CSM objectives of a 1-D model on a 1-D
+mixture by Gauss-Hermite quadrature (eq. score-matching-gap).
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ def plugin_bias_field(
     reps: int = 200,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean error of the plug-in score estimate at each of ``points`` (G, D) and its standard error.
+    """Mean error of the plug-in score estimate at each of ``points`` (G, D) and its
+    standard error.
 
     For every point, ``reps`` reference batches of ``n`` data points are drawn; with
-    ``with_source`` the first member is replaced by an exact draw from ``p(x0 | x_t)`` (the
-    point's own source, as in a training batch). Returns ``(bias, se)``, both (G, D): the average
-    estimate minus the exact score, and the Monte-Carlo standard error of that average.
+    ``with_source`` the first member is replaced by an exact draw from ``p(x0 | x_t)``
+    (the point's own source, as in a training batch). Returns ``(bias, se)``, both (G,
+    D): the average estimate minus the exact score, and the Monte-Carlo standard error
+    of that average.
     """
     _check_mixture(mixture)
     _check_sched(sched)
@@ -74,11 +77,12 @@ def ratio_bias_study(
     reps: int = 4000,
     generator: torch.Generator | None = None,
 ) -> dict:
-    """``{(variant, n): (|bias|, |s.e.|)}`` at one point ``x`` (1, D) for each batch size in ``ns``.
+    """``{(variant, n): (|bias|, |s.e.|)}`` at one point ``x`` (1, D) for each batch
+    size in ``ns``.
 
-    ``variant`` is ``"independent"`` (n independent data points) or ``"with source"`` (one of
-    them replaced by the source of x_t); |.| is the Euclidean norm of the bias vector and of the
-    vector of standard errors.
+    ``variant`` is ``"independent"`` (n independent data points) or ``"with source"``
+    (one of them replaced by the source of x_t); |.| is the Euclidean norm of the bias
+    vector and of the vector of standard errors.
     """
     check_tensor(x, "x", ndim=2)
     if x.shape[0] != 1:
@@ -106,12 +110,13 @@ def ratio_bias_study(
 def quadrature_objectives(
     mixture, model, t: float, sched: NoiseSchedule, *, n_nodes: int = 120
 ) -> tuple[float, float, float]:
-    """``(L_SM, L_CSM, E|score|^2)`` of a 1-D ``model`` on a 1-D ``mixture`` at time ``t``.
+    """``(L_SM, L_CSM, E|score|^2)`` of a 1-D ``model`` on a 1-D ``mixture`` at time
+    ``t``.
 
-    Eqs. score-matching-sm and score-matching-csm with ``x0 = mu_k + sigma_k z`` per component
-    and ``x_t = a x0 + b eps``: a tensor-product Gauss-Hermite rule with ``n_nodes`` nodes in
-    ``z`` and in ``eps`` (float64). ``model`` maps (N, 1) to (N, 1); the conditional score is
-    ``-eps / b``.
+    Eqs. score-matching-sm and score-matching-csm with ``x0 = mu_k + sigma_k z`` per
+    component and ``x_t = a x0 + b eps``: a tensor-product Gauss-Hermite rule with
+    ``n_nodes`` nodes in ``z`` and in ``eps`` (float64). ``model`` maps (N, 1) to (N,
+    1); the conditional score is ``-eps / b``.
     """
     _check_mixture(mixture)
     _check_sched(sched)
@@ -127,7 +132,9 @@ def quadrature_objectives(
     Z, E = torch.meshgrid(nodes, nodes, indexing="ij")
     W = weights[:, None] * weights[None, :]
     L_sm = L_csm = msq = 0.0
-    for w_k, mu_k, var_k in zip(mixture.weights, mixture.means[:, 0], mixture.covs[:, 0, 0]):
+    for w_k, mu_k, var_k in zip(
+        mixture.weights, mixture.means[:, 0], mixture.covs[:, 0, 0], strict=True
+    ):
         xt = (a * (mu_k + var_k.sqrt() * Z) + b * E).reshape(-1, 1)
         score = mixture.score_t(xt, t, sched).reshape(Z.shape)
         pred = model(xt).reshape(Z.shape)
