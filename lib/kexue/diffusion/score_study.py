@@ -13,7 +13,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import (
+    check_bool,
+    check_callable,
+    check_finite,
+    check_generator,
+    check_int,
+    check_positive,
+    check_tensor,
+)
 from .continuous import NoiseSchedule
 from .losses import ratio_score_estimate
 
@@ -52,11 +60,11 @@ def plugin_bias_field(
     """
     _check_mixture(mixture)
     _check_sched(sched)
-    check_tensor(points, "points", ndim=2)
+    check_finite(check_tensor(points, "points", ndim=2), "points")
     t = check_positive(t, "t")
     n, reps = check_int(n, "n", min_value=1), check_int(reps, "reps", min_value=2)
-    if not isinstance(with_source, bool):
-        raise TypeError(f"with_source must be a bool, got {type(with_source).__name__}")
+    with_source = check_bool(with_source, "with_source")
+    check_generator(generator)
     G, D = points.shape
     xr = points.double().repeat_interleave(reps, 0)  # (G*reps, D)
     ref = mixture.sample(len(xr) * n, generator=generator).reshape(len(xr), n, D)
@@ -84,10 +92,12 @@ def ratio_bias_study(
     (one of them replaced by the source of x_t); |.| is the Euclidean norm of the bias
     vector and of the vector of standard errors.
     """
-    check_tensor(x, "x", ndim=2)
+    check_finite(check_tensor(x, "x", ndim=2), "x")
     if x.shape[0] != 1:
         raise ValueError(f"x must have shape (1, D), got {tuple(x.shape)}")
-    ns = list(ns)
+    if isinstance(ns, (str, bytes)) or not hasattr(ns, "__iter__"):
+        raise TypeError(f"ns must be a list of batch sizes, got {type(ns).__name__}")
+    ns = [check_int(n, "ns", min_value=1) for n in ns]
     if not ns:
         raise ValueError("ns must be a non-empty list of batch sizes")
     out = {}
@@ -120,8 +130,7 @@ def quadrature_objectives(
     """
     _check_mixture(mixture)
     _check_sched(sched)
-    if not callable(model):
-        raise TypeError(f"model must be callable, got {type(model).__name__}")
+    check_callable(model, "model")
     t = check_positive(t, "t")
     n_nodes = check_int(n_nodes, "n_nodes", min_value=2)
     if mixture.means.shape[1] != 1:

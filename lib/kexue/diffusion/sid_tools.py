@@ -17,7 +17,14 @@ import numpy as np
 import torch
 from scipy.stats import chi2
 
-from .._validate import as_tensor, check_int, check_positive
+from .._validate import (
+    as_tensor,
+    check_callable,
+    check_generator,
+    check_int,
+    check_positive,
+    check_real,
+)
 from ..nn import TimeMLP
 
 __all__ = ["TeacherInitFake", "mode_test", "uniform_ring", "toy_flow"]
@@ -34,8 +41,12 @@ class TeacherInitFake(torch.nn.Module):
 
     def __init__(self, teacher, dim: int = 2, hidden: int = 128, depth: int = 3):
         super().__init__()
-        if not callable(teacher):
-            raise TypeError(f"teacher must be callable, got {type(teacher).__name__}")
+        check_callable(teacher, "teacher")
+        dim, hidden = (
+            check_int(dim, "dim", min_value=1),
+            check_int(hidden, "hidden", min_value=1),
+        )
+        depth = check_int(depth, "depth", min_value=1)
         # kept in a list: a teacher Module must not become a trainable submodule
         self._teacher = [teacher]
         self.residual = TimeMLP(dim=dim, hidden=hidden, depth=depth)
@@ -57,6 +68,7 @@ def uniform_ring(
     """
     n = check_int(n, "n", min_value=1)
     radius, width = check_positive(radius, "radius"), check_positive(width, "width")
+    check_generator(generator)
     u = torch.rand(n, generator=generator, dtype=torch.float64) * 2 * math.pi
     r = radius + width * torch.randn(n, generator=generator, dtype=torch.float64)
     return torch.stack([r * torch.cos(u), r * torch.sin(u)], 1)
@@ -72,8 +84,8 @@ def mode_test(samples, centers, std: float, k: float = 4.0) -> dict:
     p| <= k se``. A uniform ring through the centres has ``core`` far below ``p`` and
     fails.
     """
-    x = as_tensor(samples, "samples").detach().cpu()
-    c = as_tensor(centers, "centers").detach().cpu()
+    x = as_tensor(samples, "samples", finite=True).detach().cpu()
+    c = as_tensor(centers, "centers", finite=True).detach().cpu()
     if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1] or len(x) < 2:
         raise ValueError(
             "samples (N, D) with N >= 2 and centers (K, D) must share D, got "
@@ -103,10 +115,12 @@ def toy_flow(field, start, *, steps: int = 400, lr: float = 0.05, log_s_min=-6.0
     d/ds``, and ``log s`` is floored at ``log_s_min`` (a student that collapses stops
     there). Returns the path, an array (steps + 1, 2) of ``(mu, s)``.
     """
-    if not callable(field):
-        raise TypeError(f"field must be callable, got {type(field).__name__}")
+    check_callable(field, "field")
     steps, lr = check_int(steps, "steps", min_value=1), check_positive(lr, "lr")
-    m, ls = (float(v) for v in start)
+    log_s_min = check_real(log_s_min, "log_s_min")
+    if not isinstance(start, (tuple, list)) or len(start) != 2:
+        raise TypeError(f"start must be a pair (mu, log s), got {start!r}")
+    m, ls = (check_real(v, "start") for v in start)
     path = [(m, math.exp(ls))]
     for _ in range(steps):
         gm, gs = field(m, math.exp(ls))
