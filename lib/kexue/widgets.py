@@ -302,7 +302,7 @@ class Demo:
                 raise TypeError(f"controls keys must be identifiers, got {k!r}")
             if not isinstance(c, (Slider, Choice)):
                 raise TypeError(
-                    f"control {k!r} must be a Slider or a Choice, "
+                    f"controls[{k!r}] must be a Slider or a Choice, "
                     f"got {type(c).__name__}"
                 )
         self.max_frames = check_int(self.max_frames, "max_frames", min_value=1)
