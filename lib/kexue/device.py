@@ -16,7 +16,7 @@ import random
 import numpy as np
 import torch
 
-from ._validate import check_int
+from ._validate import check_bool, check_int
 
 __all__ = [
     "get_device",
@@ -217,8 +217,7 @@ def setup(seed: int = 0, threads: int | None = 1, verbose: bool = True) -> torch
     seed_all(seed)
     if threads is not None:
         check_int(threads, "threads", min_value=1)
-    if not isinstance(verbose, (bool, np.bool_)):
-        raise TypeError(f"verbose must be True or False, got {verbose!r}")
+    check_bool(verbose, "verbose")
     _book_style()
     device = get_device()
     if threads is not None and device.type == "cpu":

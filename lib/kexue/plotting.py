@@ -13,7 +13,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import is_color_like
 
-from ._validate import check_int, check_positive
+from ._validate import check_int, check_positive, check_real
 
 __all__ = ["figure", "scatter2d", "trajectories2d", "image_grid"]
 
@@ -147,11 +147,7 @@ def image_grid(
     _axes(ax)
     x = _data(images, "images", (None, 1, None, None))
     nrow = check_int(nrow, "nrow", min_value=1)
-    for name, v in (("lo", lo), ("hi", hi)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
-            raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-        if not np.isfinite(v):
-            raise ValueError(f"{name} must be finite, got {v}")
+    lo, hi = check_real(lo, "lo"), check_real(hi, "hi")
     if not lo < hi:
         raise ValueError(f"lo must be < hi, got lo={lo}, hi={hi}")
     _title(title)
