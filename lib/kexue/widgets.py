@@ -457,6 +457,9 @@ def _render_live(demo: Demo, params: dict, out, cache: OrderedDict) -> None:
 
     The outputs are set on the widget itself (its ``outputs`` trait, ipywidgets 7 and
     8), so nothing depends on which cell the kernel is executing when a control moves.
+    Front ends render that trait: JupyterLab's output widget, and Colab's widget
+    manager, whose ``OutputView`` re-renders on ``change:outputs``
+    (googlecolab/colab-cdn-widget-manager, ``src/outputs.ts``).
     """
     import matplotlib.pyplot as plt
 
