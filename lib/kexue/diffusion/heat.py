@@ -196,7 +196,8 @@ def prior_kl(mix, sigma: float, nodes: int = 60) -> float:
     else:
         z = z[:, None]
     x = torch.as_tensor(sigma * z, dtype=torch.float64)
-    log_q = torch.distributions.Normal(0.0, sigma).log_prob(x).sum(1)
+    scale = torch.tensor(sigma, dtype=torch.float64)
+    log_q = torch.distributions.Normal(0.0 * scale, scale).log_prob(x).sum(1)
     log_p = mix.noised(1.0, sigma).log_prob(x)
     return float((torch.as_tensor(w) * (log_q - log_p)).sum())
 
