@@ -72,6 +72,7 @@ def landing_uniformity(
     check_tensor(samples, "samples", ndim=2)
     check_tensor(data, "data", ndim=2)
     n_sim = check_int(n_sim, "n_sim", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
     nearest = torch.cdist(samples.double(), data.double()).argmin(dim=1)
     m, n = data.shape[0], samples.shape[0]
     counts = torch.bincount(nearest, minlength=m).double()
@@ -112,6 +113,7 @@ def kernel_paths_1d(
     check_tensor(points, "points", ndim=2)
     T = check_positive(T, "T")
     steps = check_int(steps, "steps", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
     x = prior_sample(
         points,
         T,
@@ -142,6 +144,12 @@ def draw_kernel_demo(kernels: dict, paths: dict, kernel: str, d: int, window=6.0
     """
     from .. import plotting
 
+    if not isinstance(kernels, dict) or not isinstance(paths, dict):
+        raise TypeError("kernels and paths must be dicts keyed by kernel name")
+    if kernel not in kernels or kernel not in paths:
+        raise ValueError(f"kernel must be one of {sorted(kernels)}, got {kernel!r}")
+    d = check_int(d, "d", min_value=1)
+    window = check_positive(window, "window")
     t, xs = paths[kernel]
     outside = int((xs[0].abs() > window).sum())
     fig, axes = plotting.figure(ncols=2, size=3.4)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 import torch
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import check_generator, check_int, check_positive, check_tensor
 from .continuous import HeatSchedule
 
 __all__ = [
@@ -132,6 +132,7 @@ def log_uniform_times(
 ) -> torch.Tensor:
     """``n`` times, ``log t`` uniform on ``[log t_min, log t_max]``; (n,) float32."""
     n = check_int(n, "n", min_value=1)
+    generator = check_generator(generator)
     t_min, t_max = check_positive(t_min, "t_min"), check_positive(t_max, "t_max")
     if t_min >= t_max:
         raise ValueError(f"t_min must be < t_max, got {t_min} >= {t_max}")
@@ -214,7 +215,9 @@ def heat_paths_1d(
     from .samplers import Trajectory
     from .sde import pf_ode_sample
 
-    sched = HeatSchedule(t_max=t_max)
+    _isotropic_variances(mix)
+    seed = check_int(seed, "seed", min_value=0)
+    sched = HeatSchedule(t_max=check_positive(t_max, "t_max"))
     draws = mix.marginal(t_max, sched).sample(
         20_000, generator=torch.Generator().manual_seed(seed)
     )[:, 0]
@@ -241,7 +244,11 @@ def draw_heat_ode_1d(mix, times, paths, t: float, t_max: float = 3.0):
     """
     from .. import plotting
 
-    sched = HeatSchedule(t_max=t_max)
+    _isotropic_variances(mix)
+    sched = HeatSchedule(t_max=check_positive(t_max, "t_max"))
+    t = check_positive(t, "t")
+    check_tensor(times, "times", ndim=1)
+    check_tensor(paths, "paths", ndim=2)
     xs = torch.linspace(-4, 4, 400, dtype=torch.float64)[:, None]
     fig, axes = plotting.figure(nrows=2, size=3.6)
     top = axes[0]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._validate import check_int, check_positive
+from .._validate import check_callable, check_int, check_positive
 
 __all__ = [
     "sample_grid_density",
@@ -27,15 +27,21 @@ __all__ = [
 ]
 
 
-def _grid_and_density(density, grid) -> tuple[np.ndarray, np.ndarray]:
-    grid, p = np.asarray(grid, dtype=float), np.asarray(density, dtype=float)
+def _grid_and_density(density, grid, name="density") -> tuple[np.ndarray, np.ndarray]:
+    try:
+        grid = np.asarray(grid, dtype=float)
+        p = np.asarray(density, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} and grid must be 1-D arrays of numbers") from None
     if grid.ndim != 1 or p.shape != grid.shape or len(grid) < 2:
         raise ValueError(
-            "density and grid must be 1-D of one length >= 2, "
+            f"{name} and grid must be 1-D of one length >= 2, "
             f"got {p.shape}, {grid.shape}"
         )
-    if np.any(np.diff(grid) <= 0) or np.any(p < -1e-12):
-        raise ValueError("grid must increase and density must be >= 0")
+    if not np.all(np.isfinite(grid)) or np.any(np.diff(grid) <= 0):
+        raise ValueError("grid must be finite and increasing")
+    if not np.all(np.isfinite(p)) or np.any(p < -1e-12):
+        raise ValueError(f"{name} must be finite and >= 0")
     return grid, np.clip(p, 0, None)
 
 
@@ -44,6 +50,7 @@ def sample_grid_density(density, grid, n: int, seed: int = 0) -> np.ndarray:
     piecewise-linear CDF (trapezoid rule). Returns (n,)."""
     grid, p = _grid_and_density(density, grid)
     n = check_int(n, "n", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
     cdf = np.concatenate([[0.0], np.cumsum((p[1:] + p[:-1]) / 2 * np.diff(grid))])
     u = np.random.default_rng(seed).uniform(0, cdf[-1], n)
     return np.interp(u, cdf, grid)
@@ -57,6 +64,7 @@ def histogram_noise_floor(
     from ..metrics import histogram_l1
 
     draws = check_int(draws, "draws", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
     return np.array(
         [
             histogram_l1(
@@ -70,8 +78,8 @@ def histogram_noise_floor(
 
 def density_l1(p, q, grid) -> float:
     """``int |p - q| dx`` (trapezoid rule) for two densities on one ``grid`` (K,)."""
-    grid, p = _grid_and_density(p, grid)
-    _, q = _grid_and_density(q, grid)
+    grid, p = _grid_and_density(p, grid, "p")
+    _, q = _grid_and_density(q, grid, "q")
     return float(np.trapezoid(np.abs(p - q), grid))
 
 
@@ -85,18 +93,27 @@ def pf_ode_particles_1d(drift: Callable, g2: float, x0, grid, times, P) -> np.nd
     particles' law is ``p_t``: the Fokker-Planck equation is the continuity equation of
     this velocity.
     """
-    grid = np.asarray(grid, dtype=float)
-    P = np.asarray(P, dtype=float)
-    times = np.asarray(times, dtype=float)
+    drift = check_callable(drift, "drift")
     g2 = check_positive(g2, "g2", allow_zero=True)
-    if P.shape != (len(times), len(grid)):
-        raise ValueError(f"P must be (len(times), len(grid)), got {P.shape}")
+    grid, _ = _grid_and_density(np.ones(np.shape(grid)), grid, "grid")
+    try:
+        P = np.asarray(P, dtype=float)
+        times = np.asarray(times, dtype=float)
+        x0 = np.asarray(x0, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError("P, times and x0 must be arrays of numbers") from None
+    if times.ndim != 1 or len(times) < 2 or np.any(np.diff(times) <= 0):
+        raise ValueError("times must be an increasing 1-D array of length >= 2")
+    if x0.ndim != 1 or not np.all(np.isfinite(x0)):
+        raise ValueError(f"x0 must be a finite 1-D array, got shape {x0.shape}")
+    if P.shape != (len(times), len(grid)) or np.any(P < 0):
+        raise ValueError(f"P must be (len(times), len(grid)) and >= 0, got {P.shape}")
     score = np.gradient(np.log(np.clip(P, 1e-300, None)), grid, axis=1)
 
     def velocity(x, k):
         return np.asarray(drift(x, times[k])) - g2 / 2 * np.interp(x, grid, score[k])
 
-    x = np.asarray(x0, dtype=float).copy()
+    x = x0.copy()
     out = [x.copy()]
     for k in range(len(times) - 1):
         h = times[k + 1] - times[k]
@@ -113,6 +130,11 @@ def fp_demo_frames(drifts: dict, gs, ts, x0, p0, grid, dt=2e-3, seed=4):
     from .pde import simulate_sde, solve_fp_1d
 
     dt = check_positive(dt, "dt")
+    seed = check_int(seed, "seed", min_value=0)
+    if not isinstance(drifts, dict) or not drifts:
+        raise TypeError("drifts must be a non-empty dict of name -> drift(x, t)")
+    gs = [check_positive(g, "gs", allow_zero=True) for g in gs]
+    ts = [check_positive(t, "ts") for t in ts]
     steps = [round(t / dt) for t in ts]
     kw = dict(dt=dt, steps=max(steps), save_every=1)
     out = {}
@@ -134,6 +156,12 @@ def draw_fp_demo(frames: dict, ts, grid, drift_name: str, g: float, t: float):
     the noise-free particles are (red band: their law is a narrow spike)."""
     from .. import plotting
 
+    if t not in list(ts):
+        raise ValueError(f"t must be one of {list(ts)}, got {t!r}")
+    if (drift_name, g) not in frames:
+        raise ValueError(
+            f"drift_name and g must be a precomputed pair, got {drift_name!r}, {g!r}"
+        )
     k = list(ts).index(t)
     fr = frames[drift_name, g]
     fig, ax = plotting.figure(size=3.8)
