@@ -40,7 +40,7 @@ __all__ = [
 # Sizes of the ode-direct chapter's trained model, per kexue.device.scale().
 TRAIN_SIZES = {
     "cpu": dict(
-        train_steps=1_000, hidden=64, batch=256, lr=3e-3, n_gen=1_000, n_copy=200
+        train_steps=1_000, hidden=64, batch=128, lr=3e-3, n_gen=1_000, n_copy=200
     ),
     "gpu": dict(
         train_steps=10_000, hidden=256, batch=1_024, lr=2e-3, n_gen=10_000, n_copy=2_000
