@@ -1,0 +1,266 @@
+"""The heat-equation ODE of the ode-direct chapter (eq. ode-direct-sampler).
+
+With signal 1 and noise ``sigma_t = t`` (:class:`~kexue.diffusion.HeatSchedule`) the
+marginal of the data is ``p_t = p_0 * N(0, t^2 I)`` and the sampler is
+``dx/dt = -t grad log p_t(x)``.
+
+* :func:`mixture_log_prob_t` -- ``log p_t(x)`` of a blurred isotropic mixture,
+  differentiable in ``x`` *and* ``t`` (for ``continuity_residual``);
+* :class:`LogTimeNet`, :func:`log_uniform_times`, :func:`train_sizes` -- the trainable
+  model of eq. (ode-direct-loss): a noise predictor that sees ``log t``;
+* :func:`nn_gap` -- do samples sit closer to the training set than to a held-out set?
+* :func:`prior_kl` -- ``KL(N(0, s^2 I) || p_0 * N(0, s^2 I))`` by Gauss-Hermite
+  quadrature: the exact price of the prior ``x_T = sigma_T eps`` (an ODE is a
+  bijection, so the sampler's output has the same KL to the data);
+* :func:`heat_paths_1d`, :func:`draw_heat_ode_1d` -- the chapter's 1-D demo.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .._validate import check_generator, check_int, check_positive, check_tensor
+from .continuous import HeatSchedule
+
+__all__ = [
+    "mixture_log_prob_t",
+    "LogTimeNet",
+    "log_uniform_times",
+    "TRAIN_SIZES",
+    "train_sizes",
+    "nn_gap",
+    "prior_kl",
+    "heat_paths_1d",
+    "draw_heat_ode_1d",
+]
+
+# Sizes of the ode-direct chapter's trained model, per kexue.device.scale().
+TRAIN_SIZES = {
+    "cpu": dict(
+        train_steps=1_000, hidden=64, batch=128, lr=3e-3, n_gen=1_000, n_copy=200
+    ),
+    "gpu": dict(
+        train_steps=10_000, hidden=256, batch=1_024, lr=2e-3, n_gen=10_000, n_copy=2_000
+    ),
+}
+
+
+def train_sizes() -> dict:
+    """``TRAIN_SIZES`` at the current :func:`kexue.device.scale` (a fresh dict)."""
+    from ..device import scale
+
+    return dict(TRAIN_SIZES[scale()])
+
+
+def _isotropic_variances(mix) -> torch.Tensor:
+    from ..data import GaussianMixture
+
+    if not isinstance(mix, GaussianMixture):
+        raise TypeError(f"mix must be a GaussianMixture, got {type(mix).__name__}")
+    var = mix.covs.diagonal(dim1=-2, dim2=-1)[:, 0]  # (K,)
+    iso = var[:, None, None] * torch.eye(mix.D, dtype=mix.covs.dtype)
+    if not torch.allclose(mix.covs, iso):
+        raise ValueError("mix must have isotropic components (covs = v_k I)")
+    return var
+
+
+def mixture_log_prob_t(mix, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """``log p_t(x)`` for ``p_t = mix * N(0, t^2 I)``; x (N, D), t (N,) -> (N,).
+
+    Differentiable in both ``x`` and ``t`` (``GaussianMixture.marginal`` takes a number
+    ``t``), so that autograd can form ``d_t log p_t`` in the continuity residual
+    (ode-direct chapter, eq. ode-direct-continuity). Components must be isotropic.
+    """
+    var0 = _isotropic_variances(mix)
+    check_tensor(x, "x", ndim=2)
+    check_tensor(t, "t", ndim=1)
+    if x.shape[1] != mix.D or t.shape[0] != x.shape[0]:
+        raise ValueError(
+            f"x must be (N, {mix.D}) and t (N,), "
+            f"got {tuple(x.shape)} and {tuple(t.shape)}"
+        )
+    var = var0[None] + t[:, None] ** 2  # (N, K)
+    d2 = ((x[:, None, :] - mix.means[None]) ** 2).sum(-1)  # (N, K)
+    log_c = (
+        torch.log(mix.weights)[None]
+        - d2 / (2 * var)
+        - 0.5 * mix.D * torch.log(2 * math.pi * var)
+    )
+    return torch.logsumexp(log_c, dim=1)
+
+
+class LogTimeNet(torch.nn.Module):
+    """``eps_theta(x, t) = net(x / sqrt(s^2 + t^2), tau)``, ``tau`` = log t in [0, 1].
+
+    The noise predictor trained with eq. (ode-direct-loss) under the heat schedule:
+    ``t`` spans four decades, so the network sees ``tau = log(t / t_min) / log(t_max /
+    t_min)``; the input is divided by the standard deviation of ``x_t`` (data spread
+    ``s``), the input scaling of Karras et al. (2022). ``net`` maps ``(x (B, D), tau
+    (B,))`` to (B, D), e.g. :class:`kexue.nn.TimeMLP`.
+    """
+
+    def __init__(
+        self,
+        net: torch.nn.Module,
+        t_min: float = 1e-3,
+        t_max: float = 20.0,
+        data_std: float = 1.0,
+    ):
+        super().__init__()
+        if not isinstance(net, torch.nn.Module):
+            raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+        self.t_min = check_positive(t_min, "t_min")
+        self.t_max = check_positive(t_max, "t_max")
+        if self.t_min >= self.t_max:
+            raise ValueError(f"t_min must be < t_max, got {t_min} >= {t_max}")
+        self.data_std = check_positive(data_std, "data_std")
+        self.net = net
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        check_tensor(x, "x", ndim=2)
+        check_tensor(t, "t", ndim=1)
+        t = t.to(x.dtype)
+        tau = torch.log(t / self.t_min) / math.log(self.t_max / self.t_min)
+        return self.net(x / torch.sqrt(self.data_std**2 + t[:, None] ** 2), tau)
+
+
+def log_uniform_times(
+    n: int, t_min: float, t_max: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """``n`` times, ``log t`` uniform on ``[log t_min, log t_max]``; (n,) float32."""
+    n = check_int(n, "n", min_value=1)
+    generator = check_generator(generator)
+    t_min, t_max = check_positive(t_min, "t_min"), check_positive(t_max, "t_max")
+    if t_min >= t_max:
+        raise ValueError(f"t_min must be < t_max, got {t_min} >= {t_max}")
+    u = torch.rand(n, generator=generator)
+    return torch.exp(math.log(t_min) + u * math.log(t_max / t_min))
+
+
+def nn_gap(samples: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor) -> dict:
+    """Nearest-neighbour distances of samples (N, D) to ``train``, ``held_out`` (M, D).
+
+    ``train`` and ``held_out`` are two draws of the same size from the data law. A
+    sampler that copies the training set has ``d_train`` near 0 and ``gap = mean(d_train
+    - d_held) < 0``; one that does not favour the training set has ``gap = 0`` up to the
+    standard error ``se`` of the paired difference. Returns the distances and ``gap``,
+    ``se``, ``z = gap / se``, ``on_train`` (share of samples within 0.01 of a training
+    point).
+    """
+    for name, v in (("samples", samples), ("train", train), ("held_out", held_out)):
+        check_tensor(v, name, ndim=2)
+    if train.shape != held_out.shape or samples.shape[1] != train.shape[1]:
+        raise ValueError(
+            "train and held_out must have one shape (M, D) and samples (N, D), got "
+            f"{tuple(train.shape)}, {tuple(held_out.shape)}, {tuple(samples.shape)}"
+        )
+    x = samples.double()
+    d_tr = torch.cdist(x, train.double()).min(dim=1).values
+    d_ho = torch.cdist(x, held_out.double()).min(dim=1).values
+    diff = d_tr - d_ho
+    gap, se = float(diff.mean()), float(diff.std() / math.sqrt(len(diff)))
+    return {
+        "d_train": d_tr,
+        "d_held": d_ho,
+        "gap": gap,
+        "se": se,
+        "z": gap / se if se > 0 else float("-inf"),
+        "on_train": float((d_tr < 0.01).double().mean()),
+    }
+
+
+def prior_kl(mix, sigma: float, nodes: int = 60) -> float:
+    """``KL(N(0, sigma^2 I) || mix * N(0, sigma^2 I))``, 1-D or 2-D mixture, in nats.
+
+    Tensor-product Gauss-Hermite quadrature with ``nodes`` points per dimension over the
+    Gaussian (the integrand ``log q - log p`` is smooth). It is the exact cost of
+    sampling the heat ODE from ``x_T = sigma eps`` instead of ``x_0 + sigma eps``
+    (ode-direct chapter, eq. ode-direct-sampler): an ODE is a bijection, and KL is
+    invariant under bijections.
+    """
+    from ..data import GaussianMixture
+
+    if not isinstance(mix, GaussianMixture):
+        raise TypeError(f"mix must be a GaussianMixture, got {type(mix).__name__}")
+    if mix.D not in (1, 2):
+        raise ValueError(f"mix must be 1- or 2-dimensional, got D={mix.D}")
+    sigma = check_positive(sigma, "sigma")
+    nodes = check_int(nodes, "nodes", min_value=2)
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)  # weight exp(-z^2 / 2)
+    w = w / w.sum()
+    if mix.D == 2:
+        z = np.stack(np.meshgrid(z, z, indexing="ij"), -1).reshape(-1, 2)
+        w = np.outer(w, w).ravel()
+    else:
+        z = z[:, None]
+    x = torch.as_tensor(sigma * z, dtype=torch.float64)
+    scale = torch.tensor(sigma, dtype=torch.float64)
+    log_q = torch.distributions.Normal(0.0 * scale, scale).log_prob(x).sum(1)
+    log_p = mix.noised(1.0, sigma).log_prob(x)
+    return float((torch.as_tensor(w) * (log_q - log_p)).sum())
+
+
+def heat_paths_1d(
+    mix, t_max: float = 3.0, n_paths: int = 30, steps: int = 150, seed: int = 6
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Trajectories of the 1-D heat ODE from ``t_max`` down to ``1e-3``, from quantiles.
+
+    The starts are the 2 %...98 % quantiles of ``p_{t_max}`` (from 20,000 draws of the
+    exact prior), so the paths show where each share of the mass goes. Returns
+    ``times`` (steps + 1,) and ``paths`` (steps + 1, n_paths); Heun, quadratic steps.
+    """
+    from .samplers import Trajectory
+    from .sde import pf_ode_sample
+
+    _isotropic_variances(mix)
+    seed = check_int(seed, "seed", min_value=0)
+    sched = HeatSchedule(t_max=check_positive(t_max, "t_max"))
+    draws = mix.marginal(t_max, sched).sample(
+        20_000, generator=torch.Generator().manual_seed(seed)
+    )[:, 0]
+    levels = torch.linspace(0.02, 0.98, check_int(n_paths, "n_paths", min_value=1))
+    start = torch.quantile(draws, levels.double())[:, None]
+    traj = Trajectory()
+    pf_ode_sample(
+        mix.eps_model(sched),
+        start,
+        sched,
+        method="heun",
+        steps=check_int(steps, "steps", min_value=1),
+        spacing="quadratic",
+        denoise=False,
+        callback=traj,
+    )
+    return torch.tensor(traj.indices, dtype=torch.float64), traj.stack()[..., 0]
+
+
+def draw_heat_ode_1d(mix, times, paths, t: float, t_max: float = 3.0):
+    """The ode-direct demo: ``p_t`` and ``f_t = -t d/dx log p_t`` (top), paths (bottom).
+
+    ``times``, ``paths`` from :func:`heat_paths_1d`. Returns the figure.
+    """
+    from .. import plotting
+
+    _isotropic_variances(mix)
+    sched = HeatSchedule(t_max=check_positive(t_max, "t_max"))
+    t = check_positive(t, "t")
+    check_tensor(times, "times", ndim=1)
+    check_tensor(paths, "paths", ndim=2)
+    xs = torch.linspace(-4, 4, 400, dtype=torch.float64)[:, None]
+    fig, axes = plotting.figure(nrows=2, size=3.6)
+    top = axes[0]
+    top.plot(xs[:, 0], mix.marginal(t, sched).log_prob(xs).exp(), "tab:blue")
+    top.set(ylabel="density p_t(x)", title=f"t = {t}")
+    top.yaxis.label.set_color("tab:blue")
+    right = top.twinx()
+    right.plot(xs[:, 0], -t * mix.score_t(xs, t, sched)[:, 0], "tab:orange")
+    right.axhline(0, color="0.7", lw=0.5)
+    right.set_ylabel("velocity f_t(x)", color="tab:orange")
+    top.set_xlabel("x")
+    axes[1].plot(times, paths, color="tab:blue", lw=0.6)
+    axes[1].axvline(t, color="k", lw=0.8)
+    axes[1].set(xlabel="t", ylabel="x_t", ylim=(-4, 4))
+    return fig

@@ -1,0 +1,143 @@
+"""Tests of kexue.diffusion.heat, .construction, .testfn (ode-direct, ode-construction,
+test-functions chapters): each against an independent computation or a closed form."""
+
+import math
+
+import kexue.diffusion as kd
+import numpy as np
+import pytest
+import torch
+from kexue import data
+from kexue.diffusion import construction, fields, heat, testfn
+from scipy import stats
+
+
+def test_mixture_log_prob_t_matches_marginal_and_is_differentiable_in_t():
+    ring = data.ring_mixture(8, radius=2.0, std=0.15)
+    sched = kd.HeatSchedule(t_max=20.0)
+    x = torch.randn(
+        50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    t = torch.full((50,), 0.7, dtype=torch.float64, requires_grad=True)
+    lp = heat.mixture_log_prob_t(ring, x, t)
+    torch.testing.assert_close(lp.detach(), ring.marginal(0.7, sched).log_prob(x))
+    (d_t,) = torch.autograd.grad(lp.sum(), t)
+    h = 1e-5
+    fd = (
+        ring.marginal(0.7 + h, sched).log_prob(x)
+        - ring.marginal(0.7 - h, sched).log_prob(x)
+    ) / (2 * h)
+    torch.testing.assert_close(d_t, fd, atol=1e-6, rtol=1e-6)
+
+
+def test_mixture_log_prob_t_rejects_full_covariances():
+    mix = data.GaussianMixture([[0.0, 0.0]], [[[1.0, 0.5], [0.5, 1.0]]])
+    with pytest.raises(ValueError, match="mix"):
+        heat.mixture_log_prob_t(mix, torch.zeros(3, 2), torch.ones(3))
+
+
+def test_prior_kl_gaussian_data_closed_form():
+    # data N(0, s^2 I): p_T = N(0, (s^2 + sigma^2) I); KL of two isotropic Gaussians
+    s2, sigma, d = 0.8, 1.5, 2
+    mix = data.GaussianMixture([[0.0, 0.0]], [s2])
+    v = sigma**2 + s2
+    exact = d / 2 * (sigma**2 / v - 1 + math.log(v / sigma**2))
+    assert heat.prior_kl(mix, sigma) == pytest.approx(exact, rel=1e-9)
+    mix1 = data.GaussianMixture([[0.0]], [s2])
+    assert heat.prior_kl(mix1, sigma) == pytest.approx(exact / 2, rel=1e-9)
+
+
+def test_nn_gap_sees_copies_and_not_fresh_draws():
+    train, held = data.moons(300, seed=0).double(), data.moons(300, seed=1).double()
+    copies = heat.nn_gap(train[:200] + 1e-4, train, held)
+    assert copies["on_train"] == 1.0 and copies["z"] < -10
+    fresh = heat.nn_gap(data.moons(1000, seed=2).double(), train, held)
+    assert abs(fresh["z"]) < 4
+    with pytest.raises(ValueError, match="held_out"):
+        heat.nn_gap(train, train, held[:10])
+
+
+def test_log_time_net_and_times():
+    net = heat.LogTimeNet(torch.nn.Linear(3, 2), 1e-3, 20.0)
+    net.net = type(
+        "N", (torch.nn.Module,), {"forward": lambda self, x, tau: x * tau[:, None]}
+    )()
+    x = torch.ones(4, 2)
+    t = torch.tensor([1e-3, 1.0, 20.0, 0.1])
+    out = net(x, t)
+    tau = torch.log(t / 1e-3) / math.log(20.0 / 1e-3)
+    torch.testing.assert_close(out, x / torch.sqrt(1 + t[:, None] ** 2) * tau[:, None])
+    tt = heat.log_uniform_times(10_000, 1e-3, 20.0, torch.Generator().manual_seed(0))
+    assert tt.min() >= 1e-3 and tt.max() <= 20.0
+    # log t uniform: KS against the uniform law on [log t_min, log t_max]
+    a, b = math.log(1e-3), math.log(20.0)
+    assert (
+        stats.kstest(torch.log(tt).numpy(), stats.uniform(a, b - a).cdf).pvalue > 1e-3
+    )
+    with pytest.raises(ValueError, match="t_min"):
+        heat.log_uniform_times(3, 2.0, 1.0)
+
+
+def test_empirical_log_prob_t_is_the_kernel_mixture():
+    pts = torch.tensor([[0.0, 0.0], [1.0, 0.5]], dtype=torch.float64)
+    x = torch.randn(
+        20, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    t = torch.full((20,), 0.3, dtype=torch.float64)
+    lp = construction.empirical_log_prob_t(x, t, pts, fields.GaussianKernel())
+    # the Gaussian kernel's log_q omits log(2 pi); add it back and compare with scipy
+    ref = np.log(
+        np.mean(
+            [
+                stats.multivariate_normal(p.numpy(), 0.09 * np.eye(2)).pdf(x.numpy())
+                for p in pts
+            ],
+            axis=0,
+        )
+    )
+    np.testing.assert_allclose(lp.numpy() - math.log(2 * math.pi), ref, rtol=1e-10)
+
+
+def test_landing_uniformity_rejects_a_collapse():
+    train = data.moons(100, seed=0).double()
+    uniform = train[
+        torch.randint(0, 100, (500,), generator=torch.Generator().manual_seed(0))
+    ]
+    assert construction.landing_uniformity(uniform, train)["p"] > 1e-3
+    collapsed = train[
+        torch.randint(0, 10, (500,), generator=torch.Generator().manual_seed(0))
+    ]
+    assert construction.landing_uniformity(collapsed, train)["p"] < 1e-3
+
+
+def test_kernel_paths_are_monotone_in_one_dimension():
+    pts = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)
+    t, xs = construction.kernel_paths_1d(
+        pts, fields.GaussianKernel(), T=3.0, n_paths=20
+    )
+    order = torch.argsort(xs[0])
+    assert bool((xs[:, order].diff(dim=1) >= -1e-9).all())  # paths never cross
+    assert t[0] == pytest.approx(3.0) and t[-1] == pytest.approx(1e-3)
+
+
+def test_grid_density_sampler_and_l1():
+    grid = np.linspace(-5, 5, 2001)
+    p = stats.norm.pdf(grid, 0.5, 0.7)
+    x = testfn.sample_grid_density(p, grid, 20_000, seed=0)
+    assert stats.kstest(x, stats.norm(0.5, 0.7).cdf).pvalue > 1e-3
+    q = stats.norm.pdf(grid, 0.6, 0.7)
+    exact = 2 * (2 * stats.norm.cdf(0.05 / 0.7) - 1)  # L1 of two shifted Gaussians
+    assert testfn.density_l1(p, q, grid) == pytest.approx(exact, rel=1e-4)
+
+
+def test_pf_ode_particles_follow_the_ou_law():
+    # OU dx = -x dt + g dw from N(0, 0.5^2): p_t = N(0, v_t),
+    # v_t = 0.25 e^-2t + g^2/2 (1 - e^-2t)
+    g2, grid = 1.0, np.linspace(-6, 6, 1201)
+    times = np.linspace(0, 1, 101)
+    v = 0.25 * np.exp(-2 * times) + g2 / 2 * (1 - np.exp(-2 * times))
+    P = np.stack([stats.norm.pdf(grid, 0, np.sqrt(vk)) for vk in v])
+    x0 = np.random.default_rng(0).normal(0, 0.5, 5000)
+    xs = testfn.pf_ode_particles_1d(lambda x, t: -x, g2, x0, grid, times, P)
+    # the flow map is linear: x_t = x_0 sqrt(v_t / v_0)
+    np.testing.assert_allclose(xs[-1], x0 * np.sqrt(v[-1] / v[0]), rtol=1e-3, atol=1e-3)
