@@ -5,7 +5,6 @@ loss history.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 
 import torch
@@ -76,7 +75,6 @@ def train(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     device = next(model.parameters()).device
     losses: list[float] = []
-    start = time.perf_counter()
     bar = tqdm(
         range(steps), desc=desc, disable=not progress or _book_build(), mininterval=0.5
     )
@@ -108,7 +106,7 @@ def train(
     if progress and _book_build():
         tail = losses[-min(100, steps) :]
         print(
-            f"{desc}: {steps} steps in {time.perf_counter() - start:.1f} s, "
+            f"{desc}: {steps} steps, "
             f"final loss {sum(tail) / len(tail):.4f} (mean of last {len(tail)})"
         )
     return losses
