@@ -107,3 +107,26 @@ def test_bad_input(tmp_path, kwargs, exc, word):
 def test_fit_must_return_history(tmp_path):
     with pytest.raises(TypeError, match="fit"):
         fit_or_load("toy", _model(), lambda m: None, {}, directory=tmp_path)
+
+
+def test_moons_eps_shared_and_seeded(tmp_path, monkeypatch):
+    """The ddim/sde network: built from a seeded init whatever the global RNG state,
+    so the chapter that loads it gets what it would have trained itself."""
+    import kexue.diffusion as kd
+
+    cfg = dict(n_train=64, train_steps=3, batch=16, hidden=8, depth=1, lr=1e-3)
+    monkeypatch.setenv("KEXUE_CACHE", "off")
+    torch.manual_seed(123)
+    a, ha = kd.pretrained.moons_eps(cfg)
+    torch.manual_seed(456)
+    b, hb = kd.pretrained.moons_eps(cfg)
+    assert ha == hb
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    monkeypatch.setenv("KEXUE_CACHE", "on")
+    monkeypatch.setenv("KEXUE_CACHE_DIR", str(tmp_path))
+    c, hc = kd.pretrained.moons_eps(cfg)
+    d, hd = kd.pretrained.moons_eps(cfg)
+    assert ha == hc == hd and len(list(tmp_path.glob("moons-eps-*.pt"))) == 1
+    with pytest.raises(ValueError, match="cfg"):
+        kd.pretrained.moons_eps({"n_train": 3})
