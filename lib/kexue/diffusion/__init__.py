@@ -5,7 +5,16 @@ Notation follows the posts: ``x_t = signal[t] * x_0 + noise[t] * eps``, where ``
 root of DDPM's / diffusers'** ``alphas_cumprod``; the code never uses a bare ``alpha_bar`` name.
 """
 
-from . import construction, distill, fields, heat, score_study, sid_tools, testfn
+from . import (
+    construction,
+    distill,
+    fields,
+    heat,
+    pretrained,
+    score_study,
+    sid_tools,
+    testfn,
+)
 from .continuous import (
     CustomSchedule,
     HeatSchedule,
@@ -86,6 +95,7 @@ __all__ = [
     "time_grid",
     "fields",
     "distill",
+    "pretrained",
     "continuity_residual",
     "divergence",
     "log_density_along_ode",

@@ -16,6 +16,13 @@ With an eps-model, ``score = -eps / noise(t)``. Every sampler here has the same 
 ``(x - noise eps) / signal`` there. ``info = {"nfe": network evaluations, "times": grid}``.
 ``callback`` receives a dict per step: ``t``, ``t_next``, ``x_start`` (state at t), ``x`` (state at t_next),
 ``eps`` (the model output at t); ``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
+
+End-of-chain convention, shared by every sampler of the book: **the final step adds
+no fresh noise**. DDPM's step 1 -> 0 (``ddpm_step`` with ``i = 1``) and Song et al.'s
+samplers (which return the last step's mean) do the same; DDIM's step to index 0 has
+``sigma = 0`` because ``noise[0] = 0``; the ODE samplers add none anyway. A kick of
+size ``g sqrt(h)`` on the last step could not be removed by the Tweedie denoise at
+``t_end``, which is calibrated for ``noise(t_end)``.
 """
 
 from __future__ import annotations
@@ -217,7 +224,9 @@ def reverse_sde_sample(
 
         x_s = x_t - [f_t x_t + g_t^2 eps(x_t, t) / noise(t)] h + g_t sqrt(h) z,     z ~ N(0, I)
 
-    One ``torch.randn(x.shape, generator=generator)`` per step, in step order.
+    The last step (to ``t_end``) adds no noise (the end-of-chain convention of the
+    module docstring). One ``torch.randn(x.shape, generator=generator)`` per step that
+    adds noise, in step order (``steps - 1`` draws).
     """
     _check_sched(sched)
     check_tensor(x, "x", min_ndim=1)
@@ -233,15 +242,13 @@ def reverse_sde_sample(
         _, n, f, g2 = table[t]
         h = t - s
         eps = net(x, t)
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(
-            x.device
-        )
         # x - (f x + g^2 eps / n) h + g sqrt(h) z, written as three tensor operations
-        x_new = (
-            x.mul(1 - f * h)
-            .add_(eps, alpha=-g2 * h / n)
-            .add_(z, alpha=math.sqrt(g2 * h))
-        )
+        x_new = x.mul(1 - f * h).add_(eps, alpha=-g2 * h / n)
+        if s != ts[-1]:  # no fresh noise on the final step (module docstring)
+            z = torch.randn(
+                x.shape, generator=generator, dtype=x.dtype, device="cpu"
+            ).to(x.device)
+            x_new.add_(z, alpha=math.sqrt(g2 * h))
         if callback is not None:
             callback(
                 {
