@@ -14,6 +14,7 @@ Each passing check is recorded; :func:`summary` returns the list, which chapters
 from __future__ import annotations
 
 import dataclasses
+import html
 import random as _random
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,6 +33,8 @@ __all__ = [
     "reset",
     "latex_check",
     "report",
+    "Report",
+    "ReportRow",
 ]
 
 
@@ -289,41 +292,168 @@ def _to_numpy(x):
     return x
 
 
-class Report(str):
-    """The Markdown of a "What we checked" table (a ``str``) that does not display itself twice."""
+_TH = "text-align:left;vertical-align:top"
+_TD = "text-align:left;vertical-align:top;overflow-wrap:anywhere"
 
-    def _ipython_display_(self):
+
+@dataclasses.dataclass(frozen=True)
+class ReportRow:
+    """One row of a "What we checked" table: a claim and the check that verified it."""
+
+    claim: str
+    check: str  # the check's name, as recorded by check_equal / check_close / ...
+    how: str  # how it was established ("sympy, symbolic" or the numeric detail)
+    result: str  # "✓ proved", "✓ holds" or "✓ within tolerance"
+
+
+def _md_cell(text: str) -> str:
+    # a pipe ends a Markdown table cell and a newline ends the row
+    return " ".join(text.split()).replace("|", r"\|")
+
+
+class Report:
+    """A "What we checked" table: an HTML ``<table>`` in the book and in Jupyter/Colab.
+
+    Displays as HTML (the book theme's table classes; inline left alignment for
+    Jupyter, whose stylesheet right-aligns table cells), with Markdown
+    (``_repr_markdown_``, also what ``str()`` gives) and plain text (one line per
+    claim) as fallbacks. All text is escaped: a claim is shown as written, never
+    interpreted as HTML or Markdown. ``rows`` holds the :class:`ReportRow` s;
+    ``len(report)`` is the number of claims.
+    """
+
+    HEADER = ("claim", "how this chapter checks it", "result")
+
+    def __init__(self, rows: Sequence[ReportRow]):
+        self.rows = tuple(rows)
+        self._shown_at: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def markdown(self) -> str:
+        """The table as GitHub-flavoured Markdown."""
+        lines = ["| " + " | ".join(self.HEADER) + " |", "|---|---|---|"]
+        for r in self.rows:
+            cells = (r.claim, f"{r.check}: {r.how}", r.result)
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        """The table as HTML: ``<table class="table ...">``, as the book's tables."""
+        esc = html.escape
+        head = "".join(
+            f'<th class="head" style="{_TH}">{esc(h)}</th>' for h in self.HEADER
+        )
+        body = []
+        for i, r in enumerate(self.rows):
+            parity = "row-odd" if i % 2 == 0 else "row-even"
+            body.append(
+                f'<tr class="{parity}">'
+                f'<td style="{_TD}">{esc(r.claim)}</td>'
+                f'<td style="{_TD}"><em>{esc(r.check)}</em>: {esc(r.how)}</td>'
+                f'<td style="{_TH};white-space:nowrap">{esc(r.result)}</td></tr>'
+            )
+        return (
+            '<div class="pst-scrollable-table-container kexue-report-container">'
+            '<table class="table dataframe kexue-report">'
+            f'<thead><tr class="row-odd">{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>"
+        )
+
+    def text(self) -> str:
+        """Plain text: one line per claim."""
+        return "\n".join(
+            f"{r.result}  {r.claim}  [{r.check}: {r.how}]" for r in self.rows
+        )
+
+    def __str__(self) -> str:
+        return self.markdown()
+
+    def __repr__(self) -> str:
+        return f"Report({len(self.rows)} claims)\n" + self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(self.text())
+
+    def _mimebundle(self) -> dict:
+        return {
+            "text/html": self.html(),
+            "text/markdown": self.markdown(),
+            "text/plain": self.text(),
+        }
+
+    def _ipython_display_(self) -> None:
+        # report() already displayed this table in the current cell: do not show it
+        # twice when it is also the cell's last expression; anywhere else, display it.
+        if self._shown_at is not None and self._shown_at == _execution_count():
+            return
+        from IPython.display import display
+
+        display(self._mimebundle(), raw=True)
+
+
+def _execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
         return None
+    ip = get_ipython()
+    return None if ip is None else ip.execution_count
 
 
 def report(rows: Sequence[tuple[str, str]], *, show: bool = True) -> Report:
-    """The "What we checked" table: one row per ``(claim, check name)``, filled from the recorded checks.
+    """The "What we checked" table: one row per ``(claim, check name)`` pair.
 
-    Raises :class:`CheckFailed` if a named check did not run (or failed) in this session, so the table
-    can only list what was actually verified. Returns the Markdown; displays it in a notebook.
+    Each row is filled from the recorded checks. Raises :class:`CheckFailed` if a named
+    check did not run (or failed) in this session, so the table can only list what was
+    actually verified. Returns a :class:`Report`, which a notebook shows as an HTML
+    table; with ``show`` it is displayed at once (printed as text outside a notebook).
     """
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+        raise TypeError(
+            "rows must be a sequence of (claim, check name) pairs, got "
+            f"{type(rows).__name__}"
+        )
     by_name = {c.name: c for c in _RECORD}
-    lines = ["| claim | how this chapter checks it | result |", "|---|---|---|"]
-    for claim, name in rows:
+    out = []
+    for k, row in enumerate(rows):
+        if (
+            not isinstance(row, (tuple, list))
+            or len(row) != 2
+            or not all(isinstance(x, str) for x in row)
+        ):
+            raise TypeError(
+                f"rows[{k}] must be a (claim, check name) pair of strings, got {row!r}"
+            )
+        claim, name = row
         if name not in by_name:
             raise CheckFailed(
                 f"no passed check named {name!r} in this session (claim: {claim})"
             )
         c = by_name[name]
-        how = "sympy, symbolic" if c.method == "symbolic" else c.detail
         if c.method == "symbolic":
-            result = "✓ proved"
+            how, result = "sympy, symbolic", "✓ proved"
         else:
-            result = "✓ " + (
-                "holds" if c.detail in ("", "holds") else "within tolerance"
-            )
-        lines.append(f"| {claim} | {name}: {how} | {result} |")
-    md = Report("\n".join(lines))
+            how = c.detail
+            result = "✓ holds" if c.detail in ("", "holds") else "✓ within tolerance"
+        out.append(ReportRow(claim, name, how, result))
+    table = Report(out)
     if show:
         if _in_notebook():
-            from IPython.display import Markdown, display
+            from IPython.display import display
 
-            display(Markdown(md))
+            display(table._mimebundle(), raw=True)
+            table._shown_at = _execution_count()
         else:
-            print(md)
-    return md
+            print(table.text())
+    return table
