@@ -1,4 +1,5 @@
-"""kexue.symbolic: true identities pass, false ones fail (symbolically or numerically), the table is honest."""
+"""kexue.symbolic: true identities pass, false ones fail (symbolically or numerically),
+the numeric fallback stays inside the declared domains, and the table is honest."""
 
 import numpy as np
 import pytest
@@ -30,8 +31,8 @@ def test_numeric_fallback_is_labelled_and_still_catches_errors():
         (1 - a**2) ** 2
     )  # = 1 - a^2 only for a < 1: sympy cannot simplify without that
     c = S.check_equal(lhs, 1 - a**2, ranges={a: (0.1, 0.9)}, show=False)
-    assert c.method == "numeric" and "random points" in c.detail
-    with pytest.raises(S.CheckFailed, match="relative gap"):
+    assert c.method == "numeric" and "random real points" in c.detail
+    with pytest.raises(S.CheckFailed, match="lhs != rhs"):
         S.check_equal(lhs, 1 - a**2 + 1e-6 * a, ranges={a: (0.1, 0.9)}, show=False)
     with pytest.raises(S.CheckFailed, match="could not show"):
         S.check_equal(lhs, 1 - a**2, numeric=False, show=False)
@@ -135,3 +136,152 @@ def test_report_displays_once_in_a_notebook():
 def test_bad_options(kw):
     with pytest.raises(ValueError):
         S.check_equal(a, a, show=False, **kw)
+
+
+# ------------------------------------------------ the numeric fallback (library review 3.4)
+x_real = sp.Symbol("x", real=True)
+n_neg = sp.Symbol("n", negative=True)
+
+
+def test_fallback_samples_inside_the_declared_domain():
+    # false for x < 0: a real symbol must be sampled at both signs
+    with pytest.raises(S.CheckFailed, match="lhs != rhs"):
+        S.check_equal(sp.sqrt(x_real**2), x_real, show=False)
+    # true for every negative n (and false for positive n): sampling must stay negative
+    c = S.check_equal(sp.atan(1 / n_neg), -sp.pi / 2 - sp.atan(n_neg), show=False)
+    assert c.method == "numeric"
+    # sqrt((1 - a)^2) = 1 - a only for a < 1: a positive symbol is sampled beyond 1
+    with pytest.raises(S.CheckFailed):
+        S.check_equal(sp.sqrt((1 - a) ** 2), 1 - a, show=False)
+
+
+def test_counterexample_lies_inside_the_domain():
+    # sqrt(n^2 + 2n + 1) = -(n + 1) is false for n in (-1, 0): the point shown is negative
+    with pytest.raises(S.CheckFailed) as info:
+        S.check_equal(sp.sqrt(n_neg**2 + 2 * n_neg + 1), -(n_neg + 1), show=False)
+    where = eval(str(info.value).split(" at ", 1)[1].split(" (inside")[0])  # noqa: S307
+    assert where["n"] < 0
+
+
+def test_integer_and_complex_symbols():
+    k = sp.Symbol("k", integer=True)
+    # (-1)^(2k) = 1 holds for integer k only
+    S.check_equal((-1) ** (2 * k), 1, show=False, timeout=1)
+    z = sp.Symbol("z")  # no assumptions: complex
+    with pytest.raises(S.CheckFailed):  # log(exp(z)) = z fails off the real line
+        S.check_equal(sp.log(sp.exp(z)), z, show=False)
+
+
+def test_gap_is_relative_with_an_absolute_floor():
+    # a factor 2 between small quantities is not "equal within 1e-12"
+    with pytest.raises(S.CheckFailed, match="lhs != rhs"):
+        S.check_equal(1e-13 * a, 2e-13 * a, show=False)
+    with pytest.raises(S.CheckFailed):
+        S.check_equal(a, a * (1 + sp.Float(1e-10)), show=False)
+    # ... unless an explicit absolute tolerance says so
+    S.check_equal(1e-13 * a, 2e-13 * a, atol=1e-11, show=False)
+    # exact cancellation to zero (check_zero) passes on the rounding floor
+    e = sp.sqrt((1 - a**2) ** 2) - (1 - a**2)
+    S.check_zero(e, ranges={a: (0.1, 0.9)}, show=False)
+
+
+def test_floats_are_not_rationalised_into_a_proof():
+    c = S.check_equal(sp.Float("0.333333333333333") * a, a / 3, show=False)
+    assert c.method == "numeric"
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(tol=float("inf")), "tol must be finite"),
+        (dict(tol=float("nan")), "tol must be finite"),
+        (dict(tol=-1.0), "tol must be > 0"),
+        (dict(atol=float("nan")), "atol must be finite"),
+        (dict(timeout=0), "timeout must be > 0"),
+        (dict(n_random=2.5), "n_random must be an int"),
+        (dict(ranges={"aa": (3, 4)}), "ranges key 'aa' is not a free symbol"),
+        (dict(ranges={a: (-1, 1)}), "leaves the domain"),
+        (dict(ranges={a: (2, 1)}), "lo < hi"),
+        (dict(ranges={a: (0, float("inf"))}), "finite"),
+        (dict(ranges={a: 3}), "pair"),
+        (dict(ranges=[(a, 1)]), "ranges must be a mapping"),
+        (dict(name=3), "name must be"),
+    ],
+)
+def test_bad_options_of_check_equal(kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        S.check_equal(sp.sqrt((1 - a) ** 2), 1 - a, show=False, **kw)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(rtol=float("nan")), "rtol must be finite"),
+        (dict(rtol=float("inf")), "rtol must be finite"),
+        (dict(atol=-1.0), "atol must be >= 0"),
+        (dict(rtol=0.0, atol=0.0), "both be 0"),
+    ],
+)
+def test_bad_tolerances_of_check_close(kw, match):
+    with pytest.raises(ValueError, match=match):
+        S.check_close(1.0, 100.0, name="c", show=False, **kw)
+
+
+def test_bad_sides_get_clear_errors():
+    for bad in (None, a > 1, [a, a], "a + 1", True):
+        with pytest.raises(TypeError, match="lhs"):
+            S.check_equal(bad, a, show=False)
+    with pytest.raises(TypeError, match="actual"):
+        S.check_close(None, None, rtol=1.0, name="none", show=False)
+    with pytest.raises(TypeError, match="expected"):
+        S.check_close(1.0, "x", rtol=1.0, name="str", show=False)
+
+
+def test_symbolic_attempt_has_a_time_limit(monkeypatch):
+    import time
+
+    def endless(e):  # a rewrite that never finishes, as simplify can on big input
+        while True:
+            sum(range(1000))
+
+    monkeypatch.setattr(S, "_transforms", lambda: (endless,))
+    start = time.monotonic()
+    c = S.check_equal(
+        sp.sqrt((1 - a) ** 2), 1 - a, ranges={a: (0.1, 0.9)}, timeout=0.5, show=False
+    )
+    assert time.monotonic() - start < 5 and c.method == "numeric"
+    with pytest.raises(S.CheckFailed, match="timeout=0.5"):
+        S.check_equal(a, a, timeout=0.5, numeric=False, show=False)
+
+
+def test_time_limit_off_the_main_thread(monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(S, "_transforms", lambda: (lambda e: (time.sleep(30), e)[1],))
+
+    out = {}
+
+    def run():
+        out["c"] = S.check_equal(a, a, timeout=0.3, show=False)
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join(10)
+    assert not th.is_alive() and out["c"].method == "numeric"
+
+
+def test_long_displays_are_shortened_to_the_column():
+    terms = sp.Add(*[sp.Symbol(f"c_{k}") * a**k for k in range(40)])
+    long_name = "a long name for a check " * 6
+    tex = S.latex_check(long_name, terms, sp.expand(terms), "symbolic")
+    assert r"\ldots" in tex and r"\begin{array}" in tex
+    lines = tex.split(r"\\")
+    # every displayed line fits: text lines by characters, math by its printed width
+    assert all(len(line) < 4 * S.DISPLAY_WIDTH for line in lines)
+    short = S.latex_check("ok", a + 1, 1 + a, "symbolic")
+    assert r"\begin{array}" not in short and r"\ldots" not in short
+    # text in the display is escaped for TeX
+    assert r"\text{a\_b \& c:}" in S.latex_check("a_b & c", a, a, "symbolic")
+    for line in S._wrap_text(long_name, S.DISPLAY_WIDTH):
+        assert len(line) <= S.DISPLAY_WIDTH

@@ -1,21 +1,31 @@
 """Checked derivations: show ``lhs = rhs ✓`` and raise when the identity is false.
 
 Every chapter's key results go through :func:`check_equal` (or :func:`check_zero`,
-:func:`check_close`). A check first tries to prove the identity with sympy (``simplify`` of the
-difference). When sympy cannot decide, it falls back to evaluating both sides at random points with
-30-digit arithmetic and a stated relative tolerance, and says so in what it shows. A false identity
-fails either way: the exception carries both sides, the simplified difference and a point where they
-differ.
+:func:`check_close`, :func:`check_true`). A check first tries to prove the identity with
+sympy (``simplify`` and a few rewrites of the difference, within a time limit). When
+sympy cannot decide, it falls back to evaluating both sides at random points *inside
+the symbols' declared domains* (a ``negative`` symbol at negative numbers, an
+``integer`` one at integers, a symbol with no assumptions at complex numbers) with
+30-digit arithmetic, and accepts when the gap is within ``tol`` relative to the larger
+side (plus ``atol`` and the rounding floor of 30-digit arithmetic), and says so in
+what it shows. A false identity fails either way: the exception carries both sides and
+a point, inside the domain, where they differ.
 
-Each passing check is recorded; :func:`summary` returns the list, which chapters use for their
-"What we checked" table.
+Each passing check is recorded; :func:`summary` returns the list and :func:`report`
+turns it into the chapter's "What we checked" table.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import html
+import math
+import numbers
 import random as _random
+import signal
+import textwrap
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,6 +47,14 @@ __all__ = [
     "ReportRow",
 ]
 
+DIGITS = 30  # significant digits of the numeric fallback
+# What 30-digit evaluation can resolve: a gap below 1e-25 of the size of the summands is
+# rounding, not a difference (five digits of margin over the working precision).
+ROUNDING = 1e-25
+# Widest check display, in characters of sympy's 2-D pretty printing (about one
+# character per 0.5 em of MathJax output): keeps a check inside the book's column.
+DISPLAY_WIDTH = 64
+
 
 class CheckFailed(AssertionError):
     """A claimed identity or numeric agreement does not hold."""
@@ -44,7 +62,7 @@ class CheckFailed(AssertionError):
 
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """One passed check: what it was called, how it was established, and the detail shown."""
+    """One passed check: its name, how it was established, and the detail shown."""
 
     name: str
     method: str  # "symbolic" or "numeric"
@@ -69,71 +87,318 @@ def summary() -> list[Check]:
     return list(_RECORD)
 
 
-def _in_notebook() -> bool:
+# ---------------------------------------------------------------------------- arguments
+def _real(value, name: str, *, positive: bool = False) -> float:
+    """A finite real number (``> 0`` with ``positive``, else ``>= 0``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and not v > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if not v >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return v
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def _label(value, name: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(
+            f"{name} must be a non-empty str{' or None' if optional else ''}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _sympify(value, name: str):
+    """A sympy expression or matrix (numbers and numpy arrays are converted)."""
+    if value is None or isinstance(value, (bool, str, bytes)):
+        raise TypeError(
+            f"{name} must be a sympy expression, matrix or number, got {value!r}"
+        )
+    if isinstance(value, np.ndarray):
+        value = sp.Matrix(value)
+    if isinstance(value, (list, tuple, dict, set)):
+        raise TypeError(
+            f"{name} must be a sympy expression, matrix or number, got a "
+            f"{type(value).__name__} (wrap a list in sympy.Matrix)"
+        )
     try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython ships with the book's requirements
-        return False
-    ip = get_ipython()
-    return ip is not None and ip.__class__.__name__ != "TerminalInteractiveShell"
+        out = sp.sympify(value, strict=True)
+    except (sp.SympifyError, TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a sympy expression, matrix or number, got "
+            f"{type(value).__name__}"
+        ) from err
+    if isinstance(out, sp.MatrixBase):
+        return sp.ImmutableMatrix(out)
+    if not isinstance(out, sp.Expr):
+        raise TypeError(
+            f"{name} must be an expression, got {type(out).__name__} ({out}): "
+            "compare the two sides of a relation with check_equal(lhs, rhs)"
+        )
+    return out
 
 
-def _show(latex: str, text: str) -> None:
-    if _in_notebook():
-        from IPython.display import Math, display
-
-        display(Math(latex))
-    else:
-        print(text)
+# ------------------------------------------------------------------------- time limit
+class _Timeout(Exception):
+    pass
 
 
-def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
-    """The LaTeX line a check displays: ``name:  lhs = rhs  ✓ (how)``."""
-    label = rf"\text{{{name}:}}\quad " if name else ""
-    tail = r"\quad\checkmark" + (rf"\ \text{{({how})}}" if how != "symbolic" else "")
-    return f"{label}{sp.latex(lhs)} = {sp.latex(rhs)}{tail}"
+def _with_time_limit(fn, seconds: float):
+    """``fn()``, or raise :class:`_Timeout` after ``seconds`` of wall time.
+
+    In the main thread (a script, a notebook kernel) a ``SIGALRM`` timer interrupts the
+    computation. Elsewhere the work runs in a daemon thread that is abandoned on timeout
+    (Python cannot stop a thread; the result is then ignored).
+    """
+    if (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    ):
+
+        def _alarm(signum, frame):
+            raise _Timeout
+
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+        start = time.monotonic()
+        try:
+            return fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if old_delay:  # someone else's timer was running: restore what is left
+                left = old_delay - (time.monotonic() - start)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+    result: dict = {}
+
+    def _run():
+        try:
+            result["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller
+            result["error"] = err
+
+    worker = threading.Thread(target=_run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _Timeout
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
-def _is_zero_symbolically(diff: sp.Expr) -> bool:
-    if isinstance(diff, sp.MatrixBase):
-        return all(_is_zero_symbolically(e) for e in diff)
-    for transform in (
+# ------------------------------------------------------------------------ symbolic path
+def _transforms():
+    # No nsimplify: it would turn float approximations into exact numbers and report
+    # "proved" for a claim that only holds to 15 digits.
+    return (
         lambda e: e,
+        lambda e: sp.expand(e),
         sp.simplify,
         lambda e: sp.simplify(sp.expand(sp.radsimp(e))),
-        lambda e: sp.simplify(sp.powsimp(sp.expand(e), force=True)),
-        lambda e: sp.nsimplify(sp.simplify(sp.together(e))),
-    ):
+        lambda e: sp.simplify(sp.powsimp(sp.expand(e), force=False)),
+        lambda e: sp.simplify(sp.together(e)),
+    )
+
+
+def _is_zero_symbolically(diff, deadline: float) -> bool | None:
+    """True if a rewrite of ``diff`` is 0; None if the time ran out before one was."""
+    if isinstance(diff, sp.MatrixBase):
+        outcomes = [_is_zero_symbolically(e, deadline) for e in diff]
+        if all(o is True for o in outcomes):
+            return True
+        return None if any(o is None for o in outcomes) else False
+    for transform in _transforms():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
         try:
-            if transform(diff) == 0:
+            if _with_time_limit(lambda t=transform: t(diff) == 0, left):
                 return True
+        except _Timeout:
+            return None
         except (
             TypeError,
             ValueError,
             NotImplementedError,
             RecursionError,
-        ):  # pragma: no cover
+            AttributeError,
+        ):  # pragma: no cover - a rewrite sympy cannot do on this expression
             continue
     return False
 
 
-def _random_points(symbols: Sequence[sp.Symbol], ranges: Mapping, n: int, seed: int):
+# ------------------------------------------------------------------------- numeric path
+def _domain(s: sp.Symbol) -> str:
+    """Where a symbol lives, from its assumptions: 'integer', 'real' or 'complex'."""
+    if s.is_integer:
+        return "integer"
+    if s.is_real or s.is_extended_real:
+        return "real"
+    return "complex"
+
+
+def _sign(s: sp.Symbol) -> int:
+    """+1 for a nonnegative symbol, -1 for a nonpositive one, else 0."""
+    if s.is_nonnegative:
+        return 1
+    if s.is_nonpositive:
+        return -1
+    return 0
+
+
+def _satisfies(s: sp.Symbol, value) -> bool:
+    """Whether ``value`` is consistent with every assumption declared on ``s``."""
+    v = sp.sympify(value)
+    for fact, wanted in s.assumptions0.items():
+        if fact in ("commutative", "infinite", "finite", "extended_real", "complex"):
+            continue
+        got = getattr(v, f"is_{fact}", None)
+        if got is not None and got != wanted:
+            return False
+    return True
+
+
+def _default_draw(s: sp.Symbol, rng: _random.Random):
+    """One value inside ``s``'s domain; magnitudes log-uniform over [0.05, 20]."""
+    sign = _sign(s)
+    if _domain(s) == "integer":
+        m = rng.randint(0 if sign else 1, 9)
+        return sp.Integer(m if sign >= 0 else -m) * (
+            rng.choice((-1, 1)) if sign == 0 else 1
+        )
+    mag = math.exp(rng.uniform(math.log(0.05), math.log(20.0)))
+    if _domain(s) == "complex":
+        angle = rng.uniform(-math.pi, math.pi)
+        return sp.Float(mag * math.cos(angle), DIGITS) + sp.I * sp.Float(
+            mag * math.sin(angle), DIGITS
+        )
+    if sign == 0:
+        sign = rng.choice((-1, 1))
+    return sp.Float(sign * mag, DIGITS)
+
+
+def _ranged_draw(s: sp.Symbol, lo: float, hi: float, rng: _random.Random):
+    if _domain(s) == "integer":
+        return sp.Integer(rng.randint(math.ceil(lo), math.floor(hi)))
+    return sp.Float(rng.uniform(lo, hi), DIGITS)
+
+
+def _check_ranges(ranges, free: Sequence[sp.Symbol]) -> dict:
+    """``{symbol: (lo, hi)}`` from ``ranges``, each inside the symbol's domain."""
+    if ranges is None:
+        return {}
+    if not isinstance(ranges, Mapping):
+        raise TypeError(
+            "ranges must be a mapping {symbol: (lo, hi)}, got "
+            f"{type(ranges).__name__}"
+        )
+    by_name = {str(s): s for s in free}
+    out = {}
+    for key, bounds in ranges.items():
+        s = key if isinstance(key, sp.Symbol) else by_name.get(key)
+        if s not in free:
+            raise ValueError(
+                f"ranges key {key!r} is not a free symbol of lhs or rhs "
+                f"(free symbols: {', '.join(sorted(by_name)) or 'none'})"
+            )
+        if (
+            not isinstance(bounds, (tuple, list))
+            or len(bounds) != 2
+            or not all(
+                isinstance(b, numbers.Real) and not isinstance(b, bool) for b in bounds
+            )
+        ):
+            raise TypeError(f"ranges[{key!r}] must be a pair (lo, hi), got {bounds!r}")
+        lo, hi = float(bounds[0]), float(bounds[1])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(
+                f"ranges[{key!r}] must be finite with lo < hi, got {bounds}"
+            )
+        if _domain(s) == "complex":
+            raise ValueError(
+                f"ranges[{key!r}]: {s} has no real assumption (it is complex); declare "
+                f"it real (sympy.Symbol({str(s)!r}, real=True)) to sample it on a range"
+            )
+        if _domain(s) == "integer" and math.ceil(lo) > math.floor(hi):
+            raise ValueError(f"ranges[{key!r}] = {bounds} contains no integer")
+        ends = (sp.Float(lo) if lo != 0 else sp.Integer(0), sp.Float(hi))
+        inside = [_satisfies(s, e) for e in ends]
+        if _domain(s) != "integer" and not (
+            (inside[0] or lo == 0) and (inside[1] or hi == 0)
+        ):
+            raise ValueError(
+                f"ranges[{key!r}] = {bounds} leaves the domain its assumptions declare "
+                f"({', '.join(k for k, v in s.assumptions0.items() if v)})"
+            )
+        out[s] = (lo, hi)
+    return out
+
+
+def _random_points(free, ranges: Mapping, n: int, seed: int):
+    """``n`` points, each coordinate inside its symbol's declared domain."""
     rng = _random.Random(seed)
     points = []
     for _ in range(n):
         point = {}
-        for s in symbols:
-            lo, hi = ranges.get(s, ranges.get(str(s), (0.1, 0.9)))
-            point[s] = sp.Float(rng.uniform(lo, hi), 30)
+        for s in free:
+            for _attempt in range(200):
+                if s in ranges:
+                    v = _ranged_draw(s, *ranges[s], rng)
+                else:
+                    v = _default_draw(s, rng)
+                if _satisfies(s, v):
+                    break
+            else:
+                raise CheckFailed(
+                    f"could not draw a value of {s} satisfying its assumptions "
+                    f"{s.assumptions0}: give ranges={{{str(s)!r}: (lo, hi)}}"
+                )
+            point[s] = v
         points.append(point)
     return points
 
 
-def _numeric_gap(lhs, rhs, point) -> tuple[complex, complex, float]:
-    lv = complex(sp.N(sp.sympify(lhs).subs(point), 30))
-    rv = complex(sp.N(sp.sympify(rhs).subs(point), 30))
-    scale = max(1.0, abs(lv), abs(rv))
-    return lv, rv, abs(lv - rv) / scale
+def _summands(e) -> list:
+    return list(sp.Add.make_args(e))
+
+
+def _evaluate(e, point) -> complex:
+    v = sp.sympify(e).evalf(DIGITS, subs=point)
+    try:
+        return complex(v)
+    except (TypeError, ValueError):
+        return complex(float("nan"))
+
+
+def _numeric_gap(lhs, rhs, point, tol: float, atol: float):
+    """Both sides, the gap, and the bound it must stay under at ``point``.
+
+    gap = |lhs - rhs| evaluated as one expression (30 digits, so cancellation between
+    the sides is resolved); bound = tol * max(|lhs|, |rhs|) + atol + ROUNDING * the sum
+    of the summands' magnitudes.
+    """
+    lv, rv = _evaluate(lhs, point), _evaluate(rhs, point)
+    d = _evaluate(sp.Add(lhs, -rhs), point)
+    size = sum(abs(_evaluate(t, point)) for t in _summands(lhs) + _summands(rhs))
+    bound = tol * max(abs(lv), abs(rv)) + atol + ROUNDING * size
+    return lv, rv, abs(d), bound
+
+
+def _domain_text(free) -> str:
+    kinds = sorted({_domain(s) for s in free})
+    return "/".join(kinds) if kinds else "constant"
 
 
 def check_equal(
@@ -144,70 +409,106 @@ def check_equal(
     numeric: bool = True,
     n_random: int = 8,
     tol: float = 1e-12,
+    atol: float = 0.0,
     ranges: Mapping | None = None,
     seed: int = 0,
+    timeout: float = 20.0,
     show: bool = True,
 ) -> Check:
-    """Assert ``lhs == rhs`` as sympy expressions; show ``lhs = rhs ✓``; raise :class:`CheckFailed` if not.
+    """Assert ``lhs == rhs`` as sympy expressions; show ``lhs = rhs ✓``.
+
+    Raises :class:`CheckFailed` when the identity is false (or cannot be established).
 
     Parameters
     ----------
-    lhs, rhs : sympy expressions (or matrices of them), or anything ``sympy.sympify`` accepts.
+    lhs, rhs : sympy expressions or matrices of the same shape (numbers, numpy arrays).
     name : label shown beside the identity and recorded in :func:`summary`.
-    numeric : when ``simplify`` cannot prove the identity, evaluate both sides at ``n_random`` random
-        points (30 significant digits) and accept when the relative gap is below ``tol`` everywhere.
-    ranges : ``{symbol: (lo, hi)}`` sampling ranges for the numeric fallback; default ``(0.1, 0.9)``
-        for every free symbol (suits coefficients such as signal levels and probabilities).
+    numeric : when sympy cannot prove the identity within ``timeout`` seconds, evaluate
+        both sides at ``n_random`` random points inside the symbols' domains (30
+        significant digits) and accept when, everywhere, ``|lhs - rhs| <= tol *
+        max(|lhs|, |rhs|) + atol`` (plus the rounding floor ``1e-25`` of the summands'
+        size). Domains come from the symbols' assumptions: ``positive`` at (0.05,
+        20), ``negative`` at (-20, -0.05), ``real`` at either sign, ``integer`` at
+        integers in [-9, 9], a symbol with no assumptions at complex numbers of
+        modulus (0.05, 20).
+    ranges : ``{symbol or name: (lo, hi)}`` to sample a real symbol on a sub-interval
+        of its domain instead (each key must be a free symbol; the interval must respect
+        the symbol's assumptions).
+    timeout : seconds allowed for the symbolic attempt (then the numeric fallback runs).
     """
+    label_name = _label(name, "name", optional=True)
+    numeric = _flag(numeric, "numeric")
+    show = _flag(show, "show")
+    if isinstance(n_random, bool) or not isinstance(n_random, numbers.Integral):
+        raise TypeError(f"n_random must be an int, got {type(n_random).__name__}")
     if n_random < 1:
         raise ValueError(f"n_random must be >= 1, got {n_random}")
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    lhs_s, rhs_s = sp.sympify(lhs), sp.sympify(rhs)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    tol = _real(tol, "tol", positive=True)
+    atol = _real(atol, "atol")
+    timeout = _real(timeout, "timeout", positive=True)
+    lhs_s, rhs_s = _sympify(lhs, "lhs"), _sympify(rhs, "rhs")
     if isinstance(lhs_s, sp.MatrixBase) != isinstance(rhs_s, sp.MatrixBase):
         raise TypeError("lhs and rhs must both be matrices or both be scalars")
+    label = label_name or "identity"
     if isinstance(lhs_s, sp.MatrixBase) and lhs_s.shape != rhs_s.shape:
-        raise CheckFailed(
-            f"{name or 'check'}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}"
-        )
+        raise CheckFailed(f"{label}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}")
     diff = lhs_s - rhs_s
-    label = name or "identity"
-    if _is_zero_symbolically(diff):
+    free = sorted(lhs_s.free_symbols | rhs_s.free_symbols, key=str)
+    spans = _check_ranges(ranges, free)
+    proved = _is_zero_symbolically(diff, time.monotonic() + timeout)
+    if proved:
         how = "symbolic"
     else:
+        why = (
+            f"sympy did not finish within timeout={timeout:g} s"
+            if proved is None
+            else "sympy could not show lhs = rhs"
+        )
         if not numeric:
             raise CheckFailed(
-                f"{label}: sympy could not show lhs = rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
-                f"  lhs - rhs simplifies to {sp.simplify(diff)}"
+                f"{label}: {why}\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
+                f"  lhs - rhs = {diff}"
             )
-        free = sorted(diff.free_symbols, key=str)
         if diff.atoms(sp.core.function.AppliedUndef) or diff.atoms(sp.Derivative):
             raise CheckFailed(
-                f"{label}: not proved symbolically and contains undefined functions, so no "
-                f"numeric fallback is possible\n  lhs - rhs simplifies to {sp.simplify(diff)}"
+                f"{label}: not proved symbolically and contains undefined functions, "
+                f"so no numeric fallback is possible\n  lhs - rhs = {diff}"
             )
         pairs = (
-            list(zip(lhs_s, rhs_s))
+            list(zip(lhs_s, rhs_s, strict=True))
             if isinstance(lhs_s, sp.MatrixBase)
             else [(lhs_s, rhs_s)]
         )
         worst = 0.0
-        for point in _random_points(free, ranges or {}, n_random, seed):
+        for point in _random_points(free, spans, n_random, seed):
             for l_e, r_e in pairs:
-                lv, rv, gap = _numeric_gap(l_e, r_e, point)
-                if not np.isfinite(gap) or gap > tol:
-                    where = {str(k): float(v) for k, v in point.items()}
+                lv, rv, gap, bound = _numeric_gap(l_e, r_e, point, tol, atol)
+                if not (math.isfinite(gap) and gap <= bound):
+                    where = {
+                        str(k): complex(v) if v.is_real is False else float(v)
+                        for k, v in point.items()
+                    }
                     raise CheckFailed(
                         f"{label}: lhs != rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
-                        f"  at {where}: lhs = {lv}, rhs = {rv} (relative gap {gap:.3g} > tol {tol:g})"
+                        f"  at {where} (inside the declared domain): lhs = {lv:.10g}, "
+                        f"rhs = {rv:.10g}; |lhs - rhs| = {gap:.3g} > {bound:.3g} "
+                        f"(tol {tol:g} relative + atol {atol:g})"
                     )
-                worst = max(worst, gap)
-        how = f"numerically at {n_random} random points, max rel. gap {worst:.1e} < {tol:g}"
+                scale = max(abs(lv), abs(rv))
+                worst = max(worst, gap / scale if scale > 0 else 0.0)
+        gap_text = f"{worst:.1e}" if worst >= ROUNDING else f"below {ROUNDING:g}"
+        how = (
+            f"numerically at {n_random} random {_domain_text(free)} points, "
+            f"max rel. gap {gap_text} (tol {tol:g}"
+            + (f", atol {atol:g})" if atol else ")")
+        )
     check = Check(label, "symbolic" if how == "symbolic" else "numeric", how)
     _RECORD.append(check)
     if show:
         _show(
-            latex_check(name, lhs_s, rhs_s, how),
+            latex_check(label_name, lhs_s, rhs_s, how),
             f"{label}: {lhs_s} = {rhs_s}  ✓ ({how})",
         )
     return check
@@ -215,7 +516,9 @@ def check_equal(
 
 def check_zero(expr: Any, **kwargs) -> Check:
     """Assert ``expr == 0`` (see :func:`check_equal` for the options)."""
-    return check_equal(expr, sp.Integer(0), **kwargs)
+    if "rhs" in kwargs:
+        raise TypeError("check_zero compares expr with 0: it takes no rhs")
+    return check_equal(_sympify(expr, "expr"), sp.Integer(0), **kwargs)
 
 
 def check_close(
@@ -227,21 +530,24 @@ def check_close(
     atol: float = 0.0,
     show: bool = True,
 ) -> Check:
-    """Assert two numbers/arrays agree within ``atol + rtol*|expected|`` elementwise; show the max error.
+    """Assert two numbers/arrays agree within ``atol + rtol*|expected|`` elementwise.
 
     For claims that are numeric by nature (a measured quantity against its closed form).
+    Shows the max error. NaN or inf in either side fails the check.
     """
-    if rtol < 0 or atol < 0 or (rtol == 0 and atol == 0):
-        raise ValueError(
-            f"need rtol >= 0, atol >= 0 and not both 0, got rtol={rtol}, atol={atol}"
-        )
-    a = np.asarray(_to_numpy(actual), dtype=float)
-    e = np.asarray(_to_numpy(expected), dtype=float)
+    name = _label(name, "name")
+    rtol, atol = _real(rtol, "rtol"), _real(atol, "atol")
+    show = _flag(show, "show")
+    if rtol == 0 and atol == 0:
+        raise ValueError("rtol and atol cannot both be 0 (an exact comparison)")
+    a = _as_float_array(actual, "actual")
+    e = _as_float_array(expected, "expected")
     try:
         a, e = np.broadcast_arrays(a, e)
     except ValueError as err:
-        raise CheckFailed(
-            f"{name}: shapes {a.shape} and {e.shape} do not broadcast"
+        raise ValueError(
+            f"{name}: actual and expected shapes {a.shape} and {e.shape} do not "
+            "broadcast"
         ) from err
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
         raise CheckFailed(
@@ -261,37 +567,188 @@ def check_close(
     check = Check(name, "numeric", how)
     _RECORD.append(check)
     if show:
-        _show(
-            rf"\text{{{name}:}}\quad \checkmark\ \text{{({how})}}", f"{name}: ✓ ({how})"
-        )
+        _show(_latex_text_line(name, how), f"{name}: ✓ ({how})")
     return check
 
 
 def check_true(
     condition: bool, *, name: str, detail: str = "", show: bool = True
 ) -> Check:
-    """Assert a boolean claim (an inequality on a grid, an ordering of measured numbers, ...)."""
+    """Assert a boolean claim (an inequality on a grid, an ordering of numbers, ...)."""
     if not isinstance(condition, (bool, np.bool_)):
         raise TypeError(f"condition must be a bool, got {type(condition).__name__}")
+    name = _label(name, "name")
+    if not isinstance(detail, str):
+        raise TypeError(f"detail must be a str, got {type(detail).__name__}")
+    show = _flag(show, "show")
     if not condition:
         raise CheckFailed(f"{name}: false" + (f" ({detail})" if detail else ""))
     check = Check(name, "numeric", detail or "holds")
     _RECORD.append(check)
     if show:
         _show(
-            rf"\text{{{name}:}}\quad \checkmark"
-            + (rf"\ \text{{({detail})}}" if detail else ""),
+            _latex_text_line(name, detail),
             f"{name}: ✓" + (f" ({detail})" if detail else ""),
         )
     return check
 
 
-def _to_numpy(x):
+def _as_float_array(x, name: str) -> np.ndarray:
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}")
     if hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
-    return x
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a number or an array of numbers, got {type(x).__name__}"
+        ) from err
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: there is nothing to compare")
+    return arr
 
 
+# ---------------------------------------------------------------------------- display
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the book's requirements
+        return False
+    ip = get_ipython()
+    return ip is not None and ip.__class__.__name__ != "TerminalInteractiveShell"
+
+
+def _show(latex: str, text: str) -> None:
+    if _in_notebook():
+        from IPython.display import Math, display
+
+        display(Math(latex))
+    else:
+        print(text)
+
+
+_ELLIPSIS = sp.Symbol(r"\ldots")
+
+
+def _width(e) -> int:
+    """Displayed width of an expression, in characters of sympy's 2-D pretty print."""
+    try:
+        art = sp.pretty(e, use_unicode=True, wrap_line=False)
+    except Exception:  # noqa: BLE001 - a printer failure must not fail a passed check
+        return len(sp.latex(e)) // 2
+    return max((len(line) for line in art.splitlines()), default=0)
+
+
+def _shorten(e, budget: int):
+    """``e`` with its widest parts replaced by ``…`` until it is ``budget`` wide."""
+    if _width(e) <= budget:
+        return e
+    if isinstance(e, sp.MatrixBase):
+        return sp.Symbol(rf"\text{{({e.rows}×{e.cols} matrix, too wide to show)}}")
+    if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
+        return _ELLIPSIS
+    for _ in range(len(e.args) + 4):
+        args = list(e.args)
+        if isinstance(e, (sp.Add, sp.Mul)) and len(args) > 2:
+            # drop trailing terms/factors into one "…"
+            keep = args[:-2] + [_ELLIPSIS]
+            try:
+                e = e.func(*keep, evaluate=False)
+            except TypeError:
+                return _ELLIPSIS
+        else:
+            widest = max(range(len(args)), key=lambda i: _width(args[i]))
+            inner = _width(args[widest])
+            args[widest] = _shorten(args[widest], inner - (_width(e) - budget) - 1)
+            try:
+                e = e.func(*args, evaluate=False)
+            except TypeError:
+                return _ELLIPSIS
+        if _width(e) <= budget:
+            return e
+    return _ELLIPSIS
+
+
+def _wrap_text(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width=width, break_long_words=True) or [""]
+
+
+def _tex_text(text: str) -> str:
+    """``text`` inside ``\\text{...}``, with TeX's special characters escaped."""
+    table = {
+        "\\": r"\backslash ",
+        "{": r"\{",
+        "}": r"\}",
+        "#": r"\#",
+        "$": r"\$",
+        "%": r"\%",
+        "&": r"\&",
+        "_": r"\_",
+        "^": r"\hat{}",
+        "~": r"\sim ",
+    }
+    return r"\text{" + "".join(table.get(c, c) for c in text) + "}"
+
+
+def _stack(lines: Sequence[str]) -> str:
+    if len(lines) == 1:
+        return lines[0]
+    return r"\begin{array}{l}" + r" \\ ".join(lines) + r"\end{array}"
+
+
+def _latex_text_line(name: str, detail: str) -> str:
+    """``name: ✓ (detail)`` as LaTeX, wrapped onto lines that fit the column."""
+    line = f"{name}: ✓" + (f" ({detail})" if detail else "")
+    if len(line) <= DISPLAY_WIDTH:
+        return (
+            _tex_text(f"{name}:")
+            + r"\quad \checkmark"
+            + (r"\ " + _tex_text(f"({detail})") if detail else "")
+        )
+    lines = [_tex_text(t) for t in _wrap_text(f"{name}:", DISPLAY_WIDTH)]
+    lines[-1] += r"\quad \checkmark"
+    if detail:
+        lines += [_tex_text(t) for t in _wrap_text(f"({detail})", DISPLAY_WIDTH)]
+    return _stack(lines)
+
+
+def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
+    """The LaTeX a check displays: ``name:  lhs = rhs  ✓ (how)``.
+
+    When that is wider than the page column (:data:`DISPLAY_WIDTH` characters), the
+    parts go on separate lines and a side still too wide has its trailing terms or
+    innermost parts shown as ``…`` (the exception and :func:`summary` keep the full
+    text; only the display is shortened).
+    """
+    name = _label(name, "name", optional=True)
+    if not isinstance(how, str):
+        raise TypeError(f"how must be a str, got {type(how).__name__}")
+    lhs, rhs = _sympify(lhs, "lhs"), _sympify(rhs, "rhs")
+    note = "" if how == "symbolic" else f"({how})"
+    label = _tex_text(f"{name}:") + r"\quad " if name else ""
+    tail = r"\quad\checkmark" + (r"\ " + _tex_text(note) if note else "")
+    wl, wr = _width(lhs), _width(rhs)
+    one_line = (len(name) + 2 if name else 0) + wl + 3 + wr + 2 + len(note)
+    if one_line <= DISPLAY_WIDTH:
+        return f"{label}{sp.latex(lhs)} = {sp.latex(rhs)}{tail}"
+    lines = (
+        [_tex_text(t) for t in _wrap_text(f"{name}:", DISPLAY_WIDTH)] if name else []
+    )
+    budget = DISPLAY_WIDTH - 4
+    if wl + 3 + wr <= budget:
+        lines.append(f"{sp.latex(lhs)} = {sp.latex(rhs)}\\quad\\checkmark")
+    else:
+        lines.append(sp.latex(_shorten(lhs, budget)))
+        lines.append(
+            r"\quad = " + sp.latex(_shorten(rhs, budget - 3)) + r"\quad\checkmark"
+        )
+    if note:
+        lines += [_tex_text(t) for t in _wrap_text(note, DISPLAY_WIDTH)]
+    return _stack(lines)
+
+
+# ----------------------------------------------------------------------------- report
 _TH = "text-align:left;vertical-align:top"
 _TD = "text-align:left;vertical-align:top;overflow-wrap:anywhere"
 
