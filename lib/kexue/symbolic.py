@@ -68,6 +68,15 @@ class Check:
     method: str  # "symbolic" or "numeric"
     detail: str
 
+    def __post_init__(self):
+        _label(self.name, "name")
+        if self.method not in ("symbolic", "numeric"):
+            raise ValueError(
+                f"method must be 'symbolic' or 'numeric', got {self.method!r}"
+            )
+        if not isinstance(self.detail, str):
+            raise TypeError(f"detail must be a str, got {type(self.detail).__name__}")
+
     def _ipython_display_(
         self,
     ):  # the check already showed itself; keep cell outputs clean
@@ -762,6 +771,12 @@ class ReportRow:
     how: str  # how it was established ("sympy, symbolic" or the numeric detail)
     result: str  # "✓ proved", "✓ holds" or "✓ within tolerance"
 
+    def __post_init__(self):
+        for field in ("claim", "check", "how", "result"):
+            value = getattr(self, field)
+            if not isinstance(value, str):
+                raise TypeError(f"{field} must be a str, got {type(value).__name__}")
+
 
 def _md_cell(text: str) -> str:
     # a pipe ends a Markdown table cell and a newline ends the row
@@ -782,6 +797,13 @@ class Report:
     HEADER = ("claim", "how this chapter checks it", "result")
 
     def __init__(self, rows: Sequence[ReportRow]):
+        if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+            raise TypeError(
+                f"rows must be a sequence of ReportRow, got {type(rows).__name__}"
+            )
+        for k, r in enumerate(rows):
+            if not isinstance(r, ReportRow):
+                raise TypeError(f"rows[{k}] must be a ReportRow, got {r!r}")
         self.rows = tuple(rows)
         self._shown_at: int | None = None
 
@@ -881,6 +903,7 @@ def report(rows: Sequence[tuple[str, str]], *, show: bool = True) -> Report:
             "rows must be a sequence of (claim, check name) pairs, got "
             f"{type(rows).__name__}"
         )
+    show = _flag(show, "show")
     by_name = {c.name: c for c in _RECORD}
     out = []
     for k, row in enumerate(rows):
