@@ -18,6 +18,7 @@ turns it into the chapter's "What we checked" table.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import math
 import numbers
@@ -638,45 +639,95 @@ def _show(latex: str, text: str) -> None:
 
 
 _ELLIPSIS = sp.Symbol(r"\ldots")
+MAX_LINES = 3  # lines per side of a long identity before the remaining terms become "…"
 
 
+@functools.lru_cache(maxsize=4096)
 def _width(e) -> int:
     """Displayed width of an expression, in characters of sympy's 2-D pretty print."""
     try:
-        art = sp.pretty(e, use_unicode=True, wrap_line=False)
+        art = sp.pretty(e, use_unicode=True, wrap_line=False, order="none")
     except Exception:  # noqa: BLE001 - a printer failure must not fail a passed check
         return len(sp.latex(e)) // 2
     return max((len(line) for line in art.splitlines()), default=0)
 
 
+@functools.lru_cache(maxsize=4096)
+def _latex(e) -> str:
+    return sp.latex(e)
+
+
+def _fits(e, budget: int) -> bool:
+    # The LaTeX source is never narrower than what it displays, and (fractions
+    # stacked) rarely more than 4 times wider: cheap tests before the 2-D layout.
+    n = len(_latex(e))
+    if n <= budget:
+        return True
+    if n > 4 * budget:
+        return False
+    return _width(e) <= budget
+
+
 def _shorten(e, budget: int):
     """``e`` with its widest parts replaced by ``…`` until it is ``budget`` wide."""
-    if _width(e) <= budget:
+    if _fits(e, budget):
         return e
     if isinstance(e, sp.MatrixBase):
         return sp.Symbol(rf"\text{{({e.rows}×{e.cols} matrix, too wide to show)}}")
     if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
         return _ELLIPSIS
-    for _ in range(len(e.args) + 4):
+    for _ in range(2 * len(e.args) + 4):
         args = list(e.args)
-        if isinstance(e, (sp.Add, sp.Mul)) and len(args) > 2:
-            # drop trailing terms/factors into one "…"
-            keep = args[:-2] + [_ELLIPSIS]
-            try:
-                e = e.func(*keep, evaluate=False)
-            except TypeError:
-                return _ELLIPSIS
+        # widths by the length of the LaTeX source: cheap, and ordered like the display
+        widest = max(range(len(args)), key=lambda i: len(_latex(args[i])))
+        excess = len(_latex(e)) - budget
+        inner = len(_latex(args[widest]))
+        if inner - excess < 8:
+            args[widest] = _ELLIPSIS
         else:
-            widest = max(range(len(args)), key=lambda i: _width(args[i]))
-            inner = _width(args[widest])
-            args[widest] = _shorten(args[widest], inner - (_width(e) - budget) - 1)
-            try:
-                e = e.func(*args, evaluate=False)
-            except TypeError:
-                return _ELLIPSIS
-        if _width(e) <= budget:
+            args[widest] = _shorten(args[widest], inner - excess)
+        try:
+            e = e.func(*args, evaluate=False)
+        except (TypeError, ValueError):
+            return _ELLIPSIS
+        if _fits(e, budget):
             return e
     return _ELLIPSIS
+
+
+def _side_lines(e, budget: int, first: str) -> list[str]:
+    """One side of an identity as LaTeX lines of at most ``budget`` characters.
+
+    A sum is broken between its terms; after :data:`MAX_LINES` lines the rest of the
+    terms are shown as ``+ … (k more terms)``; a single term wider than a line is
+    shortened by :func:`_shorten`.
+    """
+    if isinstance(e, sp.Add):
+        terms = e.as_ordered_terms()
+    else:
+        terms = [e]
+    lines: list[str] = []
+    current, width = first, len(first)
+    for k, t in enumerate(terms):
+        negative = k > 0 and t.could_extract_minus_sign()
+        body = -t if negative else t
+        sign = (" - " if negative else " + ") if k > 0 else ""
+        if not _fits(body, budget - 3):
+            body = _shorten(body, budget - 3)
+        w = _width(body) + len(sign)
+        if width + w > budget and current.strip() not in ("", first.strip()):
+            lines.append(current)
+            if len(lines) == MAX_LINES:
+                left = len(terms) - k
+                lines[-1] += r" + \ldots\ " + _tex_text(
+                    f"({left} more term{'s' if left > 1 else ''})"
+                )
+                return lines
+            current, width = r"\quad", 2
+        current += sign + _latex(body)
+        width += w
+    lines.append(current)
+    return lines
 
 
 def _wrap_text(text: str, width: int) -> list[str]:
@@ -703,7 +754,9 @@ def _tex_text(text: str) -> str:
 def _stack(lines: Sequence[str]) -> str:
     if len(lines) == 1:
         return lines[0]
-    return r"\begin{array}{l}" + r" \\ ".join(lines) + r"\end{array}"
+    return (
+        r"\begin{aligned}" + r" \\ ".join("&" + ln for ln in lines) + r"\end{aligned}"
+    )
 
 
 def _latex_text_line(name: str, detail: str) -> str:
@@ -737,21 +790,25 @@ def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
     note = "" if how == "symbolic" else f"({how})"
     label = _tex_text(f"{name}:") + r"\quad " if name else ""
     tail = r"\quad\checkmark" + (r"\ " + _tex_text(note) if note else "")
-    wl, wr = _width(lhs), _width(rhs)
-    one_line = (len(name) + 2 if name else 0) + wl + 3 + wr + 2 + len(note)
-    if one_line <= DISPLAY_WIDTH:
-        return f"{label}{sp.latex(lhs)} = {sp.latex(rhs)}{tail}"
+    head = (len(name) + 2 if name else 0) + 3 + 2 + len(note)
+    if _fits(lhs, DISPLAY_WIDTH) and _fits(rhs, DISPLAY_WIDTH):
+        if head + _width(lhs) + _width(rhs) <= DISPLAY_WIDTH:
+            return f"{label}{_latex(lhs)} = {_latex(rhs)}{tail}"
     lines = (
         [_tex_text(t) for t in _wrap_text(f"{name}:", DISPLAY_WIDTH)] if name else []
     )
     budget = DISPLAY_WIDTH - 4
-    if wl + 3 + wr <= budget:
-        lines.append(f"{sp.latex(lhs)} = {sp.latex(rhs)}\\quad\\checkmark")
+    if (
+        _fits(lhs, budget)
+        and _fits(rhs, budget)
+        and (_width(lhs) + 3 + _width(rhs) <= budget)
+    ):
+        lines.append(f"{_latex(lhs)} = {_latex(rhs)}\\quad\\checkmark")
     else:
-        lines.append(sp.latex(_shorten(lhs, budget)))
-        lines.append(
-            r"\quad = " + sp.latex(_shorten(rhs, budget - 3)) + r"\quad\checkmark"
-        )
+        lines += _side_lines(lhs, budget, "")
+        right = _side_lines(rhs, budget, "= ")
+        right[-1] += r"\quad\checkmark"
+        lines += right
     if note:
         lines += [_tex_text(t) for t in _wrap_text(note, DISPLAY_WIDTH)]
     return _stack(lines)
