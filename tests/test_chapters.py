@@ -14,6 +14,8 @@ from nbclient import NotebookClient
 
 CHAPTERS = toc_chapters()
 BUDGET_S = 20  # kernel CPU seconds per chapter on the 2-core CPU (issue 8, section 3)
+# Wall-time guard against hangs only: on a shared machine wall time says little.
+HANG_S = 900
 
 
 def _ids():
@@ -85,7 +87,7 @@ def test_chapter_executes_in_fresh_kernel(path):
     os.environ.update(env)
     client = NotebookClient(
         nb,
-        timeout=3 * BUDGET_S,
+        timeout=HANG_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
@@ -116,7 +118,7 @@ def test_chapter_executes_in_fresh_kernel(path):
     assert cpu_s < BUDGET_S, (
         f"{path.name} used {cpu_s:.1f} s of CPU (budget {BUDGET_S} s on a 2-core CPU)"
     )
-    assert wall_s < 4 * BUDGET_S, f"{path.name} took {wall_s:.1f} s of wall time"
+    assert wall_s < HANG_S, f"{path.name} took {wall_s:.1f} s of wall time"
 
 
 # ------------------------------------------------------------------------ same output
@@ -140,7 +142,7 @@ def _run_fresh(path) -> list:
     try:
         NotebookClient(
             nb,
-            timeout=20 * BUDGET_S,
+            timeout=HANG_S,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
         ).execute()
