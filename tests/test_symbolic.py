@@ -281,7 +281,7 @@ def test_long_displays_are_shortened_to_the_column():
     assert all(len(line) < 4 * S.DISPLAY_WIDTH for line in lines)
     short = S.latex_check("ok", a + 1, 1 + a, "symbolic")
     assert r"\begin{aligned}" not in short and r"\ldots" not in short
-    # text in the display is escaped for TeX
-    assert r"\text{a\_b \& c:}" in S.latex_check("a_b & c", a, a, "symbolic")
+    # text in the display is shown literally by MathJax: only braces are escaped
+    assert r"\text{a_b \{c\}:}" in S.latex_check("a_b {c}", a, a, "symbolic")
     for line in S._wrap_text(long_name, S.DISPLAY_WIDTH):
         assert len(line) <= S.DISPLAY_WIDTH

@@ -735,20 +735,12 @@ def _wrap_text(text: str, width: int) -> list[str]:
 
 
 def _tex_text(text: str) -> str:
-    """``text`` inside ``\\text{...}``, with TeX's special characters escaped."""
-    table = {
-        "\\": r"\backslash ",
-        "{": r"\{",
-        "}": r"\}",
-        "#": r"\#",
-        "$": r"\$",
-        "%": r"\%",
-        "&": r"\&",
-        "_": r"\_",
-        "^": r"\hat{}",
-        "~": r"\sim ",
-    }
-    return r"\text{" + "".join(table.get(c, c) for c in text) + "}"
+    """``text`` inside ``\\text{...}``.
+
+    MathJax (the book, Jupyter, Colab) shows the argument of ``\\text`` literally, so
+    only the braces, which delimit it, are escaped (``\\_`` would show a backslash).
+    """
+    return r"\text{" + text.replace("{", r"\{").replace("}", r"\}") + "}"
 
 
 def _stack(lines: Sequence[str]) -> str:
