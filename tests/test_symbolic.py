@@ -138,7 +138,7 @@ def test_bad_options(kw):
         S.check_equal(a, a, show=False, **kw)
 
 
-# ------------------------------------------------ the numeric fallback (library review 3.4)
+# -------------------------------------- the numeric fallback (library review 3.4)
 x_real = sp.Symbol("x", real=True)
 n_neg = sp.Symbol("n", negative=True)
 
@@ -156,7 +156,7 @@ def test_fallback_samples_inside_the_declared_domain():
 
 
 def test_counterexample_lies_inside_the_domain():
-    # sqrt(n^2 + 2n + 1) = -(n + 1) is false for n in (-1, 0): the point shown is negative
+    # sqrt(n^2 + 2n + 1) = -(n + 1) is false for n in (-1, 0): the point is negative
     with pytest.raises(S.CheckFailed) as info:
         S.check_equal(sp.sqrt(n_neg**2 + 2 * n_neg + 1), -(n_neg + 1), show=False)
     where = eval(str(info.value).split(" at ", 1)[1].split(" (inside")[0])  # noqa: S307
