@@ -808,6 +808,13 @@ def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
 
 # ----------------------------------------------------------------------------- report
 _TH = "text-align:left;vertical-align:top"
+# Borders and padding for front ends without the book's stylesheet (Colab shows bare
+# HTML). ``:where()`` has no specificity, so the book theme's table rules win.
+_FALLBACK_STYLE = (
+    "<style>:where(table.kexue-report){border-collapse:collapse;margin:0.5em 0}"
+    ":where(table.kexue-report) :where(th,td){border:1px solid #8888;"
+    "padding:0.3em 0.6em}</style>"
+)
 _TD = "text-align:left;vertical-align:top;overflow-wrap:anywhere"
 
 
@@ -886,7 +893,8 @@ class Report:
                 f'<td style="{_TH};white-space:nowrap">{esc(r.result)}</td></tr>'
             )
         return (
-            '<div class="pst-scrollable-table-container kexue-report-container">'
+            _FALLBACK_STYLE
+            + '<div class="pst-scrollable-table-container kexue-report-container">'
             '<table class="table dataframe kexue-report">'
             f'<thead><tr class="row-odd">{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table></div>"
