@@ -147,8 +147,13 @@ CALLS = [
     ),
     Call(
         S.Check,
-        lambda: dict(name="n", method="symbolic", detail="symbolic"),
-        {"name": "object", "method": "choice:symbolic|numeric", "detail": "object"},
+        lambda: dict(name="n", method="symbolic", detail="symbolic", kind="equal"),
+        {
+            "name": "object",
+            "method": "choice:symbolic|numeric",
+            "detail": "object",
+            "kind": "choice:equal|close|true",
+        },
         name="kexue.symbolic.Check",
         bad={"name": [None, 3, ""], "detail": [None, 3]},
     ),

@@ -285,3 +285,21 @@ def test_long_displays_are_shortened_to_the_column():
     assert r"\text{a_b \{c\}:}" in S.latex_check("a_b {c}", a, a, "symbolic")
     for line in S._wrap_text(long_name, S.DISPLAY_WIDTH):
         assert len(line) <= S.DISPLAY_WIDTH
+
+
+def test_report_says_how_each_claim_was_established():
+    S.check_equal(a * b, b * a, name="proved", show=False)
+    S.check_equal(
+        sp.sqrt((1 - a) ** 2), 1 - a, ranges={a: (0.1, 0.9)}, name="num", show=False
+    )
+    S.check_close(1.0, 1.0, rtol=1e-9, name="close", show=False)
+    S.check_true(True, name="true", detail="a measured ordering", show=False)
+    r = S.report([(k, k) for k in ("proved", "num", "close", "true")], show=False)
+    assert [row.result for row in r.rows] == [
+        "✓ proved",
+        "✓ numerically",
+        "✓ within tolerance",
+        "✓ holds",  # a boolean claim with a detail is not a tolerance
+    ]
+    with pytest.raises(ValueError, match="kind"):
+        S.Check("n", "numeric", "d", kind="maybe")

@@ -68,9 +68,14 @@ class Check:
     name: str
     method: str  # "symbolic" or "numeric"
     detail: str
+    kind: str = "equal"  # "equal" (check_equal/zero), "close" or "true"
 
     def __post_init__(self):
         _label(self.name, "name")
+        if self.kind not in _RESULTS:
+            raise ValueError(
+                f"kind must be one of {', '.join(_RESULTS)}, got {self.kind!r}"
+            )
         if self.method not in ("symbolic", "numeric"):
             raise ValueError(
                 f"method must be 'symbolic' or 'numeric', got {self.method!r}"
@@ -84,6 +89,9 @@ class Check:
         return None
 
 
+# What the table's "result" column says for each kind of check (numeric equalities are
+# labelled as such: they were not proved).
+_RESULTS = {"equal": "✓ numerically", "close": "✓ within tolerance", "true": "✓ holds"}
 _RECORD: list[Check] = []
 
 
@@ -574,7 +582,7 @@ def check_close(
             f"actual {a.flat[k]:.6g} vs expected {e.flat[k]:.6g}"
         )
     how = f"max abs error {err.max():.1e} (atol {atol:g}, rtol {rtol:g})"
-    check = Check(name, "numeric", how)
+    check = Check(name, "numeric", how, kind="close")
     _RECORD.append(check)
     if show:
         _show(_latex_text_line(name, how), f"{name}: ✓ ({how})")
@@ -593,7 +601,7 @@ def check_true(
     show = _flag(show, "show")
     if not condition:
         raise CheckFailed(f"{name}: false" + (f" ({detail})" if detail else ""))
-    check = Check(name, "numeric", detail or "holds")
+    check = Check(name, "numeric", detail or "holds", kind="true")
     _RECORD.append(check)
     if show:
         _show(
@@ -825,7 +833,7 @@ class ReportRow:
     claim: str
     check: str  # the check's name, as recorded by check_equal / check_close / ...
     how: str  # how it was established ("sympy, symbolic" or the numeric detail)
-    result: str  # "✓ proved", "✓ holds" or "✓ within tolerance"
+    result: str  # "✓ proved", "✓ numerically", "✓ within tolerance" or "✓ holds"
 
     def __post_init__(self):
         for field in ("claim", "check", "how", "result"):
@@ -881,7 +889,8 @@ class Report:
         """The table as HTML: ``<table class="table ...">``, as the book's tables."""
         esc = html.escape
         head = "".join(
-            f'<th class="head" style="{_TH}">{esc(h)}</th>' for h in self.HEADER
+            f'<th class="head" style="{_TH};width:{w}">{esc(h)}</th>'
+            for h, w in zip(self.HEADER, ("42%", "44%", "14%"), strict=True)
         )
         body = []
         for i, r in enumerate(self.rows):
@@ -981,8 +990,7 @@ def report(rows: Sequence[tuple[str, str]], *, show: bool = True) -> Report:
         if c.method == "symbolic":
             how, result = "sympy, symbolic", "✓ proved"
         else:
-            how = c.detail
-            result = "✓ holds" if c.detail in ("", "holds") else "✓ within tolerance"
+            how, result = c.detail, _RESULTS[c.kind]
         out.append(ReportRow(claim, name, how, result))
     table = Report(out)
     if show:
