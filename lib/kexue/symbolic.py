@@ -52,9 +52,10 @@ DIGITS = 30  # significant digits of the numeric fallback
 # What 30-digit evaluation can resolve: a gap below 1e-25 of the size of the summands is
 # rounding, not a difference (five digits of margin over the working precision).
 ROUNDING = 1e-25
-# Widest check display, in characters of sympy's 2-D pretty printing (about one
-# character per 0.5 em of MathJax output): keeps a check inside the book's column.
-DISPLAY_WIDTH = 64
+# Widest check display, in characters (of text, or of sympy's 2-D pretty printing for
+# math). Measured in the book at its default width: a text character is ~8 px and a
+# pretty-printed one ~6 px of MathJax output, and the column ~750 px, so 80 fits.
+DISPLAY_WIDTH = 80
 
 
 class CheckFailed(AssertionError):
