@@ -391,11 +391,13 @@ document.querySelectorAll('main div.cell').forEach((cell, k) => {
     const past = el.getBoundingClientRect().right - right;
     if (over > 1 || past > 1) {
       const src = cell.querySelector('.cell_input pre');
-      out.push({cell: k, where: el.closest('.cell_input') ? 'code' : 'output',
+      const folded = el.closest('details:not([open])') ? ' (folded)' : '';
+      const where = (el.closest('.cell_input') ? 'code' : 'output') + folded;
+      out.push({cell: k, where: where,
                 element: el.tagName.toLowerCase() + '.'
                   + String(el.className).split(' ')[0],
                 px: Math.round(Math.max(over, past)),
-                code: src ? src.innerText.split('\\n')[0].slice(0, 60) : ''});
+                code: src ? src.textContent.split('\\n')[0].slice(0, 60) : ''});
     }
   });
 });
