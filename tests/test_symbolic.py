@@ -254,6 +254,22 @@ def test_symbolic_attempt_has_a_time_limit(monkeypatch):
         S.check_equal(a, a, timeout=0.5, numeric=False, show=False)
 
 
+def test_time_limit_survives_code_that_catches_exceptions(monkeypatch):
+    import time
+
+    def stubborn(e):  # sympy has broad ``except Exception`` blocks
+        while True:
+            try:
+                sum(range(1000))
+            except Exception:  # noqa: BLE001, S110
+                pass
+
+    monkeypatch.setattr(S, "_transforms", lambda: (stubborn,))
+    start = time.monotonic()
+    c = S.check_equal(a, a, timeout=0.3, show=False)
+    assert time.monotonic() - start < 5 and c.method == "numeric"
+
+
 def test_time_limit_off_the_main_thread(monkeypatch):
     import threading
     import time

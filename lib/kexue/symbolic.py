@@ -169,7 +169,9 @@ def _sympify(value, name: str):
 
 
 # ------------------------------------------------------------------------- time limit
-class _Timeout(Exception):
+class _Timeout(BaseException):
+    # a BaseException, like KeyboardInterrupt: sympy's own ``except Exception`` blocks
+    # must not swallow it
     pass
 
 
@@ -189,7 +191,8 @@ def _with_time_limit(fn, seconds: float):
             raise _Timeout
 
         previous = signal.signal(signal.SIGALRM, _alarm)
-        old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+        # fire again every 50 ms until cancelled, in case a handler swallowed the first
+        old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
         start = time.monotonic()
         try:
             return fn()
