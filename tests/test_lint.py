@@ -58,7 +58,8 @@ def test_code_passes_ruff_check():
         collections.Counter
     )
     for line in r.stdout.splitlines():
-        m = re.match(r"^(.+?):\d+:\d+: ([A-Z]+\d+)", line)
+        # "path:line:col: CODE ..." (notebooks: "path:cell N:line:col: CODE ...")
+        m = re.match(r"^(.+?)(?::cell \d+)?:\d+:\d+: ([A-Z]+\d+)", line)
         if m:
             by_file[m.group(1)][m.group(2)] += 1
     report = "\n  ".join(
