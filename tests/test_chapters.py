@@ -1,4 +1,6 @@
-"""Every chapter in _toc.yml: stamped, clean, names its source, uses the helpers, and runs in a fresh kernel < 60 s."""
+"""Every chapter in _toc.yml: stamped, clean, names its source, uses the helpers, runs
+in a fresh kernel within its budget, and (one chapter, run twice) prints the same
+outputs every time."""
 
 import json
 import os
@@ -11,7 +13,9 @@ from conftest import ROOT, toc_chapters
 from nbclient import NotebookClient
 
 CHAPTERS = toc_chapters()
-BUDGET_S = 60
+BUDGET_S = 20  # kernel CPU seconds per chapter on the 2-core CPU (issue 8, section 3)
+# Wall-time guard against hangs only: on a shared machine wall time says little.
+HANG_S = 900
 
 
 def _ids():
@@ -22,7 +26,8 @@ def test_toc_lists_every_chapter_and_only_existing_ones():
     on_disk = set((ROOT / "chapters").glob("*/*.ipynb"))
     assert CHAPTERS, "the table of contents lists no chapter"
     assert set(CHAPTERS) == on_disk, (
-        f"in toc only: {set(CHAPTERS) - on_disk}; on disk only: {on_disk - set(CHAPTERS)}"
+        f"in toc only: {set(CHAPTERS) - on_disk}; "
+        f"on disk only: {on_disk - set(CHAPTERS)}"
     )
 
 
@@ -55,7 +60,8 @@ def test_chapter_structure(path):
         assert section in md, f"missing section {section!r}"
     assert "{cite}" in md, "cite the post and papers from references.bib"
     assert "{bibliography}" not in md, (
-        "the one bibliography lives on bibliography.md (per-chapter lists duplicate keys)"
+        "the one bibliography lives on bibliography.md "
+        "(per-chapter lists duplicate keys)"
     )
 
 
@@ -64,9 +70,10 @@ def test_chapter_structure(path):
 def test_chapter_executes_in_fresh_kernel(path):
     """Runs top to bottom with no error, within the budget.
 
-    The budget is checked on the CPU time the kernel process consumes (user + system): that is the
-    chapter's cost on an otherwise idle machine (chapters use one thread), and unlike wall time it does not
-    grow when other tests run beside this one. Wall time is reported, and bounded loosely to catch hangs.
+    The budget is checked on the CPU time the kernel process consumes (user + system):
+    that is the chapter's cost on an otherwise idle machine (chapters use one thread),
+    and unlike wall time it does not grow when other tests run beside this one. Wall
+    time is reported, and bounded loosely to catch hangs.
     """
     import psutil
 
@@ -80,7 +87,7 @@ def test_chapter_executes_in_fresh_kernel(path):
     os.environ.update(env)
     client = NotebookClient(
         nb,
-        timeout=3 * BUDGET_S,
+        timeout=HANG_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
@@ -111,4 +118,72 @@ def test_chapter_executes_in_fresh_kernel(path):
     assert cpu_s < BUDGET_S, (
         f"{path.name} used {cpu_s:.1f} s of CPU (budget {BUDGET_S} s on a 2-core CPU)"
     )
-    assert wall_s < 4 * BUDGET_S, f"{path.name} took {wall_s:.1f} s of wall time"
+    assert wall_s < HANG_S, f"{path.name} took {wall_s:.1f} s of wall time"
+
+
+# ------------------------------------------------------------------------ same output
+# The chapter run twice: one that trains networks and draws random numbers, so that an
+# unseeded generator, a timing or a nondeterministic order shows up as a difference.
+# KEXUE_TWICE=<slug> picks another chapter.
+TWICE = os.environ.get("KEXUE_TWICE", "masks")
+_DATA_URI = re.compile(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+")
+
+
+def _run_fresh(path) -> list:
+    nb = nbformat.read(path, as_version=4)
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "KEXUE_SCALE": "cpu",
+        "KEXUE_BOOK_BUILD": "1",  # demos as the book shows them (static, no widgets)
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    }
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        NotebookClient(
+            nb,
+            timeout=HANG_S,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _comparable(output) -> dict:
+    """What a reader sees: text exactly; images only by their presence (PNG bytes can
+    differ between identical runs of a plot with a different font cache)."""
+    out = {"type": output.output_type}
+    if output.output_type == "stream":
+        out[output.name] = output.text
+    for mime, value in output.get("data", {}).items():
+        if mime.startswith("image/"):
+            out[mime] = "<image>"
+        elif isinstance(value, str):
+            out[mime] = _DATA_URI.sub("<image>", value)
+        else:
+            out[mime] = json.dumps(value, sort_keys=True)
+    return out
+
+
+@pytest.mark.chapter
+def test_a_chapter_prints_the_same_outputs_twice():
+    matches = [p for p in CHAPTERS if p.stem == TWICE]
+    assert matches, f"no chapter named {TWICE!r} in _toc.yml"
+    first, second = _run_fresh(matches[0]), _run_fresh(matches[0])
+    differences = []
+    for k, (c1, c2) in enumerate(zip(first, second, strict=True)):
+        o1 = [_comparable(o) for o in c1.outputs]
+        o2 = [_comparable(o) for o in c2.outputs]
+        if o1 != o2:
+            head = "".join(c1.source).splitlines()[:1]
+            differences.append(f"code cell {k} ({head}):\n  run 1: {o1}\n  run 2: {o2}")
+    assert not differences, (
+        f"{TWICE}: {len(differences)} cell(s) differ between two fresh runs:\n"
+        + "\n".join(d[:1500] for d in differences)
+    )

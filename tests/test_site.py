@@ -1,10 +1,13 @@
-"""The website as a reader gets it: a strict build, links that resolve, no CDN, demos within budget, and
-(in headless Chromium, when installed) rendered math, working demos and the launch links on every chapter."""
+"""The website as a reader gets it: a strict build, links that resolve, no CDN, demos
+within budget, and (in headless Chromium, when installed) rendered math, working demos,
+the launch links, a real "What we checked" table, no raw Markdown and nothing wider than
+the text column on every chapter."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -22,8 +25,9 @@ from filelock import FileLock
 HTML = ROOT / "_build" / "html"
 CHAPTERS = [p.relative_to(ROOT).with_suffix("") for p in toc_chapters()]
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-# Console errors that every jupyter-book 1.x page logs and that do not affect the reader:
-# sphinx-thebe declares THEBE_JS_URL twice; the theme reports an empty stored colour mode on a fresh profile.
+# Console errors that every jupyter-book 1.x page logs and that do not affect the
+# reader: sphinx-thebe declares THEBE_JS_URL twice; the theme reports an empty stored
+# colour mode on a fresh profile.
 HARMLESS = (
     "Identifier 'THEBE_JS_URL' has already been declared",
     "Got invalid theme mode",
@@ -32,11 +36,13 @@ HARMLESS = (
 
 @pytest.fixture(scope="module")
 def site() -> Path:
-    """Build the book strictly (warnings are errors), once per pytest run even with several workers.
+    """Build the book strictly (warnings are errors), once per pytest run, even with
+    several workers.
 
-    The first worker to take the lock cleans the HTML (executed notebooks stay cached: incremental
-    Sphinx builds can leave citation anchors of unchanged pages stale, which the link test would rightly
-    report) and builds; the others find the stamp of this run and reuse the site.
+    The first worker to take the lock cleans the HTML (executed notebooks stay cached:
+    incremental Sphinx builds can leave citation anchors of unchanged pages stale, which
+    the link test would rightly report) and builds; the others find the stamp of this
+    run and reuse the site.
     """
     (ROOT / "_build").mkdir(exist_ok=True)
     exe = Path(sys.executable).parent / "jupyter-book"
@@ -133,7 +139,8 @@ def test_pages_load_no_script_from_a_cdn(site):
 
 
 def test_no_dead_widgets_on_the_pages(site):
-    """ipywidgets outputs need a kernel or a CDN-loaded manager: on our pages every demo must be static."""
+    """ipywidgets outputs need a kernel or a CDN-loaded manager: on our pages every
+    demo must be static."""
     for page in _pages(site):
         text = page.read_text(encoding="utf-8")
         assert (
@@ -162,7 +169,7 @@ def test_demos_within_page_weight_budget(site):
         )
 
 
-# ---------------------------------------------------------------------------------------------- browser
+# ------------------------------------------------------------------------------ browser
 browser = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="headless Chromium not installed (apt-get install chromium chromium-driver)",
@@ -249,8 +256,8 @@ def test_chapter_in_headless_chromium(chapter, server, driver, site):
         By.CSS_SELECTOR, ".cell_output .traceback, .output.traceback, .output.error"
     )
     assert "Traceback (most recent call last)" not in body
-    # demos respond: each control, moved from the default state, changes the displayed frame; moving it back
-    # restores the default frame
+    # demos respond: each control, moved from the default state, changes the displayed
+    # frame; moving it back restores the default frame
     demos = driver.find_elements(By.CSS_SELECTOR, "div.kexue-demo")
     assert demos
     for demo in demos:
@@ -322,3 +329,142 @@ def test_site_works_from_disk_without_a_server(site, driver):
         demo,
     )
     assert img.get_attribute("src") != before
+
+
+# ------------------------------------------------------------ the checked table, widths
+def _reported_claims(chapter: Path) -> int:
+    """Claims in the chapter's "What we checked" report, read from the executed notebook
+    (its Markdown and plain-text representations, which must agree)."""
+    nb = json.loads(
+        (ROOT / "_build" / "jupyter_execute" / chapter.with_suffix(".ipynb")).read_text(
+            encoding="utf-8"
+        )
+    )
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "kexue-report" in "".join(data.get("text/html", "")):
+                md = "".join(data["text/markdown"]).splitlines()
+                rows = [ln for ln in md if ln.startswith("| ")][1:]  # minus the header
+                plain = "".join(data["text/plain"]).splitlines()
+                assert len(rows) == len(plain), (md, plain)
+                return len(rows)
+    raise AssertionError(f"{chapter}: no kexue.symbolic.report() output was executed")
+
+
+_CHECKED_TABLES = """
+const sections = Array.from(document.querySelectorAll('main section')).filter(s => {
+  const h = s.querySelector(':scope > h1, :scope > h2, :scope > h3');
+  return h && h.textContent.includes('What we checked');
+});
+if (sections.length !== 1) return null;
+return Array.from(sections[0].querySelectorAll('table')).map(t => ({
+  cls: t.className,
+  head: t.querySelectorAll('thead th').length,
+  rows: t.querySelectorAll('tbody tr').length,
+}));
+"""
+
+# Text a reader sees outside code inputs: prose, and every cell output.
+_READER_TEXT = """
+const parts = [];
+document.querySelectorAll('main .cell_output').forEach(e => parts.push(e.innerText));
+document.querySelectorAll('main p, main li, main td').forEach(e => {
+  if (!e.closest('.cell_input')) parts.push(e.innerText);
+});
+return parts;
+"""
+
+# Each code input and each output (and the blocks inside them) against the text column:
+# wider content (scrollWidth > clientWidth) or a box that sticks out past the column.
+_TOO_WIDE = """
+const col = document.querySelector('article.bd-article')
+  || document.querySelector('main');
+const right = col.getBoundingClientRect().right;
+const sel = 'div.cell_input pre, div.cell_output, div.cell_output .output, '
+  + 'div.cell_output pre, div.cell_output mjx-container, div.cell_output table, '
+  + 'div.cell_output img, div.cell_output .kexue-demo';
+const out = [];
+document.querySelectorAll('main div.cell').forEach((cell, k) => {
+  cell.querySelectorAll(sel).forEach(el => {
+    const over = el.scrollWidth - el.clientWidth;
+    const past = el.getBoundingClientRect().right - right;
+    if (over > 1 || past > 1) {
+      const src = cell.querySelector('.cell_input pre');
+      const folded = el.closest('details:not([open])') ? ' (folded)' : '';
+      const where = (el.closest('.cell_input') ? 'code' : 'output') + folded;
+      out.push({cell: k, where: where,
+                element: el.tagName.toLowerCase() + '.'
+                  + String(el.className).split(' ')[0],
+                px: Math.round(Math.max(over, past)),
+                code: src ? src.textContent.split('\\n')[0].slice(0, 60) : ''});
+    }
+  });
+});
+return {column: Math.round(col.getBoundingClientRect().width), offenders: out};
+"""
+
+
+def _open(driver, server, chapter):
+    driver.get(f"{server}/{chapter.as_posix()}.html")
+    _wait_for_math(driver)
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.name for c in CHAPTERS])
+def test_what_we_checked_is_a_table_with_a_row_per_claim(chapter, server, driver):
+    from selenium.webdriver.common.by import By
+
+    claims = _reported_claims(chapter)
+    _open(driver, server, chapter)
+    tables = driver.execute_script(_CHECKED_TABLES)
+    assert tables is not None, "no single 'What we checked' section on the page"
+    report = [t for t in tables if "kexue-report" in t["cls"]]
+    assert len(report) == 1, f"expected one checked table in the section, got {tables}"
+    t = report[0]
+    assert "table" in t["cls"].split(), "the table lacks the theme's 'table' class"
+    assert t["head"] == 3 and t["rows"] == claims, (
+        f"{t['rows']} table rows for {claims} reported claims"
+    )
+    el = driver.find_element(By.CSS_SELECTOR, "table.kexue-report")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", el)
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(exist_ok=True)
+    el.screenshot(str(shots / f"{chapter.name}-what-we-checked.png"))
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.name for c in CHAPTERS])
+def test_no_raw_markdown_table_on_the_page(chapter, server, driver):
+    _open(driver, server, chapter)
+    raw = []
+    for text in driver.execute_script(_READER_TEXT):
+        for line in text.splitlines():
+            s = line.strip()
+            if (
+                s.startswith("|") and s.endswith("|") and s.count("|") >= 3
+            ) or re.search(r"\|\s*:?-{3,}:?\s*\|", s):
+                raw.append(s[:100])
+    assert not raw, f"raw Markdown table syntax shown to the reader: {raw[:5]}"
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.name for c in CHAPTERS])
+def test_no_cell_is_wider_than_the_column(chapter, server, driver):
+    """At the default window width nothing in a code cell or an output scrolls sideways
+    or sticks out of the text column. Long code lines and wide printed tables belong to
+    the chapter; long check displays are shortened by kexue.symbolic."""
+    _open(driver, server, chapter)
+    found = driver.execute_script(_TOO_WIDE)
+    offenders = found["offenders"]
+    assert not offenders, (
+        f"{chapter.name} (column {found['column']} px): "
+        f"{len(offenders)} element(s) wider than the column:\n  "
+        + "\n  ".join(
+            f"cell {o['cell']} {o['where']} {o['element']} +{o['px']} px  [{o['code']}]"
+            for o in offenders[:25]
+        )
+    )

@@ -1,4 +1,5 @@
-"""kexue.symbolic: true identities pass, false ones fail (symbolically or numerically), the table is honest."""
+"""kexue.symbolic: true identities pass, false ones fail (symbolically or numerically),
+the numeric fallback stays inside the declared domains, and the table is honest."""
 
 import numpy as np
 import pytest
@@ -30,8 +31,8 @@ def test_numeric_fallback_is_labelled_and_still_catches_errors():
         (1 - a**2) ** 2
     )  # = 1 - a^2 only for a < 1: sympy cannot simplify without that
     c = S.check_equal(lhs, 1 - a**2, ranges={a: (0.1, 0.9)}, show=False)
-    assert c.method == "numeric" and "random points" in c.detail
-    with pytest.raises(S.CheckFailed, match="relative gap"):
+    assert c.method == "numeric" and "random real points" in c.detail
+    with pytest.raises(S.CheckFailed, match="lhs != rhs"):
         S.check_equal(lhs, 1 - a**2 + 1e-6 * a, ranges={a: (0.1, 0.9)}, show=False)
     with pytest.raises(S.CheckFailed, match="could not show"):
         S.check_equal(lhs, 1 - a**2, numeric=False, show=False)
@@ -66,13 +67,255 @@ def test_check_close_and_true():
 
 def test_report_only_lists_checks_that_ran():
     S.check_equal(a * b, b * a, name="commutes", show=False)
-    md = S.report([("a b = b a", "commutes")], show=False)
-    assert "| a b = b a | commutes" in md and "✓ proved" in md
+    r = S.report([("a b = b a", "commutes")], show=False)
+    assert len(r) == 1 and r.rows[0].result == "✓ proved"
+    assert "| a b = b a | commutes" in r.markdown() and "✓ proved" in str(r)
     with pytest.raises(S.CheckFailed, match="no passed check named 'missing'"):
         S.report([("x", "missing")], show=False)
+
+
+def test_report_is_an_html_table_with_one_row_per_claim():
+    from html.parser import HTMLParser
+
+    S.check_equal(a * b, b * a, name="commutes", show=False)
+    S.check_true(True, name="holds", show=False)
+    r = S.report([("first", "commutes"), ("second", "holds")], show=False)
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.rows = [], 0
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+            self.rows += tag == "tr"
+
+    p = Cells()
+    p.feed(r._repr_html_())
+    table = [attrs for tag, attrs in p.tags if tag == "table"]
+    assert len(table) == 1 and "table" in table[0]["class"].split()  # the theme's class
+    assert p.rows == 1 + 2  # header + one per claim
+    assert "|---|" not in r._repr_html_()
+    assert r._repr_markdown_().count("\n") == 3 and len(r.text().splitlines()) == 2
+
+
+def test_report_escapes_the_claims():
+    S.check_true(True, name="n < m | k", show=False)
+    r = S.report([("<b>bold</b> & a|b", "n < m | k")], show=False)
+    h = r._repr_html_()
+    assert "<b>" not in h and "&lt;b&gt;bold&lt;/b&gt; &amp; a|b" in h
+    assert "n &lt; m | k" in h
+    # a pipe in a claim cannot end a Markdown cell
+    assert r.markdown().splitlines()[2].count(" | ") == 2
+    with pytest.raises(TypeError, match="rows"):
+        S.report("not rows", show=False)
+    with pytest.raises(TypeError, match=r"rows\[0\]"):
+        S.report([("claim only",)], show=False)
+
+
+def test_report_displays_once_in_a_notebook():
+    """report() shows the table (HTML first); the returned object, as the cell's last
+    expression, is not shown a second time."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    code = (
+        "from kexue.symbolic import check_true, report\n"
+        "check_true(True, name='c', show=False)\n"
+        "report([('a <claim>', 'c')])"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outs = nb.cells[0].outputs
+    assert len(outs) == 1 and outs[0].output_type == "display_data", outs
+    data = outs[0].data
+    assert "<table" in data["text/html"] and "a &lt;claim&gt;" in data["text/html"]
+    assert "| a <claim> |" in data["text/markdown"]
 
 
 @pytest.mark.parametrize("kw", [dict(n_random=0), dict(tol=0.0)])
 def test_bad_options(kw):
     with pytest.raises(ValueError):
         S.check_equal(a, a, show=False, **kw)
+
+
+# -------------------------------------- the numeric fallback (library review 3.4)
+x_real = sp.Symbol("x", real=True)
+n_neg = sp.Symbol("n", negative=True)
+
+
+def test_fallback_samples_inside_the_declared_domain():
+    # false for x < 0: a real symbol must be sampled at both signs
+    with pytest.raises(S.CheckFailed, match="lhs != rhs"):
+        S.check_equal(sp.sqrt(x_real**2), x_real, show=False)
+    # true for every negative n (and false for positive n): sampling must stay negative
+    c = S.check_equal(sp.atan(1 / n_neg), -sp.pi / 2 - sp.atan(n_neg), show=False)
+    assert c.method == "numeric"
+    # sqrt((1 - a)^2) = 1 - a only for a < 1: a positive symbol is sampled beyond 1
+    with pytest.raises(S.CheckFailed):
+        S.check_equal(sp.sqrt((1 - a) ** 2), 1 - a, show=False)
+
+
+def test_counterexample_lies_inside_the_domain():
+    # sqrt(n^2 + 2n + 1) = -(n + 1) is false for n in (-1, 0): the point is negative
+    with pytest.raises(S.CheckFailed) as info:
+        S.check_equal(sp.sqrt(n_neg**2 + 2 * n_neg + 1), -(n_neg + 1), show=False)
+    where = eval(str(info.value).split(" at ", 1)[1].split(" (inside")[0])  # noqa: S307
+    assert where["n"] < 0
+
+
+def test_integer_and_complex_symbols():
+    k = sp.Symbol("k", integer=True)
+    # (-1)^(2k) = 1 holds for integer k only
+    S.check_equal((-1) ** (2 * k), 1, show=False, timeout=1)
+    z = sp.Symbol("z")  # no assumptions: complex
+    with pytest.raises(S.CheckFailed):  # log(exp(z)) = z fails off the real line
+        S.check_equal(sp.log(sp.exp(z)), z, show=False)
+
+
+def test_gap_is_relative_with_an_absolute_floor():
+    # a factor 2 between small quantities is not "equal within 1e-12"
+    with pytest.raises(S.CheckFailed, match="lhs != rhs"):
+        S.check_equal(1e-13 * a, 2e-13 * a, show=False)
+    with pytest.raises(S.CheckFailed):
+        S.check_equal(a, a * (1 + sp.Float(1e-10)), show=False)
+    # ... unless an explicit absolute tolerance says so
+    S.check_equal(1e-13 * a, 2e-13 * a, atol=1e-11, show=False)
+    # exact cancellation to zero (check_zero) passes on the rounding floor
+    e = sp.sqrt((1 - a**2) ** 2) - (1 - a**2)
+    S.check_zero(e, ranges={a: (0.1, 0.9)}, show=False)
+
+
+def test_floats_are_not_rationalised_into_a_proof():
+    c = S.check_equal(sp.Float("0.333333333333333") * a, a / 3, show=False)
+    assert c.method == "numeric"
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(tol=float("inf")), "tol must be finite"),
+        (dict(tol=float("nan")), "tol must be finite"),
+        (dict(tol=-1.0), "tol must be > 0"),
+        (dict(atol=float("nan")), "atol must be finite"),
+        (dict(timeout=0), "timeout must be > 0"),
+        (dict(n_random=2.5), "n_random must be an int"),
+        (dict(ranges={"aa": (3, 4)}), "ranges key 'aa' is not a free symbol"),
+        (dict(ranges={a: (-1, 1)}), "leaves the domain"),
+        (dict(ranges={a: (2, 1)}), "lo < hi"),
+        (dict(ranges={a: (0, float("inf"))}), "finite"),
+        (dict(ranges={a: 3}), "pair"),
+        (dict(ranges=[(a, 1)]), "ranges must be a mapping"),
+        (dict(name=3), "name must be"),
+    ],
+)
+def test_bad_options_of_check_equal(kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        S.check_equal(sp.sqrt((1 - a) ** 2), 1 - a, show=False, **kw)
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(rtol=float("nan")), "rtol must be finite"),
+        (dict(rtol=float("inf")), "rtol must be finite"),
+        (dict(atol=-1.0), "atol must be >= 0"),
+        (dict(rtol=0.0, atol=0.0), "both be 0"),
+    ],
+)
+def test_bad_tolerances_of_check_close(kw, match):
+    with pytest.raises(ValueError, match=match):
+        S.check_close(1.0, 100.0, name="c", show=False, **kw)
+
+
+def test_bad_sides_get_clear_errors():
+    for bad in (None, a > 1, [a, a], "a + 1", True):
+        with pytest.raises(TypeError, match="lhs"):
+            S.check_equal(bad, a, show=False)
+    with pytest.raises(TypeError, match="actual"):
+        S.check_close(None, None, rtol=1.0, name="none", show=False)
+    with pytest.raises(TypeError, match="expected"):
+        S.check_close(1.0, "x", rtol=1.0, name="str", show=False)
+
+
+def test_symbolic_attempt_has_a_time_limit(monkeypatch):
+    import time
+
+    def endless(e):  # a rewrite that never finishes, as simplify can on big input
+        while True:
+            sum(range(1000))
+
+    monkeypatch.setattr(S, "_transforms", lambda: (endless,))
+    start = time.monotonic()
+    c = S.check_equal(
+        sp.sqrt((1 - a) ** 2), 1 - a, ranges={a: (0.1, 0.9)}, timeout=0.5, show=False
+    )
+    assert time.monotonic() - start < 5 and c.method == "numeric"
+    with pytest.raises(S.CheckFailed, match="timeout=0.5"):
+        S.check_equal(a, a, timeout=0.5, numeric=False, show=False)
+
+
+def test_time_limit_survives_code_that_catches_exceptions(monkeypatch):
+    import time
+
+    def stubborn(e):  # sympy has broad ``except Exception`` blocks
+        while True:
+            try:
+                sum(range(1000))
+            except Exception:  # noqa: BLE001, S110
+                pass
+
+    monkeypatch.setattr(S, "_transforms", lambda: (stubborn,))
+    start = time.monotonic()
+    c = S.check_equal(a, a, timeout=0.3, show=False)
+    assert time.monotonic() - start < 5 and c.method == "numeric"
+
+
+def test_time_limit_off_the_main_thread(monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(S, "_transforms", lambda: (lambda e: (time.sleep(30), e)[1],))
+
+    out = {}
+
+    def run():
+        out["c"] = S.check_equal(a, a, timeout=0.3, show=False)
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join(10)
+    assert not th.is_alive() and out["c"].method == "numeric"
+
+
+def test_long_displays_are_shortened_to_the_column():
+    terms = sp.Add(*[sp.Symbol(f"c_{k}") * a**k for k in range(40)])
+    long_name = "a long name for a check " * 6
+    tex = S.latex_check(long_name, terms, sp.expand(terms), "symbolic")
+    assert r"\ldots" in tex and r"\begin{aligned}" in tex and "more terms" in tex
+    lines = tex.split(r"\\")
+    # every displayed line fits: text lines by characters, math by its printed width
+    assert all(len(line) < 4 * S.DISPLAY_WIDTH for line in lines)
+    short = S.latex_check("ok", a + 1, 1 + a, "symbolic")
+    assert r"\begin{aligned}" not in short and r"\ldots" not in short
+    # text in the display is shown literally by MathJax: only braces are escaped
+    assert r"\text{a_b \{c\}:}" in S.latex_check("a_b {c}", a, a, "symbolic")
+    for line in S._wrap_text(long_name, S.DISPLAY_WIDTH):
+        assert len(line) <= S.DISPLAY_WIDTH
+
+
+def test_report_says_how_each_claim_was_established():
+    S.check_equal(a * b, b * a, name="proved", show=False)
+    S.check_equal(
+        sp.sqrt((1 - a) ** 2), 1 - a, ranges={a: (0.1, 0.9)}, name="num", show=False
+    )
+    S.check_close(1.0, 1.0, rtol=1e-9, name="close", show=False)
+    S.check_true(True, name="true", detail="a measured ordering", show=False)
+    r = S.report([(k, k) for k in ("proved", "num", "close", "true")], show=False)
+    assert [row.result for row in r.rows] == [
+        "✓ proved",
+        "✓ numerically",
+        "✓ within tolerance",
+        "✓ holds",  # a boolean claim with a detail is not a tolerance
+    ]
+    with pytest.raises(ValueError, match="kind"):
+        S.Check("n", "numeric", "d", kind="maybe")

@@ -1,20 +1,32 @@
 """Checked derivations: show ``lhs = rhs ✓`` and raise when the identity is false.
 
 Every chapter's key results go through :func:`check_equal` (or :func:`check_zero`,
-:func:`check_close`). A check first tries to prove the identity with sympy (``simplify`` of the
-difference). When sympy cannot decide, it falls back to evaluating both sides at random points with
-30-digit arithmetic and a stated relative tolerance, and says so in what it shows. A false identity
-fails either way: the exception carries both sides, the simplified difference and a point where they
-differ.
+:func:`check_close`, :func:`check_true`). A check first tries to prove the identity with
+sympy (``simplify`` and a few rewrites of the difference, within a time limit). When
+sympy cannot decide, it falls back to evaluating both sides at random points *inside
+the symbols' declared domains* (a ``negative`` symbol at negative numbers, an
+``integer`` one at integers, a symbol with no assumptions at complex numbers) with
+30-digit arithmetic, and accepts when the gap is within ``tol`` relative to the larger
+side (plus ``atol`` and the rounding floor of 30-digit arithmetic), and says so in
+what it shows. A false identity fails either way: the exception carries both sides and
+a point, inside the domain, where they differ.
 
-Each passing check is recorded; :func:`summary` returns the list, which chapters use for their
-"What we checked" table.
+Each passing check is recorded; :func:`summary` returns the list and :func:`report`
+turns it into the chapter's "What we checked" table.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import html
+import math
+import numbers
 import random as _random
+import signal
+import textwrap
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,7 +44,18 @@ __all__ = [
     "reset",
     "latex_check",
     "report",
+    "Report",
+    "ReportRow",
 ]
+
+DIGITS = 30  # significant digits of the numeric fallback
+# What 30-digit evaluation can resolve: a gap below 1e-25 of the size of the summands is
+# rounding, not a difference (five digits of margin over the working precision).
+ROUNDING = 1e-25
+# Widest check display, in characters (of text, or of sympy's 2-D pretty printing for
+# math). Measured in the book at its default width: a text character is ~8 px and a
+# pretty-printed one ~6 px of MathJax output, and the column ~750 px, so 80 fits.
+DISPLAY_WIDTH = 80
 
 
 class CheckFailed(AssertionError):
@@ -41,11 +64,25 @@ class CheckFailed(AssertionError):
 
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """One passed check: what it was called, how it was established, and the detail shown."""
+    """One passed check: its name, how it was established, and the detail shown."""
 
     name: str
     method: str  # "symbolic" or "numeric"
     detail: str
+    kind: str = "equal"  # "equal" (check_equal/zero), "close" or "true"
+
+    def __post_init__(self):
+        _label(self.name, "name")
+        if self.kind not in _RESULTS:
+            raise ValueError(
+                f"kind must be one of {', '.join(_RESULTS)}, got {self.kind!r}"
+            )
+        if self.method not in ("symbolic", "numeric"):
+            raise ValueError(
+                f"method must be 'symbolic' or 'numeric', got {self.method!r}"
+            )
+        if not isinstance(self.detail, str):
+            raise TypeError(f"detail must be a str, got {type(self.detail).__name__}")
 
     def _ipython_display_(
         self,
@@ -53,6 +90,9 @@ class Check:
         return None
 
 
+# What the table's "result" column says for each kind of check (numeric equalities are
+# labelled as such: they were not proved).
+_RESULTS = {"equal": "✓ numerically", "close": "✓ within tolerance", "true": "✓ holds"}
 _RECORD: list[Check] = []
 
 
@@ -66,6 +106,532 @@ def summary() -> list[Check]:
     return list(_RECORD)
 
 
+# ---------------------------------------------------------------------------- arguments
+def _real(value, name: str, *, positive: bool = False) -> float:
+    """A finite real number (``> 0`` with ``positive``, else ``>= 0``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and not v > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if not v >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return v
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def _label(value, name: str, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(
+            f"{name} must be a non-empty str{' or None' if optional else ''}, "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _sympify(value, name: str):
+    """A sympy expression or matrix (numbers and numpy arrays are converted)."""
+    if value is None or isinstance(value, (bool, str, bytes)):
+        raise TypeError(
+            f"{name} must be a sympy expression, matrix or number, got {value!r}"
+        )
+    if isinstance(value, np.ndarray):
+        value = sp.Matrix(value)
+    if isinstance(value, (list, tuple, dict, set)):
+        raise TypeError(
+            f"{name} must be a sympy expression, matrix or number, got a "
+            f"{type(value).__name__} (wrap a list in sympy.Matrix)"
+        )
+    try:
+        out = sp.sympify(value, strict=True)
+    except (sp.SympifyError, TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a sympy expression, matrix or number, got "
+            f"{type(value).__name__}"
+        ) from err
+    if isinstance(out, sp.MatrixBase):
+        return sp.ImmutableMatrix(out)
+    if not isinstance(out, sp.Expr):
+        raise TypeError(
+            f"{name} must be an expression, got {type(out).__name__} ({out}): "
+            "compare the two sides of a relation with check_equal(lhs, rhs)"
+        )
+    return out
+
+
+# ------------------------------------------------------------------------- time limit
+class _Timeout(BaseException):
+    # a BaseException, like KeyboardInterrupt: sympy's own ``except Exception`` blocks
+    # must not swallow it
+    pass
+
+
+def _with_time_limit(fn, seconds: float):
+    """``fn()``, or raise :class:`_Timeout` after ``seconds`` of wall time.
+
+    In the main thread (a script, a notebook kernel) a ``SIGALRM`` timer interrupts the
+    computation. Elsewhere the work runs in a daemon thread that is abandoned on timeout
+    (Python cannot stop a thread; the result is then ignored).
+    """
+    if (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    ):
+
+        def _alarm(signum, frame):
+            raise _Timeout
+
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        # fire again every 50 ms until cancelled, in case a handler swallowed the first
+        old_delay, _ = signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
+        start = time.monotonic()
+        try:
+            return fn()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if old_delay:  # someone else's timer was running: restore what is left
+                left = old_delay - (time.monotonic() - start)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))
+    result: dict = {}
+
+    def _run():
+        try:
+            result["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the caller
+            result["error"] = err
+
+    worker = threading.Thread(target=_run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise _Timeout
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+# ------------------------------------------------------------------------ symbolic path
+def _transforms():
+    # No nsimplify: it would turn float approximations into exact numbers and report
+    # "proved" for a claim that only holds to 15 digits.
+    return (
+        lambda e: e,
+        lambda e: sp.expand(e),
+        sp.simplify,
+        lambda e: sp.simplify(sp.expand(sp.radsimp(e))),
+        lambda e: sp.simplify(sp.powsimp(sp.expand(e), force=False)),
+        lambda e: sp.simplify(sp.together(e)),
+    )
+
+
+def _is_zero_symbolically(diff, deadline: float) -> bool | None:
+    """True if a rewrite of ``diff`` is 0; None if the time ran out before one was."""
+    if isinstance(diff, sp.MatrixBase):
+        outcomes = [_is_zero_symbolically(e, deadline) for e in diff]
+        if all(o is True for o in outcomes):
+            return True
+        return None if any(o is None for o in outcomes) else False
+    for transform in _transforms():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            if _with_time_limit(lambda t=transform: t(diff) == 0, left):
+                return True
+        except _Timeout:
+            return None
+        except (
+            TypeError,
+            ValueError,
+            NotImplementedError,
+            RecursionError,
+            AttributeError,
+        ):  # pragma: no cover - a rewrite sympy cannot do on this expression
+            continue
+    return False
+
+
+# ------------------------------------------------------------------------- numeric path
+def _domain(s: sp.Symbol) -> str:
+    """Where a symbol lives, from its assumptions: 'integer', 'real' or 'complex'."""
+    if s.is_integer:
+        return "integer"
+    if s.is_real or s.is_extended_real:
+        return "real"
+    return "complex"
+
+
+def _sign(s: sp.Symbol) -> int:
+    """+1 for a nonnegative symbol, -1 for a nonpositive one, else 0."""
+    if s.is_nonnegative:
+        return 1
+    if s.is_nonpositive:
+        return -1
+    return 0
+
+
+def _satisfies(s: sp.Symbol, value) -> bool:
+    """Whether ``value`` is consistent with every assumption declared on ``s``."""
+    v = sp.sympify(value)
+    for fact, wanted in s.assumptions0.items():
+        if fact in ("commutative", "infinite", "finite", "extended_real", "complex"):
+            continue
+        got = getattr(v, f"is_{fact}", None)
+        if got is not None and got != wanted:
+            return False
+    return True
+
+
+def _default_draw(s: sp.Symbol, rng: _random.Random):
+    """One value inside ``s``'s domain; magnitudes log-uniform over [0.05, 20]."""
+    sign = _sign(s)
+    if _domain(s) == "integer":
+        m = rng.randint(0 if sign else 1, 9)
+        return sp.Integer(m if sign >= 0 else -m) * (
+            rng.choice((-1, 1)) if sign == 0 else 1
+        )
+    mag = math.exp(rng.uniform(math.log(0.05), math.log(20.0)))
+    if _domain(s) == "complex":
+        angle = rng.uniform(-math.pi, math.pi)
+        return sp.Float(mag * math.cos(angle), DIGITS) + sp.I * sp.Float(
+            mag * math.sin(angle), DIGITS
+        )
+    if sign == 0:
+        sign = rng.choice((-1, 1))
+    return sp.Float(sign * mag, DIGITS)
+
+
+def _ranged_draw(s: sp.Symbol, lo: float, hi: float, rng: _random.Random):
+    if _domain(s) == "integer":
+        return sp.Integer(rng.randint(math.ceil(lo), math.floor(hi)))
+    return sp.Float(rng.uniform(lo, hi), DIGITS)
+
+
+def _check_ranges(ranges, free: Sequence[sp.Symbol]) -> dict:
+    """``{symbol: (lo, hi)}`` from ``ranges``, each inside the symbol's domain."""
+    if ranges is None:
+        return {}
+    if not isinstance(ranges, Mapping):
+        raise TypeError(
+            "ranges must be a mapping {symbol: (lo, hi)}, got "
+            f"{type(ranges).__name__}"
+        )
+    by_name = {str(s): s for s in free}
+    out = {}
+    for key, bounds in ranges.items():
+        s = key if isinstance(key, sp.Symbol) else by_name.get(key)
+        if s not in free:
+            raise ValueError(
+                f"ranges key {key!r} is not a free symbol of lhs or rhs "
+                f"(free symbols: {', '.join(sorted(by_name)) or 'none'})"
+            )
+        if (
+            not isinstance(bounds, (tuple, list))
+            or len(bounds) != 2
+            or not all(
+                isinstance(b, numbers.Real) and not isinstance(b, bool) for b in bounds
+            )
+        ):
+            raise TypeError(f"ranges[{key!r}] must be a pair (lo, hi), got {bounds!r}")
+        lo, hi = float(bounds[0]), float(bounds[1])
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(
+                f"ranges[{key!r}] must be finite with lo < hi, got {bounds}"
+            )
+        if _domain(s) == "complex":
+            raise ValueError(
+                f"ranges[{key!r}]: {s} has no real assumption (it is complex); declare "
+                f"it real (sympy.Symbol({str(s)!r}, real=True)) to sample it on a range"
+            )
+        if _domain(s) == "integer" and math.ceil(lo) > math.floor(hi):
+            raise ValueError(f"ranges[{key!r}] = {bounds} contains no integer")
+        ends = (sp.Float(lo) if lo != 0 else sp.Integer(0), sp.Float(hi))
+        inside = [_satisfies(s, e) for e in ends]
+        if _domain(s) != "integer" and not (
+            (inside[0] or lo == 0) and (inside[1] or hi == 0)
+        ):
+            raise ValueError(
+                f"ranges[{key!r}] = {bounds} leaves the domain its assumptions declare "
+                f"({', '.join(k for k, v in s.assumptions0.items() if v)})"
+            )
+        out[s] = (lo, hi)
+    return out
+
+
+def _random_points(free, ranges: Mapping, n: int, seed: int):
+    """``n`` points, each coordinate inside its symbol's declared domain."""
+    rng = _random.Random(seed)
+    points = []
+    for _ in range(n):
+        point = {}
+        for s in free:
+            for _attempt in range(200):
+                if s in ranges:
+                    v = _ranged_draw(s, *ranges[s], rng)
+                else:
+                    v = _default_draw(s, rng)
+                if _satisfies(s, v):
+                    break
+            else:
+                raise CheckFailed(
+                    f"could not draw a value of {s} satisfying its assumptions "
+                    f"{s.assumptions0}: give ranges={{{str(s)!r}: (lo, hi)}}"
+                )
+            point[s] = v
+        points.append(point)
+    return points
+
+
+def _summands(e) -> list:
+    return list(sp.Add.make_args(e))
+
+
+def _evaluate(e, point) -> complex:
+    v = sp.sympify(e).evalf(DIGITS, subs=point)
+    try:
+        return complex(v)
+    except (TypeError, ValueError):
+        return complex(float("nan"))
+
+
+def _numeric_gap(lhs, rhs, point, tol: float, atol: float):
+    """Both sides, the gap, and the bound it must stay under at ``point``.
+
+    gap = |lhs - rhs| evaluated as one expression (30 digits, so cancellation between
+    the sides is resolved); bound = tol * max(|lhs|, |rhs|) + atol + ROUNDING * the sum
+    of the summands' magnitudes.
+    """
+    lv, rv = _evaluate(lhs, point), _evaluate(rhs, point)
+    d = _evaluate(sp.Add(lhs, -rhs), point)
+    size = sum(abs(_evaluate(t, point)) for t in _summands(lhs) + _summands(rhs))
+    bound = tol * max(abs(lv), abs(rv)) + atol + ROUNDING * size
+    return lv, rv, abs(d), bound
+
+
+def _domain_text(free) -> str:
+    kinds = sorted({_domain(s) for s in free})
+    return "/".join(kinds) if kinds else "constant"
+
+
+def check_equal(
+    lhs: Any,
+    rhs: Any,
+    *,
+    name: str | None = None,
+    numeric: bool = True,
+    n_random: int = 8,
+    tol: float = 1e-12,
+    atol: float = 0.0,
+    ranges: Mapping | None = None,
+    seed: int = 0,
+    timeout: float = 20.0,
+    show: bool = True,
+) -> Check:
+    """Assert ``lhs == rhs`` as sympy expressions; show ``lhs = rhs ✓``.
+
+    Raises :class:`CheckFailed` when the identity is false (or cannot be established).
+
+    Parameters
+    ----------
+    lhs, rhs : sympy expressions or matrices of the same shape (numbers, numpy arrays).
+    name : label shown beside the identity and recorded in :func:`summary`.
+    numeric : when sympy cannot prove the identity within ``timeout`` seconds, evaluate
+        both sides at ``n_random`` random points inside the symbols' domains (30
+        significant digits) and accept when, everywhere, ``|lhs - rhs| <= tol *
+        max(|lhs|, |rhs|) + atol`` (plus the rounding floor ``1e-25`` of the summands'
+        size). Domains come from the symbols' assumptions: ``positive`` at (0.05,
+        20), ``negative`` at (-20, -0.05), ``real`` at either sign, ``integer`` at
+        integers in [-9, 9], a symbol with no assumptions at complex numbers of
+        modulus (0.05, 20).
+    ranges : ``{symbol or name: (lo, hi)}`` to sample a real symbol on a sub-interval
+        of its domain instead (each key must be a free symbol; the interval must respect
+        the symbol's assumptions).
+    timeout : seconds allowed for the symbolic attempt (then the numeric fallback runs).
+    """
+    label_name = _label(name, "name", optional=True)
+    numeric = _flag(numeric, "numeric")
+    show = _flag(show, "show")
+    if isinstance(n_random, bool) or not isinstance(n_random, numbers.Integral):
+        raise TypeError(f"n_random must be an int, got {type(n_random).__name__}")
+    if n_random < 1:
+        raise ValueError(f"n_random must be >= 1, got {n_random}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    tol = _real(tol, "tol", positive=True)
+    atol = _real(atol, "atol")
+    timeout = _real(timeout, "timeout", positive=True)
+    lhs_s, rhs_s = _sympify(lhs, "lhs"), _sympify(rhs, "rhs")
+    if isinstance(lhs_s, sp.MatrixBase) != isinstance(rhs_s, sp.MatrixBase):
+        raise TypeError("lhs and rhs must both be matrices or both be scalars")
+    label = label_name or "identity"
+    if isinstance(lhs_s, sp.MatrixBase) and lhs_s.shape != rhs_s.shape:
+        raise CheckFailed(f"{label}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}")
+    diff = lhs_s - rhs_s
+    free = sorted(lhs_s.free_symbols | rhs_s.free_symbols, key=str)
+    spans = _check_ranges(ranges, free)
+    proved = _is_zero_symbolically(diff, time.monotonic() + timeout)
+    if proved:
+        how = "symbolic"
+    else:
+        why = (
+            f"sympy did not finish within timeout={timeout:g} s"
+            if proved is None
+            else "sympy could not show lhs = rhs"
+        )
+        if not numeric:
+            raise CheckFailed(
+                f"{label}: {why}\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
+                f"  lhs - rhs = {diff}"
+            )
+        if diff.atoms(sp.core.function.AppliedUndef) or diff.atoms(sp.Derivative):
+            raise CheckFailed(
+                f"{label}: not proved symbolically and contains undefined functions, "
+                f"so no numeric fallback is possible\n  lhs - rhs = {diff}"
+            )
+        pairs = (
+            list(zip(lhs_s, rhs_s, strict=True))
+            if isinstance(lhs_s, sp.MatrixBase)
+            else [(lhs_s, rhs_s)]
+        )
+        worst = 0.0
+        for point in _random_points(free, spans, n_random, seed):
+            for l_e, r_e in pairs:
+                lv, rv, gap, bound = _numeric_gap(l_e, r_e, point, tol, atol)
+                if not (math.isfinite(gap) and gap <= bound):
+                    where = {
+                        str(k): complex(v) if v.is_real is False else float(v)
+                        for k, v in point.items()
+                    }
+                    raise CheckFailed(
+                        f"{label}: lhs != rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
+                        f"  at {where} (inside the declared domain): lhs = {lv:.10g}, "
+                        f"rhs = {rv:.10g}; |lhs - rhs| = {gap:.3g} > {bound:.3g} "
+                        f"(tol {tol:g} relative + atol {atol:g})"
+                    )
+                scale = max(abs(lv), abs(rv))
+                worst = max(worst, gap / scale if scale > 0 else 0.0)
+        gap_text = f"{worst:.1e}" if worst >= ROUNDING else f"below {ROUNDING:g}"
+        how = (
+            f"numerically at {n_random} random {_domain_text(free)} points, "
+            f"max rel. gap {gap_text} (tol {tol:g}"
+            + (f", atol {atol:g})" if atol else ")")
+        )
+    check = Check(label, "symbolic" if how == "symbolic" else "numeric", how)
+    _RECORD.append(check)
+    if show:
+        _show(
+            latex_check(label_name, lhs_s, rhs_s, how),
+            f"{label}: {lhs_s} = {rhs_s}  ✓ ({how})",
+        )
+    return check
+
+
+def check_zero(expr: Any, **kwargs) -> Check:
+    """Assert ``expr == 0`` (see :func:`check_equal` for the options)."""
+    if "rhs" in kwargs:
+        raise TypeError("check_zero compares expr with 0: it takes no rhs")
+    return check_equal(_sympify(expr, "expr"), sp.Integer(0), **kwargs)
+
+
+def check_close(
+    actual: Any,
+    expected: Any,
+    *,
+    name: str,
+    rtol: float = 1e-7,
+    atol: float = 0.0,
+    show: bool = True,
+) -> Check:
+    """Assert two numbers/arrays agree within ``atol + rtol*|expected|`` elementwise.
+
+    For claims that are numeric by nature (a measured quantity against its closed form).
+    Shows the max error. NaN or inf in either side fails the check.
+    """
+    name = _label(name, "name")
+    rtol, atol = _real(rtol, "rtol"), _real(atol, "atol")
+    show = _flag(show, "show")
+    if rtol == 0 and atol == 0:
+        raise ValueError("rtol and atol cannot both be 0 (an exact comparison)")
+    a = _as_float_array(actual, "actual")
+    e = _as_float_array(expected, "expected")
+    try:
+        a, e = np.broadcast_arrays(a, e)
+    except ValueError as err:
+        raise ValueError(
+            f"{name}: actual and expected shapes {a.shape} and {e.shape} do not "
+            "broadcast"
+        ) from err
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
+        raise CheckFailed(
+            f"{name}: non-finite values (actual has {np.sum(~np.isfinite(a))}, "
+            f"expected has {np.sum(~np.isfinite(e))})"
+        )
+    err = np.abs(a - e)
+    bound = atol + rtol * np.abs(e)
+    if np.any(err > bound):
+        k = int(np.argmax(err - bound))
+        raise CheckFailed(
+            f"{name}: max abs error {err.max():.3g} exceeds the tolerance "
+            f"(atol={atol:g}, rtol={rtol:g}); worst at flat index {k}: "
+            f"actual {a.flat[k]:.6g} vs expected {e.flat[k]:.6g}"
+        )
+    how = f"max abs error {err.max():.1e} (atol {atol:g}, rtol {rtol:g})"
+    check = Check(name, "numeric", how, kind="close")
+    _RECORD.append(check)
+    if show:
+        _show(_latex_text_line(name, how), f"{name}: ✓ ({how})")
+    return check
+
+
+def check_true(
+    condition: bool, *, name: str, detail: str = "", show: bool = True
+) -> Check:
+    """Assert a boolean claim (an inequality on a grid, an ordering of numbers, ...)."""
+    if not isinstance(condition, (bool, np.bool_)):
+        raise TypeError(f"condition must be a bool, got {type(condition).__name__}")
+    name = _label(name, "name")
+    if not isinstance(detail, str):
+        raise TypeError(f"detail must be a str, got {type(detail).__name__}")
+    show = _flag(show, "show")
+    if not condition:
+        raise CheckFailed(f"{name}: false" + (f" ({detail})" if detail else ""))
+    check = Check(name, "numeric", detail or "holds", kind="true")
+    _RECORD.append(check)
+    if show:
+        _show(
+            _latex_text_line(name, detail),
+            f"{name}: ✓" + (f" ({detail})" if detail else ""),
+        )
+    return check
+
+
+def _as_float_array(x, name: str) -> np.ndarray:
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}")
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a number or an array of numbers, got {type(x).__name__}"
+        ) from err
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: there is nothing to compare")
+    return arr
+
+
+# ---------------------------------------------------------------------------- display
 def _in_notebook() -> bool:
     try:
         from IPython import get_ipython
@@ -84,246 +650,359 @@ def _show(latex: str, text: str) -> None:
         print(text)
 
 
-def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
-    """The LaTeX line a check displays: ``name:  lhs = rhs  ✓ (how)``."""
-    label = rf"\text{{{name}:}}\quad " if name else ""
-    tail = r"\quad\checkmark" + (rf"\ \text{{({how})}}" if how != "symbolic" else "")
-    return f"{label}{sp.latex(lhs)} = {sp.latex(rhs)}{tail}"
+_ELLIPSIS = sp.Symbol(r"\ldots")
+MAX_LINES = 3  # lines per side of a long identity before the remaining terms become "…"
 
 
-def _is_zero_symbolically(diff: sp.Expr) -> bool:
-    if isinstance(diff, sp.MatrixBase):
-        return all(_is_zero_symbolically(e) for e in diff)
-    for transform in (
-        lambda e: e,
-        sp.simplify,
-        lambda e: sp.simplify(sp.expand(sp.radsimp(e))),
-        lambda e: sp.simplify(sp.powsimp(sp.expand(e), force=True)),
-        lambda e: sp.nsimplify(sp.simplify(sp.together(e))),
-    ):
-        try:
-            if transform(diff) == 0:
-                return True
-        except (
-            TypeError,
-            ValueError,
-            NotImplementedError,
-            RecursionError,
-        ):  # pragma: no cover
-            continue
-    return False
-
-
-def _random_points(symbols: Sequence[sp.Symbol], ranges: Mapping, n: int, seed: int):
-    rng = _random.Random(seed)
-    points = []
-    for _ in range(n):
-        point = {}
-        for s in symbols:
-            lo, hi = ranges.get(s, ranges.get(str(s), (0.1, 0.9)))
-            point[s] = sp.Float(rng.uniform(lo, hi), 30)
-        points.append(point)
-    return points
-
-
-def _numeric_gap(lhs, rhs, point) -> tuple[complex, complex, float]:
-    lv = complex(sp.N(sp.sympify(lhs).subs(point), 30))
-    rv = complex(sp.N(sp.sympify(rhs).subs(point), 30))
-    scale = max(1.0, abs(lv), abs(rv))
-    return lv, rv, abs(lv - rv) / scale
-
-
-def check_equal(
-    lhs: Any,
-    rhs: Any,
-    *,
-    name: str | None = None,
-    numeric: bool = True,
-    n_random: int = 8,
-    tol: float = 1e-12,
-    ranges: Mapping | None = None,
-    seed: int = 0,
-    show: bool = True,
-) -> Check:
-    """Assert ``lhs == rhs`` as sympy expressions; show ``lhs = rhs ✓``; raise :class:`CheckFailed` if not.
-
-    Parameters
-    ----------
-    lhs, rhs : sympy expressions (or matrices of them), or anything ``sympy.sympify`` accepts.
-    name : label shown beside the identity and recorded in :func:`summary`.
-    numeric : when ``simplify`` cannot prove the identity, evaluate both sides at ``n_random`` random
-        points (30 significant digits) and accept when the relative gap is below ``tol`` everywhere.
-    ranges : ``{symbol: (lo, hi)}`` sampling ranges for the numeric fallback; default ``(0.1, 0.9)``
-        for every free symbol (suits coefficients such as signal levels and probabilities).
-    """
-    if n_random < 1:
-        raise ValueError(f"n_random must be >= 1, got {n_random}")
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    lhs_s, rhs_s = sp.sympify(lhs), sp.sympify(rhs)
-    if isinstance(lhs_s, sp.MatrixBase) != isinstance(rhs_s, sp.MatrixBase):
-        raise TypeError("lhs and rhs must both be matrices or both be scalars")
-    if isinstance(lhs_s, sp.MatrixBase) and lhs_s.shape != rhs_s.shape:
-        raise CheckFailed(
-            f"{name or 'check'}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}"
-        )
-    diff = lhs_s - rhs_s
-    label = name or "identity"
-    if _is_zero_symbolically(diff):
-        how = "symbolic"
-    else:
-        if not numeric:
-            raise CheckFailed(
-                f"{label}: sympy could not show lhs = rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
-                f"  lhs - rhs simplifies to {sp.simplify(diff)}"
-            )
-        free = sorted(diff.free_symbols, key=str)
-        if diff.atoms(sp.core.function.AppliedUndef) or diff.atoms(sp.Derivative):
-            raise CheckFailed(
-                f"{label}: not proved symbolically and contains undefined functions, so no "
-                f"numeric fallback is possible\n  lhs - rhs simplifies to {sp.simplify(diff)}"
-            )
-        pairs = (
-            list(zip(lhs_s, rhs_s))
-            if isinstance(lhs_s, sp.MatrixBase)
-            else [(lhs_s, rhs_s)]
-        )
-        worst = 0.0
-        for point in _random_points(free, ranges or {}, n_random, seed):
-            for l_e, r_e in pairs:
-                lv, rv, gap = _numeric_gap(l_e, r_e, point)
-                if not np.isfinite(gap) or gap > tol:
-                    where = {str(k): float(v) for k, v in point.items()}
-                    raise CheckFailed(
-                        f"{label}: lhs != rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
-                        f"  at {where}: lhs = {lv}, rhs = {rv} (relative gap {gap:.3g} > tol {tol:g})"
-                    )
-                worst = max(worst, gap)
-        how = f"numerically at {n_random} random points, max rel. gap {worst:.1e} < {tol:g}"
-    check = Check(label, "symbolic" if how == "symbolic" else "numeric", how)
-    _RECORD.append(check)
-    if show:
-        _show(
-            latex_check(name, lhs_s, rhs_s, how),
-            f"{label}: {lhs_s} = {rhs_s}  ✓ ({how})",
-        )
-    return check
-
-
-def check_zero(expr: Any, **kwargs) -> Check:
-    """Assert ``expr == 0`` (see :func:`check_equal` for the options)."""
-    return check_equal(expr, sp.Integer(0), **kwargs)
-
-
-def check_close(
-    actual: Any,
-    expected: Any,
-    *,
-    name: str,
-    rtol: float = 1e-7,
-    atol: float = 0.0,
-    show: bool = True,
-) -> Check:
-    """Assert two numbers/arrays agree within ``atol + rtol*|expected|`` elementwise; show the max error.
-
-    For claims that are numeric by nature (a measured quantity against its closed form).
-    """
-    if rtol < 0 or atol < 0 or (rtol == 0 and atol == 0):
-        raise ValueError(
-            f"need rtol >= 0, atol >= 0 and not both 0, got rtol={rtol}, atol={atol}"
-        )
-    a = np.asarray(_to_numpy(actual), dtype=float)
-    e = np.asarray(_to_numpy(expected), dtype=float)
+@functools.lru_cache(maxsize=4096)
+def _width(e) -> int:
+    """Displayed width of an expression, in characters of sympy's 2-D pretty print."""
     try:
-        a, e = np.broadcast_arrays(a, e)
-    except ValueError as err:
-        raise CheckFailed(
-            f"{name}: shapes {a.shape} and {e.shape} do not broadcast"
-        ) from err
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(e))):
-        raise CheckFailed(
-            f"{name}: non-finite values (actual has {np.sum(~np.isfinite(a))}, "
-            f"expected has {np.sum(~np.isfinite(e))})"
+        art = sp.pretty(e, use_unicode=True, wrap_line=False, order="none")
+    except Exception:  # noqa: BLE001 - a printer failure must not fail a passed check
+        return len(sp.latex(e)) // 2
+    return max((len(line) for line in art.splitlines()), default=0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _latex(e) -> str:
+    return sp.latex(e)
+
+
+def _fits(e, budget: int) -> bool:
+    # The LaTeX source is never narrower than what it displays, and (fractions
+    # stacked) rarely more than 4 times wider: cheap tests before the 2-D layout.
+    n = len(_latex(e))
+    if n <= budget:
+        return True
+    if n > 4 * budget:
+        return False
+    return _width(e) <= budget
+
+
+def _shorten(e, budget: int):
+    """``e`` with its widest parts replaced by ``…`` until it is ``budget`` wide."""
+    if _fits(e, budget):
+        return e
+    if isinstance(e, sp.MatrixBase):
+        return sp.Symbol(rf"\text{{({e.rows}×{e.cols} matrix, too wide to show)}}")
+    if not isinstance(e, sp.Basic) or e.is_Atom or not e.args:
+        return _ELLIPSIS
+    for _ in range(2 * len(e.args) + 4):
+        args = list(e.args)
+        # widths by the length of the LaTeX source: cheap, and ordered like the display
+        widest = max(range(len(args)), key=lambda i: len(_latex(args[i])))
+        excess = len(_latex(e)) - budget
+        inner = len(_latex(args[widest]))
+        if inner - excess < 8:
+            args[widest] = _ELLIPSIS
+        else:
+            args[widest] = _shorten(args[widest], inner - excess)
+        try:
+            e = e.func(*args, evaluate=False)
+        except (TypeError, ValueError):
+            return _ELLIPSIS
+        if _fits(e, budget):
+            return e
+    return _ELLIPSIS
+
+
+def _side_lines(e, budget: int, first: str) -> list[str]:
+    """One side of an identity as LaTeX lines of at most ``budget`` characters.
+
+    A sum is broken between its terms; after :data:`MAX_LINES` lines the rest of the
+    terms are shown as ``+ … (k more terms)``; a single term wider than a line is
+    shortened by :func:`_shorten`.
+    """
+    if isinstance(e, sp.Add):
+        terms = e.as_ordered_terms()
+    else:
+        terms = [e]
+    lines: list[str] = []
+    current, width = first, len(first)
+    for k, t in enumerate(terms):
+        negative = k > 0 and t.could_extract_minus_sign()
+        body = -t if negative else t
+        sign = (" - " if negative else " + ") if k > 0 else ""
+        if not _fits(body, budget - 3):
+            body = _shorten(body, budget - 3)
+        w = _width(body) + len(sign)
+        if width + w > budget and current.strip() not in ("", first.strip()):
+            lines.append(current)
+            if len(lines) == MAX_LINES:
+                left = len(terms) - k
+                lines[-1] += r" + \ldots\ " + _tex_text(
+                    f"({left} more term{'s' if left > 1 else ''})"
+                )
+                return lines
+            current, width = r"\quad", 2
+        current += sign + _latex(body)
+        width += w
+    lines.append(current)
+    return lines
+
+
+def _wrap_text(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width=width, break_long_words=True) or [""]
+
+
+def _tex_text(text: str) -> str:
+    """``text`` inside ``\\text{...}``.
+
+    MathJax (the book, Jupyter, Colab) shows the argument of ``\\text`` literally, so
+    only the braces, which delimit it, are escaped (``\\_`` would show a backslash).
+    """
+    return r"\text{" + text.replace("{", r"\{").replace("}", r"\}") + "}"
+
+
+def _stack(lines: Sequence[str]) -> str:
+    if len(lines) == 1:
+        return lines[0]
+    return (
+        r"\begin{aligned}" + r" \\ ".join("&" + ln for ln in lines) + r"\end{aligned}"
+    )
+
+
+def _latex_text_line(name: str, detail: str) -> str:
+    """``name: ✓ (detail)`` as LaTeX, wrapped onto lines that fit the column."""
+    line = f"{name}: ✓" + (f" ({detail})" if detail else "")
+    if len(line) <= DISPLAY_WIDTH:
+        return (
+            _tex_text(f"{name}:")
+            + r"\quad \checkmark"
+            + (r"\ " + _tex_text(f"({detail})") if detail else "")
         )
-    err = np.abs(a - e)
-    bound = atol + rtol * np.abs(e)
-    if np.any(err > bound):
-        k = int(np.argmax(err - bound))
-        raise CheckFailed(
-            f"{name}: max abs error {err.max():.3g} exceeds the tolerance "
-            f"(atol={atol:g}, rtol={rtol:g}); worst at flat index {k}: "
-            f"actual {a.flat[k]:.6g} vs expected {e.flat[k]:.6g}"
+    lines = [_tex_text(t) for t in _wrap_text(f"{name}:", DISPLAY_WIDTH)]
+    lines[-1] += r"\quad \checkmark"
+    if detail:
+        lines += [_tex_text(t) for t in _wrap_text(f"({detail})", DISPLAY_WIDTH)]
+    return _stack(lines)
+
+
+def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
+    """The LaTeX a check displays: ``name:  lhs = rhs  ✓ (how)``.
+
+    When that is wider than the page column (:data:`DISPLAY_WIDTH` characters), the
+    parts go on separate lines and a side still too wide has its trailing terms or
+    innermost parts shown as ``…`` (the exception and :func:`summary` keep the full
+    text; only the display is shortened).
+    """
+    name = _label(name, "name", optional=True)
+    if not isinstance(how, str):
+        raise TypeError(f"how must be a str, got {type(how).__name__}")
+    lhs, rhs = _sympify(lhs, "lhs"), _sympify(rhs, "rhs")
+    note = "" if how == "symbolic" else f"({how})"
+    label = _tex_text(f"{name}:") + r"\quad " if name else ""
+    tail = r"\quad\checkmark" + (r"\ " + _tex_text(note) if note else "")
+    head = (len(name) + 2 if name else 0) + 3 + 2 + len(note)
+    if _fits(lhs, DISPLAY_WIDTH) and _fits(rhs, DISPLAY_WIDTH):
+        if head + _width(lhs) + _width(rhs) <= DISPLAY_WIDTH:
+            return f"{label}{_latex(lhs)} = {_latex(rhs)}{tail}"
+    lines = (
+        [_tex_text(t) for t in _wrap_text(f"{name}:", DISPLAY_WIDTH)] if name else []
+    )
+    budget = DISPLAY_WIDTH - 4
+    if (
+        _fits(lhs, budget)
+        and _fits(rhs, budget)
+        and (_width(lhs) + 3 + _width(rhs) <= budget)
+    ):
+        lines.append(f"{_latex(lhs)} = {_latex(rhs)}\\quad\\checkmark")
+    else:
+        lines += _side_lines(lhs, budget, "")
+        right = _side_lines(rhs, budget, "= ")
+        right[-1] += r"\quad\checkmark"
+        lines += right
+    if note:
+        lines += [_tex_text(t) for t in _wrap_text(note, DISPLAY_WIDTH)]
+    return _stack(lines)
+
+
+# ----------------------------------------------------------------------------- report
+_TH = "text-align:left;vertical-align:top"
+# Borders and padding for front ends without the book's stylesheet (Colab shows bare
+# HTML). ``:where()`` has no specificity, so the book theme's table rules win.
+_FALLBACK_STYLE = (
+    "<style>:where(table.kexue-report){border-collapse:collapse;margin:0.5em 0}"
+    ":where(table.kexue-report) :where(th,td){border:1px solid #8888;"
+    "padding:0.3em 0.6em}</style>"
+)
+_TD = "text-align:left;vertical-align:top;overflow-wrap:anywhere"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportRow:
+    """One row of a "What we checked" table: a claim and the check that verified it."""
+
+    claim: str
+    check: str  # the check's name, as recorded by check_equal / check_close / ...
+    how: str  # how it was established ("sympy, symbolic" or the numeric detail)
+    result: str  # "✓ proved", "✓ numerically", "✓ within tolerance" or "✓ holds"
+
+    def __post_init__(self):
+        for field in ("claim", "check", "how", "result"):
+            value = getattr(self, field)
+            if not isinstance(value, str):
+                raise TypeError(f"{field} must be a str, got {type(value).__name__}")
+
+
+def _md_cell(text: str) -> str:
+    # a pipe ends a Markdown table cell and a newline ends the row
+    return " ".join(text.split()).replace("|", r"\|")
+
+
+class Report:
+    """A "What we checked" table: an HTML ``<table>`` in the book and in Jupyter/Colab.
+
+    Displays as HTML (the book theme's table classes; inline left alignment for
+    Jupyter, whose stylesheet right-aligns table cells), with Markdown
+    (``_repr_markdown_``, also what ``str()`` gives) and plain text (one line per
+    claim) as fallbacks. All text is escaped: a claim is shown as written, never
+    interpreted as HTML or Markdown. ``rows`` holds the :class:`ReportRow` s;
+    ``len(report)`` is the number of claims.
+    """
+
+    HEADER = ("claim", "how this chapter checks it", "result")
+
+    def __init__(self, rows: Sequence[ReportRow]):
+        if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+            raise TypeError(
+                f"rows must be a sequence of ReportRow, got {type(rows).__name__}"
+            )
+        for k, r in enumerate(rows):
+            if not isinstance(r, ReportRow):
+                raise TypeError(f"rows[{k}] must be a ReportRow, got {r!r}")
+        self.rows = tuple(rows)
+        self._shown_at: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def markdown(self) -> str:
+        """The table as GitHub-flavoured Markdown."""
+        lines = ["| " + " | ".join(self.HEADER) + " |", "|---|---|---|"]
+        for r in self.rows:
+            cells = (r.claim, f"{r.check}: {r.how}", r.result)
+            lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        """The table as HTML: ``<table class="table ...">``, as the book's tables."""
+        esc = html.escape
+        head = "".join(
+            f'<th class="head" style="{_TH};width:{w}">{esc(h)}</th>'
+            for h, w in zip(self.HEADER, ("42%", "44%", "14%"), strict=True)
         )
-    how = f"max abs error {err.max():.1e} (atol {atol:g}, rtol {rtol:g})"
-    check = Check(name, "numeric", how)
-    _RECORD.append(check)
-    if show:
-        _show(
-            rf"\text{{{name}:}}\quad \checkmark\ \text{{({how})}}", f"{name}: ✓ ({how})"
+        body = []
+        for i, r in enumerate(self.rows):
+            parity = "row-odd" if i % 2 == 0 else "row-even"
+            body.append(
+                f'<tr class="{parity}">'
+                f'<td style="{_TD}">{esc(r.claim)}</td>'
+                f'<td style="{_TD}"><em>{esc(r.check)}</em>: {esc(r.how)}</td>'
+                f'<td style="{_TH};white-space:nowrap">{esc(r.result)}</td></tr>'
+            )
+        return (
+            _FALLBACK_STYLE
+            + '<div class="pst-scrollable-table-container kexue-report-container">'
+            '<table class="table dataframe kexue-report">'
+            f'<thead><tr class="row-odd">{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>"
         )
-    return check
 
-
-def check_true(
-    condition: bool, *, name: str, detail: str = "", show: bool = True
-) -> Check:
-    """Assert a boolean claim (an inequality on a grid, an ordering of measured numbers, ...)."""
-    if not isinstance(condition, (bool, np.bool_)):
-        raise TypeError(f"condition must be a bool, got {type(condition).__name__}")
-    if not condition:
-        raise CheckFailed(f"{name}: false" + (f" ({detail})" if detail else ""))
-    check = Check(name, "numeric", detail or "holds")
-    _RECORD.append(check)
-    if show:
-        _show(
-            rf"\text{{{name}:}}\quad \checkmark"
-            + (rf"\ \text{{({detail})}}" if detail else ""),
-            f"{name}: ✓" + (f" ({detail})" if detail else ""),
+    def text(self) -> str:
+        """Plain text: one line per claim."""
+        return "\n".join(
+            f"{r.result}  {r.claim}  [{r.check}: {r.how}]" for r in self.rows
         )
-    return check
+
+    def __str__(self) -> str:
+        return self.markdown()
+
+    def __repr__(self) -> str:
+        return f"Report({len(self.rows)} claims)\n" + self.text()
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(self.text())
+
+    def _mimebundle(self) -> dict:
+        return {
+            "text/html": self.html(),
+            "text/markdown": self.markdown(),
+            "text/plain": self.text(),
+        }
+
+    def _ipython_display_(self) -> None:
+        # report() already displayed this table in the current cell: do not show it
+        # twice when it is also the cell's last expression; anywhere else, display it.
+        if self._shown_at is not None and self._shown_at == _execution_count():
+            return
+        from IPython.display import display
+
+        display(self._mimebundle(), raw=True)
 
 
-def _to_numpy(x):
-    if hasattr(x, "detach"):
-        return x.detach().cpu().numpy()
-    return x
-
-
-class Report(str):
-    """The Markdown of a "What we checked" table (a ``str``) that does not display itself twice."""
-
-    def _ipython_display_(self):
+def _execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
         return None
+    ip = get_ipython()
+    return None if ip is None else ip.execution_count
 
 
 def report(rows: Sequence[tuple[str, str]], *, show: bool = True) -> Report:
-    """The "What we checked" table: one row per ``(claim, check name)``, filled from the recorded checks.
+    """The "What we checked" table: one row per ``(claim, check name)`` pair.
 
-    Raises :class:`CheckFailed` if a named check did not run (or failed) in this session, so the table
-    can only list what was actually verified. Returns the Markdown; displays it in a notebook.
+    Each row is filled from the recorded checks. Raises :class:`CheckFailed` if a named
+    check did not run (or failed) in this session, so the table can only list what was
+    actually verified. Returns a :class:`Report`, which a notebook shows as an HTML
+    table; with ``show`` it is displayed at once (printed as text outside a notebook).
     """
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
+        raise TypeError(
+            "rows must be a sequence of (claim, check name) pairs, got "
+            f"{type(rows).__name__}"
+        )
+    show = _flag(show, "show")
     by_name = {c.name: c for c in _RECORD}
-    lines = ["| claim | how this chapter checks it | result |", "|---|---|---|"]
-    for claim, name in rows:
+    out = []
+    for k, row in enumerate(rows):
+        if (
+            not isinstance(row, (tuple, list))
+            or len(row) != 2
+            or not all(isinstance(x, str) for x in row)
+        ):
+            raise TypeError(
+                f"rows[{k}] must be a (claim, check name) pair of strings, got {row!r}"
+            )
+        claim, name = row
         if name not in by_name:
             raise CheckFailed(
                 f"no passed check named {name!r} in this session (claim: {claim})"
             )
         c = by_name[name]
-        how = "sympy, symbolic" if c.method == "symbolic" else c.detail
         if c.method == "symbolic":
-            result = "✓ proved"
+            how, result = "sympy, symbolic", "✓ proved"
         else:
-            result = "✓ " + (
-                "holds" if c.detail in ("", "holds") else "within tolerance"
-            )
-        lines.append(f"| {claim} | {name}: {how} | {result} |")
-    md = Report("\n".join(lines))
+            how, result = c.detail, _RESULTS[c.kind]
+        out.append(ReportRow(claim, name, how, result))
+    table = Report(out)
     if show:
         if _in_notebook():
-            from IPython.display import Markdown, display
+            from IPython.display import display
 
-            display(Markdown(md))
+            display(table._mimebundle(), raw=True)
+            table._shown_at = _execution_count()
         else:
-            print(md)
-    return md
+            print(table.text())
+    return table
