@@ -47,5 +47,5 @@ CALLS = [
 ]
 EXEMPT = {
     "kexue.nn.cache.cache_dir": "takes no arguments",
-    "kexue.diffusion.pretrained.MOONS_KEYS": "a constant",
+    "kexue.diffusion.pretrained.MOONS_KEYS": "a constant tuple of preset keys",
 }
