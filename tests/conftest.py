@@ -1,4 +1,5 @@
-"""Shared fixtures: offline mode for peers, the repository root, and the chapters listed in _toc.yml."""
+"""Shared fixtures: offline mode for peers, the repository root, and the chapters listed
+in _toc.yml."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 import yaml
 from hypothesis import settings
 
-# Property tests: no per-example deadline (a loaded 2-core CI machine is slow) and a fixed example sequence,
-# so that CI runs are repeatable; set HYPOTHESIS_PROFILE=explore to search with fresh random examples.
+# Property tests: no per-example deadline (a loaded 2-core CI machine is slow) and a
+# fixed example sequence, so that CI runs are repeatable; set HYPOTHESIS_PROFILE=explore
+# to search with fresh random examples.
 settings.register_profile("book", deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("explore", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "book"))

@@ -1,4 +1,5 @@
-"""diffusers' schedulers as test oracles, switched to float64 so that only the formulas are compared."""
+"""diffusers' schedulers as test oracles, switched to float64 so that only the formulas
+are compared."""
 
 from __future__ import annotations
 

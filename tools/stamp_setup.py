@@ -2,12 +2,13 @@
 """Write the one setup cell into every chapter, and strip outputs and widget state.
 
     python tools/stamp_setup.py            # rewrite chapters/**/*.ipynb in place
-    python tools/stamp_setup.py --check    # exit 1 (listing the files) if any chapter differs
+    python tools/stamp_setup.py --check    # exit 1, listing them, if a chapter differs
 
-The setup cell (tagged ``remove-cell`` so the website hides it) installs the library when it is not
-importable — the Colab case — from the repository and branch named in ``_config.yml`` (the only
-place they are written), then seeds everything and picks the device. ``KEXUE_INSTALL_SOURCE``
-overrides the install source (the tests point it at the local checkout).
+The setup cell (tagged ``remove-cell`` so the website hides it) installs the library
+when it is not importable — the Colab case — from the repository and branch named in
+``_config.yml`` (the only place they are written), then seeds everything and picks the
+device. ``KEXUE_INSTALL_SOURCE`` overrides the install source (the tests point it at the
+local checkout).
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def _is_setup(cell: dict) -> bool:
 
 
 def stamped(nb: dict, part: str) -> dict:
-    """The notebook with the setup cell in place (after the title cell), no outputs, clean metadata."""
+    """The notebook with the setup cell in place (after the title cell), no outputs,
+    clean metadata."""
     nb = copy.deepcopy(nb)
     cells = [c for c in nb["cells"] if not _is_setup(c)]
     first_code = next(
