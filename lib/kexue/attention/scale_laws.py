@@ -34,6 +34,7 @@ __all__ = [
     "pair_exceed_prob",
     "predicted_dim_pmf",
     "predicted_dim_quantile",
+    "predicted_max_abs_cos",
     "true_key_logits",
     "true_key_weight",
     "weight_keeping_factor",
@@ -283,6 +284,17 @@ def predicted_dim_quantile(
     if ok.size == 0:
         raise ValueError(f"no d <= d_max={d_max} reaches the quantile; raise d_max")
     return int(d[ok[0]])
+
+
+def predicted_max_abs_cos(n: int, d: int) -> float:
+    """Median of the largest ``|cos|`` over the pairs of ``n`` random directions in ``R^d``.
+
+    Poisson approximation as in :func:`predicted_dim_quantile`: the ``t`` with
+    ``C(n, 2) P(|cos| >= t) = ln 2``.
+    """
+    n, d = check_int(n, "n", min_value=2), check_int(d, "d", min_value=2)
+    tail = math.log(2) / (n * (n - 1) / 2)
+    return float(np.sqrt(special.betainccinv(0.5, (d - 1) / 2, min(tail, 1.0))))
 
 
 def true_key_logits(
