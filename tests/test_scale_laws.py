@@ -75,7 +75,7 @@ def test_predicted_dim_pmf_is_a_distribution_and_quantile_consistent():
 
 def test_predicted_max_abs_cos_against_sampled_median():
     t = sl.predicted_max_abs_cos(64, 32)
-    # P(max < t) = exp(-ln 2) = 1/2 under the Poisson law, so pair_exceed_prob(t) * C(64, 2)
+    # P(max < t) = exp(-ln 2) = 1/2 under the Poisson law: C(64, 2) P(|cos| >= t) = ln 2
     assert float(sl.pair_exceed_prob(32, t)) * 64 * 63 / 2 == pytest.approx(math.log(2))
     m = [float(sl.max_abs_cos_by_dim(64, [32], seed=s)[0]) for s in range(200)]
     assert abs(np.mean(np.array(m) < t) - 0.5) < 0.15

@@ -287,7 +287,7 @@ def predicted_dim_quantile(
 
 
 def predicted_max_abs_cos(n: int, d: int) -> float:
-    """Median of the largest ``|cos|`` over the pairs of ``n`` random directions in ``R^d``.
+    """Median of the largest ``|cos|`` over pairs of ``n`` random directions in ``R^d``.
 
     Poisson approximation as in :func:`predicted_dim_quantile`: the ``t`` with
     ``C(n, 2) P(|cos| >= t) = ln 2``.
