@@ -246,10 +246,17 @@ def position_probe_batch(
     return tokens[None], torch.arange(n)
 
 
-def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeResult:
-    """Train a small :class:`kexue.nn.Transformer` on the probe (full batch, Adam via :func:`kexue.nn.train`) and evaluate it."""
+def run_position_probe(
+    config: ProbeConfig, *, progress: bool = True, device=None
+) -> ProbeResult:
+    """Train a small :class:`kexue.nn.Transformer` on the probe (full batch, Adam via :func:`kexue.nn.train`) and evaluate it.
+
+    ``device``: where the model and tokens live (default CPU); ``predictions`` come
+    back on the CPU.
+    """
     from ..nn import Transformer, TransformerConfig, train
 
+    dev = torch.device("cpu" if device is None else device)
     torch.manual_seed(config.seed)
     model = Transformer(
         TransformerConfig(
@@ -263,8 +270,9 @@ def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeRe
             n_out=config.n,
             toeplitz_gate=config.toeplitz_gate,
         )
-    )
+    ).to(dev)
     tokens, targets = position_probe_batch(config.n, markers=config.markers)
+    tokens, targets = tokens.to(dev), targets.to(dev)
     sl = slice(1, -1) if config.markers else slice(None)
 
     def loss_fn(m, batch, gen):
@@ -286,11 +294,11 @@ def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeRe
     with torch.no_grad():
         logits = model(tokens, is_causal=config.causal)[0, sl]  # (n, n)
         loss = float(nn.functional.cross_entropy(logits, targets))
-        pred = logits.argmax(-1)
+        pred = logits.argmax(-1).cpu()
         identical = bool((logits - logits[:1]).abs().max() < 1e-5)
     return ProbeResult(
         loss,
-        float((pred == targets).float().mean()),
+        float((pred == targets.cpu()).float().mean()),
         identical,
         pred,
         hist,
