@@ -1,20 +1,30 @@
 #!/usr/bin/env python
-"""Speed and peak memory of kexue.attention against PyTorch's own kernel, and of linear attention.
+"""Speed and peak memory of kexue.attention against PyTorch's kernel; linear attention.
 
-    python benchmarks/attention.py                 # CPU sizes, writes benchmarks/results/attention-cpu.md
-    python benchmarks/attention.py --quick         # n up to 1024, for a smoke run
+    python benchmarks/attention.py                # n = 256 ... 8192
+    python benchmarks/attention.py --max-n 2048   # a shorter grid (a loaded machine)
 
-Compared, for n = 256 ... 8192 (batch 1, 4 heads, head size 64, float32, one thread):
+Both write benchmarks/results/attention-cpu.md (and .json).
 
-* ``sdpa``        torch.nn.functional.scaled_dot_product_attention, called directly;
-* ``kexue``       kexue.attention.attention (dispatches to SDPA: the overhead of validation and dispatch);
-* ``kexue-math``  the explicit path (backend="math"), up to n = 4096 (its n x n matrices are large);
-* ``linear-elu``  linear attention with elu(x)+1 features (d = 64), bidirectional;
-* ``linear-perf`` linear attention with 256 Performer features, bidirectional.
+Compared (batch 1, 4 heads, head size 64, float32, one thread):
 
-Each configuration runs in a fresh subprocess, so the peak resident memory it reports (the rise of
-``ru_maxrss`` over the inputs) belongs to that configuration alone. Times are the best of 7-50 runs
-after one warm-up. Nothing here is asserted by the tests: speed is measured, not promised.
+* ``sdpa``        torch.nn.functional.scaled_dot_product_attention, called directly
+  (the peer);
+* ``kexue``       kexue.attention.attention (dispatches to SDPA: the overhead of
+  validation and dispatch);
+* ``kexue-math``  the explicit path (backend="math"), up to n = 4096 (n x n matrices);
+* ``linear-elu``  linear attention with elu(x)+1 features (d = 64);
+* ``linear-perf`` linear attention with 256 Performer features.
+
+Speed is measured *paired* (``benchmarks/paired.py``): in one process, every repetition
+calls all five back to back in a rotated order, and each method is reported as the
+median of its per-repetition ratio to ``sdpa``, with the interquartile range. Load on a
+shared machine changes between repetitions far more than within one, so the ratio is
+what survives it; absolute milliseconds (medians) are for orientation only. Peak memory
+needs a process of its own: each configuration runs once more in a fresh subprocess,
+which reports the rise of the peak resident set over its inputs (the peak is reset
+first through ``/proc/self/clear_refs``, so the import's own peak cannot hide it).
+Nothing here is asserted by the tests: speed is measured, not promised.
 """
 
 from __future__ import annotations
@@ -27,57 +37,108 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-METHODS = ("sdpa", "kexue", "kexue-math", "linear-elu", "linear-perf")
-MATH_MAX_N = 4096
-
-CHILD = r"""
-import json, resource, statistics, sys, time
 import torch
 import torch.nn.functional as F
-sys.path.insert(0, {lib!r})
-import kexue.attention as ka
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import kexue.attention as ka  # noqa: E402
+from paired import fmt_ratio, paired_times, quartiles, ratio_summary  # noqa: E402
+
+METHODS = ("sdpa", "kexue", "kexue-math", "linear-elu", "linear-perf")
+MATH_MAX_N = 4096
+B, H, D = 1, 4, 64
+
+
+def functions(n: int, causal: bool) -> dict:
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(B, H, n, D, generator=g) for _ in range(3))
+    perf = ka.PerformerFeatures(D, 256, seed=0).float()
+    s = D**-0.25
+    fns = {
+        "sdpa": lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal),
+        "kexue": lambda: ka.attention(q, k, v, is_causal=causal),
+        "kexue-math": lambda: ka.attention(q, k, v, is_causal=causal, backend="math"),
+        "linear-elu": lambda: ka.linear_attention(
+            q, k, v, ka.elu_plus_one, causal=causal
+        ),
+        "linear-perf": lambda: ka.linear_attention(
+            q * s, k * s, v, perf, causal=causal, eps=1e-6
+        ),
+    }
+    if n > MATH_MAX_N:
+        del fns["kexue-math"]
+    return fns
+
+
+CHILD = r"""
+import resource, sys
+import torch
+sys.path.insert(0, {bench!r})
+import attention as b
 torch.set_num_threads(1)
-method, n, causal = {method!r}, {n}, {causal}
-B, H, d = 1, 4, 64
-g = torch.Generator().manual_seed(0)
-q, k, v = (torch.randn(B, H, n, d, generator=g) for _ in range(3))
-perf = ka.PerformerFeatures(d, 256, seed=0).float()
-s = d ** -0.25
-fns = {{
-    "sdpa": lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal),
-    "kexue": lambda: ka.attention(q, k, v, is_causal=causal),
-    "kexue-math": lambda: ka.attention(q, k, v, is_causal=causal, backend="math"),
-    "linear-elu": lambda: ka.linear_attention(q, k, v, ka.elu_plus_one, causal=causal),
-    "linear-perf": lambda: ka.linear_attention(q * s, k * s, v, perf, causal=causal, eps=1e-6),
-}}
-fn = fns[method]
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+fn = b.functions({n}, {causal})[{method!r}]
+
+
+def kib(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field))
+
+
+try:  # reset the peak to the current resident set (Linux), so the import's peak
+    with open("/proc/self/clear_refs", "w") as f:  # cannot hide the call's
+        f.write("5")
+    base = kib("VmRSS:")
+    peak = lambda: kib("VmHWM:")
+except OSError:
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with torch.no_grad():
-    t = time.perf_counter(); fn(); first = time.perf_counter() - t
-    times = []
-    for _ in range(max(7, min(50, int(0.5 / max(first, 1e-6))))):   # at least 7 runs, more when they are quick
-        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base
-print(json.dumps(dict(method=method, n=n, causal=causal, ms=1e3 * min(times), peak_mib=peak / 1024)))
+    fn()
+print((peak() - base) / 1024)
 """
 
 
-def run_one(method: str, n: int, causal: bool) -> dict:
-    code = CHILD.format(lib=str(ROOT / "lib"), method=method, n=n, causal=causal)
+def peak_mib(method: str, n: int, causal: bool) -> float:
+    code = CHILD.format(
+        bench=str(ROOT / "benchmarks"), n=n, causal=causal, method=method
+    )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return float(out.stdout.strip().splitlines()[-1])
 
 
-def crossover(rows, fast: str, slow: str = "sdpa"):
-    """Smallest n of the grid from which ``fast`` is quicker than ``slow`` for every larger n."""
-    ns = sorted({r["n"] for r in rows})
-    t = {(r["method"], r["n"]): r["ms"] for r in rows}
-    ok = [n for n in ns if (fast, n) in t and t[fast, n] < t[slow, n]]
+def measure(n: int, causal: bool, budget_s: float) -> list[dict]:
+    fns = functions(n, causal)
+    with torch.no_grad():
+        times = paired_times(fns, budget_s=budget_s)
+    rows = []
+    for m in fns:
+        q1, med, q3 = quartiles(times[m])
+        rows.append(
+            dict(
+                method=m,
+                n=n,
+                causal=causal,
+                ms=1e3 * med,
+                ms_iqr=[1e3 * q1, 1e3 * q3],
+                ratio=ratio_summary(times, m, "sdpa"),
+                peak_mib=peak_mib(m, n, causal),
+            )
+        )
+    return rows
+
+
+def crossover(rows, fast: str):
+    """Smallest n of the grid from which ``fast`` beats sdpa (median paired ratio < 1)
+    for every larger n."""
+    t = {r["n"]: r["ratio"]["median"] for r in rows if r["method"] == fast}
+    ns = sorted(t)
     for n in ns:
-        if all(m in ok for m in ns if m >= n):
+        if all(t[m] < 1 for m in ns if m >= n):
             return n
     return None
 
@@ -85,48 +146,62 @@ def crossover(rows, fast: str, slow: str = "sdpa"):
 def table(rows, causal: bool) -> str:
     ns = sorted({r["n"] for r in rows if r["causal"] == causal})
     t = {(r["method"], r["n"]): r for r in rows if r["causal"] == causal}
-    head = "| n | " + " | ".join(f"{m} ms (MiB)" for m in METHODS) + " |"
-    lines = [head, "|" + "---|" * (len(METHODS) + 1)]
+    head = (
+        "| n | sdpa ms (MiB) | "
+        + " | ".join(f"{m} / sdpa (MiB)" for m in METHODS[1:])
+        + " | pairs |"
+    )
+    lines = [head, "|" + "---|" * (len(METHODS) + 2)]
     for n in ns:
-        cells = [
-            f"{t[m, n]['ms']:.1f} ({t[m, n]['peak_mib']:.0f})" if (m, n) in t else "—"
-            for m in METHODS
-        ]
+        s = t["sdpa", n]
+        cells = [f"{s['ms']:.1f} ({s['peak_mib']:.0f})"]
+        for m in METHODS[1:]:
+            r = t.get((m, n))
+            cells.append(f"{fmt_ratio(r['ratio'])} ({r['peak_mib']:.0f})" if r else "—")
+        cells.append(str(s["ratio"]["pairs"]))
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--max-n", type=int, default=8192)
+    ap.add_argument("--budget", type=float, default=3.0, help="seconds per size")
     ap.add_argument(
         "--out", default=str(ROOT / "benchmarks" / "results" / "attention-cpu.md")
     )
     args = ap.parse_args()
-    ns = [256, 512, 1024] if args.quick else [256, 512, 1024, 2048, 4096, 8192]
+    torch.set_num_threads(1)
+    ns = [n for n in (256, 512, 1024, 2048, 4096, 8192) if n <= args.max_n]
     rows = []
     start = time.perf_counter()
     for causal in (False, True):
         for n in ns:
-            for m in METHODS:
-                if m == "kexue-math" and n > MATH_MAX_N:
-                    continue
-                r = run_one(m, n, causal)
+            for r in measure(n, causal, args.budget):
                 rows.append(r)
                 print(
-                    f"causal={causal} n={n:5d} {m:12s} {r['ms']:9.2f} ms  peak {r['peak_mib']:7.1f} MiB",
+                    f"causal={causal} n={n:5d} {r['method']:12s} {r['ms']:9.2f} ms  "
+                    f"/sdpa {fmt_ratio(r['ratio'])}  peak {r['peak_mib']:7.1f} MiB",
                     flush=True,
                 )
-    import torch
-
+    elapsed = time.perf_counter() - start
+    nc = [r for r in rows if not r["causal"]]
+    c = [r for r in rows if r["causal"]]
     lines = [
-        "# Attention on a CPU: kexue.attention vs PyTorch's scaled_dot_product_attention",
+        "# Attention on a CPU: kexue.attention vs PyTorch's "
+        "scaled_dot_product_attention",
         "",
-        f"Machine: 2-core CPU ({platform.processor() or platform.machine()}), shared with other jobs; one thread "
-        f"per run; torch {torch.__version__}, Python {platform.python_version()}. Batch 1, 4 heads, head size 64, "
-        "float32. Best of 7 to 50 runs after a warm-up (the minimum is the least disturbed by other jobs), each configuration in a fresh process; memory is the rise of "
-        "the peak resident set over the inputs. Produced by `python benchmarks/attention.py` "
-        f"in {time.perf_counter() - start:.0f} s.",
+        f"Machine: {platform.processor() or platform.machine()} CPU, 2 cores shared "
+        "with other jobs (loaded while this ran); one thread; "
+        f"torch {torch.__version__}, "
+        f"Python {platform.python_version()}. Batch 1, 4 heads, head size 64, float32. "
+        "Each cell is the **median of per-repetition ratios to sdpa, [first, third "
+        "quartile]**: all methods run back to back in one process in every repetition "
+        "(rotated order), so load that varies between repetitions cancels in the ratio "
+        "(`benchmarks/paired.py`). The sdpa column is its median time, for orientation "
+        "only. Memory (MiB) is the rise of the peak resident set over the inputs, in a "
+        f"fresh process per configuration. Produced by `python benchmarks/attention.py "
+        f"--max-n {args.max_n}` in {elapsed:.0f} s.",
         "",
         "### Bidirectional (no mask)",
         "",
@@ -136,12 +211,12 @@ def main():
         "",
         table(rows, True),
         "",
-        "Crossover (smallest n from which linear attention is faster than SDPA for all larger n of the grid): "
-        f"bidirectional elu+1: {crossover([r for r in rows if not r['causal']], 'linear-elu')}, "
-        f"Performer-256: {crossover([r for r in rows if not r['causal']], 'linear-perf')}; "
-        f"causal elu+1: {crossover([r for r in rows if r['causal']], 'linear-elu')}, "
-        f"Performer-256: {crossover([r for r in rows if r['causal']], 'linear-perf')} "
-        "(None: not within the grid).",
+        "Crossover (smallest n from which linear attention is faster than SDPA, median "
+        "paired ratio below 1, for all larger n of the grid): "
+        f"bidirectional elu+1: {crossover(nc, 'linear-elu')}, "
+        f"Performer-256: {crossover(nc, 'linear-perf')}; "
+        f"causal elu+1: {crossover(c, 'linear-elu')}, "
+        f"Performer-256: {crossover(c, 'linear-perf')} (None: not within the grid).",
         "",
     ]
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")

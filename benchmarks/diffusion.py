@@ -1,13 +1,20 @@
-"""Sample quality against network evaluations for the diffusion samplers of kexue, on one trained 2-D model.
+"""Sample quality against network evaluations for kexue's diffusion samplers.
 
-    python benchmarks/diffusion.py            # writes benchmarks/results/diffusion-cpu.md
+    python benchmarks/diffusion.py     # writes benchmarks/results/diffusion-cpu.md
 
-One TimeMLP noise predictor is trained on two-moons under the VP schedule (continuous time, as in the sde
-chapter). The same network is then sampled by DDPM and DDIM (on the discrete chain with signal[i] =
-vp.signal(i/T)), the reverse SDE (Euler-Maruyama), and the probability-flow ODE (Euler, Heun, adaptive dopri5).
-For each run we record the network evaluations (NFE), the sliced 2-Wasserstein distance to held-out data, the
-wall time and the share of it spent outside the network ("sampler overhead"). diffusers' DDIMScheduler drives
-the same network as a reference for the overhead. Timings are for information only: no test asserts speed.
+One TimeMLP noise predictor is trained on two-moons under the VP schedule (continuous
+time, as in the sde chapter). The same network is then sampled by DDPM and DDIM (on the
+discrete chain with signal[i] = vp.signal(i/T)), the reverse SDE (Euler-Maruyama), and
+the probability-flow ODE (Euler, Heun, adaptive dopri5). For each run we record the
+network evaluations (NFE), the sliced 2-Wasserstein distance to held-out data, the wall
+time and the share of it spent outside the network ("sampler overhead", a ratio within
+one run).
+
+diffusers' DDIMScheduler drives the same network as the peer of ``ddim_sample``. Their
+speed is compared *paired* (``benchmarks/paired.py``): in one process the two samplers
+alternate, run after run, and we report the median of the per-pair wall-time ratios
+with its interquartile range, so machine load that changes between runs cancels.
+Timings are for information only: no test asserts speed.
 """
 
 from __future__ import annotations
@@ -23,9 +30,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
 import kexue  # noqa: E402
 import kexue.diffusion as kd  # noqa: E402
 from kexue import data, metrics, nn  # noqa: E402
+from paired import fmt_ratio, paired_times, ratio_summary  # noqa: E402
 
 
 class Timed:
@@ -43,7 +53,8 @@ class Timed:
 
 
 def run(name, fn, model, x_test, repeats: int = 5):
-    """Run a sampler ``repeats`` times (same inputs and seeds); report the run with the median overhead share."""
+    """Run a sampler ``repeats`` times (same inputs and seeds); report the run with the
+    median overhead share."""
     runs = []
     for _ in range(repeats):
         net = Timed(model)
@@ -73,7 +84,8 @@ def run(name, fn, model, x_test, repeats: int = 5):
 
 
 def diffusers_ddim(sched: kd.DiscreteSchedule, steps: int):
-    """diffusers' DDIM scheduler on our chain (diffusers' timestep k is our index k + 1), as a sampler of net."""
+    """diffusers' DDIM scheduler on our chain (diffusers' timestep k is our index
+    k + 1), as a sampler of net."""
     from diffusers import DDIMScheduler
 
     ac = sched.alphas_cumprod
@@ -154,12 +166,12 @@ def main():
             x_test,
         )
     ]
-    gaps = []
+    gaps, paired = [], []
     for steps in (10, 20, 50, 100):
         rows.append(
             run(
                 f"DDIM eta=0, {steps} steps",
-                lambda net: kd.ddim_sample(net, z, disc, steps=steps),
+                lambda net, steps=steps: kd.ddim_sample(net, z, disc, steps=steps),
                 model,
                 x_test,
             )
@@ -168,17 +180,30 @@ def main():
         rows.append(
             run(
                 f"diffusers DDIMScheduler, {steps} steps",
-                lambda net: reference(net, z),
+                lambda net, reference=reference: reference(net, z),
                 model,
                 x_test,
             )
         )
         gaps.append(float((rows[-1]["samples"] - rows[-2]["samples"]).abs().max()))
+        with torch.no_grad():
+            times = paired_times(
+                {
+                    "kexue": lambda steps=steps: kd.ddim_sample(
+                        model, z, disc, steps=steps
+                    ),
+                    "diffusers": lambda reference=reference: reference(model, z),
+                },
+                min_reps=21,
+                budget_s=4.0,
+                block_s=0.0,
+            )
+        paired.append((steps, ratio_summary(times, "kexue", "diffusers")))
     for steps in (20, 50, 100, 200, 1000):
         rows.append(
             run(
                 f"reverse SDE (EM), {steps} steps",
-                lambda net: kd.reverse_sde_sample(
+                lambda net, steps=steps: kd.reverse_sde_sample(
                     net, z, vp, steps=steps, generator=gen()
                 ),
                 model,
@@ -196,7 +221,9 @@ def main():
         rows.append(
             run(
                 f"PF-ODE {method}, {steps} steps",
-                lambda net: kd.pf_ode_sample(net, z, vp, method=method, steps=steps),
+                lambda net, method=method, steps=steps: kd.pf_ode_sample(
+                    net, z, vp, method=method, steps=steps
+                ),
                 model,
                 x_test,
             )
@@ -205,7 +232,7 @@ def main():
         rows.append(
             run(
                 f"PF-ODE dopri5, rtol=atol={tol:g}",
-                lambda net: kd.pf_ode_sample(
+                lambda net, tol=tol: kd.pf_ode_sample(
                     net, z, vp, method="dopri5", rtol=tol, atol=tol
                 ),
                 model,
@@ -216,27 +243,42 @@ def main():
     lines = [
         "# Diffusion samplers: quality against network evaluations (CPU)",
         "",
-        f"Machine: {platform.platform()}, {os.cpu_count()} logical CPUs (shared), torch {torch.__version__}, "
+        f"Machine: {platform.platform()}, {os.cpu_count()} logical CPUs shared with "
+        f"other jobs (loaded while this ran), torch {torch.__version__}, "
         f"{torch.get_num_threads()} thread(s); Python {platform.python_version()}.",
         "",
-        "One TimeMLP (3 x 128, Fourier time features) trained 1,500 steps by `dsm_loss` on two-moons under "
-        "`VPSchedule()`; 3,000 samples from the same noise for every sampler; sliced W2 (256 directions) to "
-        f"3,000 held-out points. Noise floor (two data samples): **{floor:.4f}**. Overhead = share of wall time "
-        "spent outside the network (median of 5 runs for runs under a second). Generated by "
-        "`python benchmarks/diffusion.py`; timings vary with machine load.",
+        "One TimeMLP (3 x 128, Fourier time features) trained 1,500 steps by "
+        "`dsm_loss` on two-moons under `VPSchedule()`; 3,000 samples from the same "
+        "noise for every sampler; sliced W2 (256 directions) to 3,000 held-out points. "
+        f"Noise floor (two data samples): **{floor:.4f}**. Overhead = share of wall "
+        "time spent outside the network, within one run (median of 5 runs for runs "
+        "under a second). Wall times are those of single runs and vary with machine "
+        "load; the comparison with diffusers below is paired. Generated by "
+        "`python benchmarks/diffusion.py`.",
         "",
         "| sampler | NFE | sliced W2 | wall time (s) | sampler overhead |",
         "|---|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['sampler']} | {r['nfe']} | {r['sw2']:.4f} | {r['seconds']:.2f} | {r['overhead']:.0%} |"
+            f"| {r['sampler']} | {r['nfe']} | {r['sw2']:.4f} | {r['seconds']:.2f} "
+            f"| {r['overhead']:.0%} |"
         )
     lines += [
         "",
-        f"Our `ddim_sample` and diffusers' `DDIMScheduler` (trailing spacing, same betas) driving the same network "
-        f"give the same samples: largest absolute difference {max(gaps):.1e} over the four step counts.",
+        "Our `ddim_sample` and diffusers' `DDIMScheduler` (trailing spacing, same "
+        "betas) driving the same network give the same samples: largest absolute "
+        f"difference {max(gaps):.1e} over the four step counts.",
+        "",
+        "Speed against diffusers, paired: the two samplers alternate in one process "
+        "(rotated order), and each cell is the median of the per-pair ratios of wall "
+        "times, kexue / diffusers, [first, third quartile] (`benchmarks/paired.py`).",
+        "",
+        "| DDIM steps | kexue / diffusers wall time | pairs |",
+        "|---:|---:|---:|",
     ]
+    for steps, r in paired:
+        lines.append(f"| {steps} | {fmt_ratio(r)} | {r['pairs']} |")
     out = ROOT / "benchmarks" / "results" / "diffusion-cpu.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     ddpm = rows[0]["sw2"]
@@ -244,9 +286,11 @@ def main():
     over = sorted({r["sampler"].split(",")[0] for r in rows if r["overhead"] >= 0.055})
     lines += [
         "",
-        f"Targets. Quality at about 20 evaluations: the best sampler with at most 21 ({best['sampler']}) is at "
-        f"{best['sw2'] / ddpm:.2f}x DDPM's distance with 1000 (target: at most 1.2x, "
-        f"{'met' if best['sw2'] <= 1.2 * ddpm else 'not met'}). Sampler overhead under 5 %: "
+        "Targets. Quality at about 20 evaluations: the best sampler with at most 21 "
+        f"({best['sampler']}) is at {best['sw2'] / ddpm:.2f}x DDPM's distance with "
+        "1000 (target: at most 1.2x, "
+        f"{'met' if best['sw2'] <= 1.2 * ddpm else 'not met'}). "
+        "Sampler overhead under 5 %: "
         + (
             "met by every sampler (to the rounding of the table)."
             if not over
@@ -256,7 +300,8 @@ def main():
     plot(rows, floor, ddpm, out.with_suffix(".png"))
     lines += [
         "",
-        "![sliced W2 against network evaluations, one line per sampler family](diffusion-cpu.png)",
+        "![sliced W2 against network evaluations, one line per sampler family]"
+        "(diffusion-cpu.png)",
     ]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -1,9 +1,11 @@
-"""kexue.attention linear attention, feature maps and positions: exact identities, unbiasedness,
-error falling with the feature dimension, RoPE's relative property, and the position probe."""
+"""kexue.attention linear attention, feature maps and positions: exact identities,
+unbiasedness, error falling with the feature dimension, RoPE's relative property, and
+the position probe."""
 
 import math
 
 import kexue.attention as ka
+import kexue.attention.probe as probe
 import pytest
 import scipy.stats
 import torch
@@ -152,8 +154,8 @@ def test_rank_of_linear_attention_is_at_most_the_feature_dim():
         ),
         (lambda: ka.taylor_features(rand(3, 4), -1), ValueError, "order"),
         (lambda: ka.apply_rotary(rand(3, 5)), ValueError, "even"),
-        (lambda: ka.ProbeConfig(position="shaw"), ValueError, "position"),
-        (lambda: ka.ProbeConfig(normalization="l1"), ValueError, "normalization"),
+        (lambda: probe.ProbeConfig(position="shaw"), ValueError, "position"),
+        (lambda: probe.ProbeConfig(normalization="l1"), ValueError, "normalization"),
     ],
 )
 def test_linear_and_position_errors(call, exc, msg):
@@ -161,7 +163,7 @@ def test_linear_and_position_errors(call, exc, msg):
         call()
 
 
-# ------------------------------------------------------------------------------------------- positions
+# --------------------------------------------------------------------------- positions
 def test_sinusoidal_closed_form():
     pe = ka.sinusoidal_position_embedding(10, 6).double()
     p, i = 7, 2
@@ -189,6 +191,41 @@ def test_rope_is_relative_and_equals_complex_rotation():
     torch.testing.assert_close(
         ka.apply_rotary(x, pos), torch.view_as_real(z).reshape(6, 8), atol=1e-12, rtol=0
     )
+
+
+@pytest.mark.parametrize("base", [10000.0, 500.0])
+def test_rope_matches_the_diffusers_implementation(base):
+    # peer: diffusers' interleaved-pair RoPE (the Flux/CogVideoX convention, unbind -1)
+    from diffusers.models.embeddings import apply_rotary_emb, get_1d_rotary_pos_embed
+
+    # diffusers rounds x to float32 before multiplying by its float64 cos/sin: feed
+    # float32-representable values so that both sides compute the same float64 products
+    x = rand(2, 3, 9, 8, seed=4).float().double()
+    pos = torch.tensor([0, 1, 2, 5, 7, 11, 40, 41, 100])
+    cos, sin = get_1d_rotary_pos_embed(
+        8, pos.numpy(), theta=base, use_real=True, freqs_dtype=D64
+    )  # (L, d), float64
+    ref = apply_rotary_emb(x, (cos, sin), use_real=True, use_real_unbind_dim=-1)
+    # diffusers returns cos/sin rounded to float32: each output x1 cos - x2 sin then
+    # carries at most 2^-24 (|x1| + |x2|) <= 2^-23 max|x| of error (ours is float64)
+    tol = 2.0**-23 * float(x.abs().max())
+    assert float((ka.apply_rotary(x, pos, base=base) - ref).abs().max()) <= tol
+    # the test can fail: the other pairing convention (halves, unbind -2) differs
+    other = apply_rotary_emb(x, (cos, sin), use_real=True, use_real_unbind_dim=-2)
+    assert not torch.allclose(ka.apply_rotary(x, pos, base=base), other)
+
+
+def test_numerical_rank_is_torch_matrix_rank():
+    q, k = rand(64, 4, seed=1), rand(64, 4, seed=2)
+    a = ka.elu_plus_one(q) @ ka.elu_plus_one(k).T
+    for rtol in (1e-10, 1e-3, 0.5):
+        assert ka.numerical_rank(a, rtol=rtol) == int(
+            torch.linalg.matrix_rank(a, rtol=rtol)
+        )
+    with pytest.raises(ValueError, match="a must be finite"):
+        ka.numerical_rank(torch.tensor([[1.0, float("inf")], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="rtol"):
+        ka.numerical_rank(a, rtol=float("nan"))
 
 
 def test_t5_buckets_pinned():
@@ -227,8 +264,8 @@ def test_t5_buckets_pinned():
 )
 def test_position_probe(position, norm, markers, passes):
     torch.set_num_threads(1)
-    r = ka.run_position_probe(
-        ka.ProbeConfig(
+    r = probe.run_position_probe(
+        probe.ProbeConfig(
             n=8, position=position, normalization=norm, markers=markers, steps=200
         ),
         progress=False,
@@ -269,3 +306,35 @@ def test_alibi_slopes_and_bias():
     torch.testing.assert_close(
         ka.attention(q, k, v, bias=b, is_causal=True), ref, atol=1e-12, rtol=0
     )
+
+
+def test_performer_redraw_is_seeded_and_changes_omega():
+    pf = ka.PerformerFeatures(4, 8, seed=0).double()
+    old = pf.omega.clone()
+    pf.redraw(torch.Generator().manual_seed(5))
+    assert pf.omega.dtype == D64 and not torch.equal(pf.omega, old)
+    again = ka.PerformerFeatures(4, 8, seed=0).double()
+    again.redraw(torch.Generator().manual_seed(5))
+    assert torch.equal(pf.omega, again.omega)
+
+
+def test_relative_position_bias_reads_the_table_at_the_t5_bucket():
+    torch.manual_seed(0)
+    rpb = ka.RelativePositionBias(3, num_buckets=8, max_distance=16)
+    b = rpb(4, 6)
+    assert b.shape == (3, 4, 6)
+    for i in range(4):
+        for j in range(6):
+            bucket = int(
+                ka.t5_relative_bucket(
+                    torch.tensor(j - i), num_buckets=8, max_distance=16
+                )
+            )
+            assert torch.equal(b[:, i, j], rpb.table.weight[bucket])
+
+
+def test_position_probe_batch_layout():
+    tok, tgt = probe.position_probe_batch(3)
+    assert tok.tolist() == [[0, 0, 0]] and tgt.tolist() == [0, 1, 2]
+    tok, _ = probe.position_probe_batch(3, markers=True)
+    assert tok.tolist() == [[1, 0, 0, 0, 2]]

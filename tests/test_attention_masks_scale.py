@@ -1,4 +1,6 @@
-"""kexue.attention masks and scale rules: closed forms, peers (scikit-learn, torch.distributions), errors."""
+"""kexue.attention masks and scale rules: closed forms, peers (scikit-learn,
+torch.distributions), errors.
+"""
 
 import itertools
 import math

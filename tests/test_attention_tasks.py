@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 from kexue import attention as ka
 from kexue import nn
 
@@ -79,3 +80,45 @@ def test_greedy_generate_shape_and_permutation_loss_is_finite():
 def test_errors(call):
     with pytest.raises(ValueError):
         call()
+
+
+class _Counter(torch.nn.Module):
+    """Predicts (last token + 1) mod 10 at every position: greedy decoding must count
+    up.
+    """
+
+    def forward(self, x, mask=None):
+        return F.one_hot((x + 1) % 10, 12).to(torch.float32) * 5.0
+
+
+def test_greedy_generate_decodes_exactly_what_the_model_predicts():
+    seqs = ka.seq2seq_pairs(3, 0, "reverse", length=4)
+    out = ka.greedy_generate(_Counter(), ka.causal_mask(11), seqs, 4)
+    # after [CLS] src [SEP] (SEP = 11 -> 12 % 10 = 2), the digits count up from 2
+    assert out.tolist() == [[2, 3, 4, 5]] * 3
+    # the test can fail: a model that ignores the last token gives other digits
+    const = ka.greedy_generate(
+        lambda x, mask=None: _Counter()(x * 0), ka.causal_mask(11), seqs, 4
+    )
+    assert const.tolist() != out.tolist()
+
+
+def test_permutation_lm_logits_feeds_the_reordered_inputs():
+    seen = {}
+
+    def model(inputs, positions=None, target_positions=None, is_causal=False):
+        seen.update(
+            inputs=inputs, positions=positions, tp=target_positions, causal=is_causal
+        )
+        return torch.zeros(*inputs.shape, 10)
+
+    batch = torch.tensor([[5, 6, 7, 8]])
+    order = torch.tensor([2, 0, 3, 1])
+    logits, targets = ka.permutation_lm_logits(
+        model, batch, order, with_target=True, bos_id=9
+    )
+    assert seen["inputs"].tolist() == [[9, 7, 5, 8]] and seen["causal"] is True
+    assert seen["positions"].tolist() == [[4, 2, 0, 3]]
+    assert seen["tp"].tolist() == [[2, 0, 3, 1]] and targets.tolist() == [[7, 5, 8, 6]]
+    ka.permutation_lm_logits(model, batch, order, with_target=False, bos_id=9)
+    assert seen["tp"] is None and logits.shape == (1, 4, 10)

@@ -1,6 +1,9 @@
-"""kexue.nn.Transformer (the attention part's small model): masks and positions behave as documented."""
+"""kexue.nn.Transformer (the attention part's small model): masks and positions behave
+as documented.
+"""
 
 import kexue.attention as ka
+import kexue.attention.probe as probe
 import pytest
 import torch
 from kexue import nn
@@ -123,7 +126,8 @@ def test_toeplitz_gate_of_ones_is_plain_attention_and_gate_matrix_is_toeplitz():
     for i in range(7):
         for j in range(7):
             assert c[1, i, j] == gated.gate[1, max(-3, min(3, i - j)) + 3]
-    # identical inputs no longer give identical outputs: the gated rows do not sum to one
+    # identical inputs no longer give identical outputs: the gated rows do not sum to
+    # one
     same = torch.ones(1, 7, 16, dtype=torch.float64)
     out = gated(same)
     assert not torch.allclose(out[0, 0], out[0, 3])
@@ -133,7 +137,8 @@ def test_toeplitz_gate_of_ones_is_plain_attention_and_gate_matrix_is_toeplitz():
 
 def test_probe_with_toeplitz_gate_passes():
     torch.set_num_threads(1)
-    r = ka.run_position_probe(
-        ka.ProbeConfig(n=8, position="rope", toeplitz_gate=8, steps=200), progress=False
+    r = probe.run_position_probe(
+        probe.ProbeConfig(n=8, position="rope", toeplitz_gate=8, steps=200),
+        progress=False,
     )
     assert r.accuracy == 1.0 and not r.rows_identical

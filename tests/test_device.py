@@ -18,6 +18,16 @@ def test_scale_follows_cuda_and_env(monkeypatch):
         device.scale()
 
 
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert device.get_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert device.get_device() == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert device.get_device() == torch.device("cuda")
+
+
 def test_cpu_preset_is_smaller():
     cpu, gpu = device.preset("ddim", "cpu"), device.preset("ddim", "gpu")
     assert cpu.keys() == gpu.keys() and cpu["train_steps"] < gpu["train_steps"]
@@ -41,7 +51,11 @@ def test_setup_returns_a_device(capsys):
         (lambda: device.preset("nope"), ValueError),
         (lambda: device.preset("ddim", "tpu"), ValueError),
         (lambda: device.seed_all(1.5), TypeError),
+        (lambda: device.seed_all(-1), ValueError),
         (lambda: device.set_threads(0), ValueError),
+        (lambda: device.set_threads(2.0), TypeError),
+        (lambda: device.setup(threads=0), ValueError),
+        (lambda: device.setup(verbose="no"), TypeError),
     ],
 )
 def test_errors(call, exc):
@@ -51,7 +65,8 @@ def test_errors(call, exc):
 
 @pytest.mark.parametrize("chapter", sorted(device.PRESETS))
 def test_every_preset_has_the_same_sizes_at_both_scales(chapter):
-    """A chapter reads the same keys on a GPU as on the CPU, so the GPU path cannot fail on a missing size."""
+    """A chapter reads the same keys on a GPU as on the CPU (the GPU path cannot fail on
+    a missing size)."""
     cpu, gpu = device.preset(chapter, "cpu"), device.preset(chapter, "gpu")
     assert cpu.keys() == gpu.keys()
     assert all(type(cpu[k]) is type(gpu[k]) for k in cpu), {

@@ -1,5 +1,7 @@
 """kexue.nn: shapes, errors, and a seeded training loop that learns."""
 
+import math
+
 import kexue.diffusion as kd
 import pytest
 import torch
@@ -13,6 +15,12 @@ def test_time_mlp_shapes_and_features():
     f = nn.fourier_time_features(torch.tensor([0.0, 0.5]), 3)
     assert f.shape == (2, 7)
     torch.testing.assert_close(f[0], torch.tensor([0.0, 0, 0, 0, 1, 1, 1]))
+    # closed form at t = 0.5: sin/cos of 2^k pi / 2 for k = 0, 1, 2
+    s, c = (
+        [math.sin(2**k * math.pi / 2) for k in range(3)],
+        [math.cos(2**k * math.pi / 2) for k in range(3)],
+    )
+    torch.testing.assert_close(f[1], torch.tensor([0.5, *s, *c]), atol=1e-6, rtol=0)
 
 
 def test_small_unet_shapes_and_zero_init():

@@ -1,10 +1,11 @@
-"""Device choice, seeding, and the one switch that scales experiments up when CUDA is present.
+"""Device choice, seeding, and the one switch that scales experiments up on a GPU.
 
-Every chapter's setup cell calls :func:`setup`. Chapters never branch on the hardware themselves:
-they read sizes from :func:`preset`, which returns the CPU sizes (fast, the default and what CI
-runs) unless CUDA is available, in which case it returns the full-size ones. Set the environment
-variable ``KEXUE_SCALE=cpu`` to force the small sizes on a GPU machine, or ``KEXUE_SCALE=gpu`` to
-force the large ones (for instance on a fast CPU box with time to spare).
+Every chapter's setup cell calls :func:`setup`. Chapters never branch on the hardware
+themselves: they read sizes from :func:`preset`, which returns the CPU sizes (fast, the
+default and what CI runs) unless CUDA is available, in which case it returns the
+full-size ones. Set the environment variable ``KEXUE_SCALE=cpu`` to force the small
+sizes on a GPU machine, or ``KEXUE_SCALE=gpu`` to force the large ones (for instance on
+a fast CPU box with time to spare).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import random
 
 import numpy as np
 import torch
+
+from ._validate import check_bool, check_int
 
 __all__ = [
     "get_device",
@@ -41,7 +44,8 @@ def get_device() -> torch.device:
 def scale() -> str:
     """``'gpu'`` when CUDA is present (or ``KEXUE_SCALE=gpu``), else ``'cpu'``.
 
-    ``KEXUE_SCALE`` overrides the detection; any other value than ``cpu``/``gpu`` is an error.
+    ``KEXUE_SCALE`` overrides the detection; a value other than ``cpu``/``gpu`` is an
+    error.
     """
     forced = os.environ.get("KEXUE_SCALE", "").strip().lower()
     if forced:
@@ -52,22 +56,23 @@ def scale() -> str:
 
 
 def seed_all(seed: int) -> None:
-    """Seed Python's, NumPy's and PyTorch's generators (all devices)."""
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    random.seed(int(seed))
-    np.random.seed(int(seed) % 2**32)
-    torch.manual_seed(int(seed))
+    """Seed Python's, NumPy's and PyTorch's generators (all devices); ``seed >= 0``."""
+    seed = check_int(seed, "seed", min_value=0)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
 
 
 def set_threads(n: int = 1) -> None:
-    """Set PyTorch's intra-op threads. One thread is fastest for the book's small CPU models."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    torch.set_num_threads(n)
+    """Set PyTorch's intra-op threads (``n >= 1``).
+
+    One thread is fastest for the book's small CPU models.
+    """
+    torch.set_num_threads(check_int(n, "n", min_value=1))
 
 
-# Sizes per chapter and scale. The CPU column must keep each chapter under 60 s on 2 cores.
+# Sizes per chapter and scale. The CPU column must keep each chapter under 60 s on 2
+# cores.
 PRESETS: dict[str, dict[str, dict]] = {
     "relative-position-flaw": {
         "cpu": dict(n=16, d_model=32, n_layers=2, steps=300),
@@ -176,16 +181,16 @@ PRESETS: dict[str, dict[str, dict]] = {
 
 def preset(chapter: str, which: str | None = None) -> dict:
     """Experiment sizes for ``chapter`` at the current :func:`scale` (or ``which``)."""
-    if chapter not in PRESETS:
+    if not isinstance(chapter, str) or chapter not in PRESETS:
         raise ValueError(f"chapter must be one of {sorted(PRESETS)}, got {chapter!r}")
     which = scale() if which is None else which
-    if which not in _SCALES:
+    if not isinstance(which, str) or which not in _SCALES:
         raise ValueError(f"which must be one of {_SCALES}, got {which!r}")
     return dict(PRESETS[chapter][which])
 
 
 def _book_style() -> None:
-    """White figure backgrounds (readable in the website's dark mode) and a compact default size."""
+    """White figure backgrounds (readable in dark mode) and a compact default size."""
     try:
         import matplotlib as mpl
     except ImportError:  # pragma: no cover - matplotlib is a dependency
@@ -203,18 +208,23 @@ def _book_style() -> None:
 
 
 def setup(seed: int = 0, threads: int | None = 1, verbose: bool = True) -> torch.device:
-    """What every chapter's setup cell does: seed everything, pick threads and device, say so.
+    """What every chapter's setup cell does: seed everything, pick threads and device.
 
-    Returns the device experiments should use. On the CPU, one thread is used by default
-    (small matrix products are faster that way on a busy 2-core machine).
+    Returns the device experiments should use. On the CPU, ``threads`` threads are used
+    (one by default: small matrix products are faster that way on a busy 2-core
+    machine; ``None`` leaves PyTorch's choice). ``verbose`` prints one summary line.
     """
     seed_all(seed)
+    if threads is not None:
+        check_int(threads, "threads", min_value=1)
+    check_bool(verbose, "verbose")
     _book_style()
     device = get_device()
     if threads is not None and device.type == "cpu":
         set_threads(threads)
     if verbose:
         print(
-            f"kexue: device={device.type}, scale={scale()}, seed={seed}, torch={torch.__version__}"
+            f"kexue: device={device.type}, scale={scale()}, seed={seed}, "
+            f"torch={torch.__version__}"
         )
     return device

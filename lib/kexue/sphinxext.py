@@ -1,8 +1,9 @@
 """Sphinx extension loaded by the book's ``_config.yml`` (``sphinx.extra_extensions``).
 
-It marks the process as a book build (``KEXUE_BOOK_BUILD=1``) before myst-nb starts kernels, so that
-the kernels inherit it and :func:`kexue.widgets.interact` renders static, self-contained demos and
-training loops print one summary line instead of a live progress bar.
+It marks the process as a book build (``KEXUE_BOOK_BUILD=1``) before myst-nb starts
+kernels, so that the kernels inherit it and :func:`kexue.widgets.interact` renders
+static, self-contained demos and training loops print one summary line instead of a
+live progress bar.
 """
 
 from __future__ import annotations

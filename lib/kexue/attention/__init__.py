@@ -1,7 +1,13 @@
-"""Attention: one ``attention()`` (PyTorch's fused kernel when it can, the explicit math beside it),
-masks, scale rules, linear attention and feature maps, position encodings and the position probe.
+"""Attention: one ``attention()`` (PyTorch's fused kernel when it can, the explicit math
+beside it), masks, scale rules, linear attention and feature maps, position encodings,
+and the masks chapter's toy tasks.
 
-Modules: :mod:`.core`, :mod:`.masks`, :mod:`.scale`, :mod:`.linear`, :mod:`.position`, :mod:`.tasks`.
+Modules: :mod:`.core`, :mod:`.masks`, :mod:`.scale`, :mod:`.linear`, :mod:`.position`,
+:mod:`.tasks`. The position probe, which trains a :class:`kexue.nn.Transformer`, sits
+one layer
+up in :mod:`kexue.attention.probe` and is imported explicitly
+(``from kexue.attention import probe``), so that the dependency runs one way:
+``attention.{core, masks, position}`` <- ``nn.transformer`` <- ``attention.probe``.
 """
 
 from .core import (
@@ -42,16 +48,11 @@ from .masks import (
 )
 from .position import (
     POSITIONS,
-    ProbeConfig,
-    ProbeResult,
     RelativePositionBias,
-    RotaryEmbedding,
     alibi_bias,
     alibi_slopes,
     apply_rotary,
-    position_probe_batch,
     rope_angles,
-    run_position_probe,
     sinusoidal_position_embedding,
     t5_relative_bucket,
 )
@@ -76,4 +77,10 @@ from .tasks import (
     seq2seq_segments,
 )
 
-__all__ = [n for n in dir() if not n.startswith("_")]
+__all__ = [
+    n
+    for n in dir()
+    if not n.startswith("_")
+    and n
+    not in ("core", "linear", "masks", "position", "scale", "tasks", "annotations")
+]

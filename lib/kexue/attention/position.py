@@ -1,55 +1,54 @@
-"""Position encodings (sinusoidal, RoPE, a T5-style relative bias) and the position probe of post 9105.
+"""Position encodings: sinusoidal, RoPE, a T5-style relative bias and ALiBi (pure
+functions and one small module); the position probe of post 9105 that uses them is
+:mod:`kexue.attention.probe`.
 
-Chapter: *attention/relative-position-flaw*. The probe feeds ``n`` identical tokens and asks for their
-positions ``0..n-1``. A relative encoding that only changes the logits leaves each softmax row a
-probability vector, so identical values give identical outputs (eq. ``rpf-identical``) and the probe
-is impossible; the remedies (other normalisations, marker tokens) are options of :class:`ProbeConfig`.
+Chapter: *attention/relative-position-flaw*. :data:`POSITIONS` names the schemes
+:class:`kexue.nn.TransformerConfig` offers (defined here, once).
+
+These run inside training loops: NaN/inf in a float input propagates as in torch (not
+checked).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
 from torch import nn
 
-from .._validate import check_int, check_positive
-from .core import NORMALIZATIONS
+from ._checks import (
+    check_bool,
+    check_float_tensor,
+    check_int,
+    check_int_tensor,
+    check_positive,
+)
 
 __all__ = [
+    "POSITIONS",
     "sinusoidal_position_embedding",
     "rope_angles",
     "apply_rotary",
-    "RotaryEmbedding",
     "t5_relative_bucket",
     "RelativePositionBias",
     "alibi_slopes",
     "alibi_bias",
-    "ProbeConfig",
-    "ProbeResult",
-    "position_probe_batch",
-    "run_position_probe",
-    "POSITIONS",
 ]
 
-POSITIONS = (
-    "learned",
-    "sinusoidal",
-    "rope",
-    "t5",
-    "alibi",
-    "none",
-)  # as kexue.nn.transformer.POSITIONS
+# : position schemes of :class:`kexue.nn.TransformerConfig` and
+# :class:`~kexue.attention.probe.ProbeConfig`
+POSITIONS = ("learned", "sinusoidal", "rope", "t5", "alibi", "none")
 
 
 def sinusoidal_position_embedding(
     n: int, d: int, *, base: float = 10000.0
 ) -> torch.Tensor:
-    """``(n, d)`` table with ``PE[p, 2i] = sin(p / base^(2i/d))``, ``PE[p, 2i+1] = cos(...)`` (Vaswani et al.)."""
+    """``(n, d)`` table, ``PE[p, 2i] = sin(p / base^(2i/d))``,
+    ``PE[p, 2i+1] = cos(...)`` (Vaswani et al.), in the default dtype."""
     n, d = check_int(n, "n", min_value=1), check_int(d, "d", min_value=2)
     if d % 2:
         raise ValueError(f"d must be even, got {d}")
+    base = check_positive(base, "base")
     p = torch.arange(n, dtype=torch.float64)[:, None]
     inv = base ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)  # (d/2,)
     pe = torch.empty(n, d, dtype=torch.float64)
@@ -57,10 +56,21 @@ def sinusoidal_position_embedding(
     return pe.to(torch.get_default_dtype())
 
 
+def _check_positions(positions, name: str = "positions") -> torch.Tensor:
+    check_int_tensor(positions, name)
+    return positions
+
+
 def rope_angles(
     positions: torch.Tensor, d: int, *, base: float = 10000.0
 ) -> torch.Tensor:
-    """Angles ``m * theta_i`` with ``theta_i = base^(-2i/d)``, shape ``(..., L, d/2)``."""
+    """Angles ``m * theta_i``, ``theta_i = base^(-2i/d)``: integer positions
+    ``(..., L)`` -> float64 ``(..., L, d/2)`` (RoFormer eq. 34)."""
+    _check_positions(positions)
+    d = check_int(d, "d", min_value=2)
+    if d % 2:
+        raise ValueError(f"d must be even for RoPE, got {d}")
+    base = check_positive(base, "base")
     theta = base ** (
         -torch.arange(0, d, 2, dtype=torch.float64, device=positions.device) / d
     )
@@ -70,33 +80,35 @@ def rope_angles(
 def apply_rotary(
     x: torch.Tensor, positions: torch.Tensor | None = None, *, base: float = 10000.0
 ) -> torch.Tensor:
-    """RoPE on ``x (..., L, d)``: rotate each interleaved pair ``(x_2i, x_2i+1)`` by ``m * theta_i`` (RoFormer).
-
-    ``<apply_rotary(q, m), apply_rotary(k, n)>`` depends on ``m - n`` only.
+    """RoPE on ``x (..., L, d)``: rotate each interleaved pair ``(x_2i, x_2i+1)`` by
+    ``m * theta_i`` (RoFormer); ``positions`` integer ``(L,)`` or broadcastable to
+    ``x.shape[:-1]`` (default ``0..L-1``). ``<apply_rotary(q, m), apply_rotary(k, n)>``
+    depends on ``m - n`` only. The angles are computed in float64, the rotation in x's
+    dtype.
     """
+    check_float_tensor(x, "x", min_ndim=2)
     d = x.shape[-1]
     if d % 2:
         raise ValueError(f"the feature dim of x must be even for RoPE, got {d}")
     if positions is None:
         positions = torch.arange(x.shape[-2], device=x.device)
-    ang = rope_angles(positions, d, base=base)
+    _check_positions(positions)
+    try:
+        ok = torch.broadcast_shapes(positions.shape, x.shape[:-1]) == x.shape[:-1]
+    except RuntimeError:
+        ok = False
+    if positions.ndim < 1 or not ok or positions.shape[-1] != x.shape[-2]:
+        raise ValueError(
+            f"positions must have shape (L={x.shape[-2]},) or broadcast to "
+            f"{tuple(x.shape[:-1])}, got {tuple(positions.shape)}"
+        )
+    ang = rope_angles(positions.to(x.device), d, base=base)
     cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)  # (..., L, d/2)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     out = torch.empty_like(x)
     out[..., 0::2] = x1 * cos - x2 * sin
     out[..., 1::2] = x1 * sin + x2 * cos
     return out
-
-
-class RotaryEmbedding(nn.Module):
-    """Module form of :func:`apply_rotary` (no parameters), for :class:`MultiHeadAttention`'s ``rotary``."""
-
-    def __init__(self, base: float = 10000.0):
-        super().__init__()
-        self.base = check_positive(base, "base")
-
-    def forward(self, x, positions=None):
-        return apply_rotary(x, positions, base=self.base)
 
 
 def t5_relative_bucket(
@@ -106,31 +118,43 @@ def t5_relative_bucket(
     num_buckets: int = 32,
     max_distance: int = 128,
 ) -> torch.Tensor:
-    """T5's bucket of ``key_pos - query_pos``: exact for small distances, log-spaced up to ``max_distance``."""
-    rel = relative_position
+    """T5's bucket of ``key_pos - query_pos`` (integer tensor, any shape): exact for
+    small distances, log-spaced up to ``max_distance``. Needs ``max_distance`` above the
+    exact range (``num_buckets // 4`` bidirectional, ``num_buckets // 2`` otherwise)."""
+    rel = check_int_tensor(relative_position, "relative_position")
+    bidirectional = check_bool(bidirectional, "bidirectional")
+    num_buckets = check_int(num_buckets, "num_buckets", min_value=4)
+    max_distance = check_int(max_distance, "max_distance", min_value=1)
+    half = num_buckets // 2 if bidirectional else num_buckets
+    exact = half // 2
+    if max_distance <= exact:
+        raise ValueError(
+            f"max_distance must be > {exact} (the exact range for num_buckets="
+            f"{num_buckets}), got {max_distance}"
+        )
+    rel = rel.long()
     buckets = torch.zeros_like(rel)
     if bidirectional:
-        num_buckets //= 2
-        buckets = buckets + (rel > 0).long() * num_buckets
+        buckets = buckets + (rel > 0).long() * half
         rel = rel.abs()
     else:
         rel = -torch.clamp(rel, max=0)
-    exact = num_buckets // 2
     is_small = rel < exact
     large = (
         exact
         + (
             torch.log(rel.float().clamp(min=1) / exact)
             / math.log(max_distance / exact)
-            * (num_buckets - exact)
+            * (half - exact)
         ).long()
     )
-    large = torch.clamp(large, max=num_buckets - 1)
+    large = torch.clamp(large, max=half - 1)
     return buckets + torch.where(is_small, rel, large)
 
 
 class RelativePositionBias(nn.Module):
-    """A learned scalar per head and relative-distance bucket, ``forward(n_q, n_k) -> (H, n_q, n_k)`` (T5)."""
+    """A learned scalar per head and relative-distance bucket (T5),
+    ``forward(n_q, n_k=None) -> (H, n_q, n_k)``."""
 
     def __init__(
         self,
@@ -141,15 +165,21 @@ class RelativePositionBias(nn.Module):
         max_distance: int = 128,
     ):
         super().__init__()
-        self.bidirectional, self.num_buckets, self.max_distance = (
-            bidirectional,
-            num_buckets,
-            max_distance,
+        n_heads = check_int(n_heads, "n_heads", min_value=1)
+        self.bidirectional = check_bool(bidirectional, "bidirectional")
+        self.num_buckets = check_int(num_buckets, "num_buckets", min_value=4)
+        self.max_distance = check_int(max_distance, "max_distance", min_value=1)
+        t5_relative_bucket(  # validates max_distance against num_buckets now
+            torch.zeros(1, dtype=torch.long),
+            bidirectional=self.bidirectional,
+            num_buckets=self.num_buckets,
+            max_distance=self.max_distance,
         )
         self.table = nn.Embedding(num_buckets, n_heads)
 
-    def forward(self, n_q: int, n_k: int | None = None):
-        n_k = n_q if n_k is None else n_k
+    def forward(self, n_q: int, n_k: int | None = None) -> torch.Tensor:
+        n_q = check_int(n_q, "n_q", min_value=1)
+        n_k = n_q if n_k is None else check_int(n_k, "n_k", min_value=1)
         dev = self.table.weight.device
         rel = (
             torch.arange(n_k, device=dev)[None, :]
@@ -165,8 +195,9 @@ class RelativePositionBias(nn.Module):
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:
-    """ALiBi's head slopes (Press et al.): ``2^(-8k/H)``, ``k = 1..H`` when ``H`` is a power of two; otherwise
-    the slopes of the nearest lower power of two ``m`` followed by every other slope of ``2m``."""
+    """ALiBi's head slopes ``(H,)`` (Press et al.): ``2^(-8k/H)``, ``k = 1..H`` when
+    ``H`` is a power of two; otherwise the slopes of the nearest lower power of two
+    ``m`` followed by every other slope of ``2m``."""
     n_heads = check_int(n_heads, "n_heads", min_value=1)
 
     def power_of_two(h):
@@ -180,128 +211,14 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
 def alibi_bias(
     n_heads: int, n_q: int, n_k: int | None = None, *, bidirectional: bool = False
 ) -> torch.Tensor:
-    """Additive ALiBi bias ``(H, n_q, n_k)``: ``-slope_h * (i' - j)`` with ``i' = i + n_k - n_q`` (bottom-right
-    aligned, as :func:`kexue.attention.masks.causal_mask`). Causal form: 0 above the diagonal (those keys are
-    masked anyway); ``bidirectional=True``: ``-slope_h * |i' - j|`` everywhere."""
+    """Additive ALiBi bias ``(H, n_q, n_k)``: ``-slope_h * (i' - j)`` with
+    ``i' = i + n_k - n_q`` (bottom-right aligned, as
+    :func:`kexue.attention.masks.causal_mask`). Causal form: 0 above the diagonal (those
+    keys
+    are masked anyway); ``bidirectional=True``: ``-slope_h * |i' - j|`` everywhere."""
     n_q = check_int(n_q, "n_q", min_value=1)
     n_k = n_q if n_k is None else check_int(n_k, "n_k", min_value=1)
-    dist = (torch.arange(n_q)[:, None] + (n_k - n_q)) - torch.arange(n_k)[
-        None, :
-    ]  # i' - j
-    dist = dist.abs() if bidirectional else dist.clamp(min=0)
+    bidirectional = check_bool(bidirectional, "bidirectional")
+    dist = (torch.arange(n_q)[:, None] + (n_k - n_q)) - torch.arange(n_k)[None, :]
+    dist = dist.abs() if bidirectional else dist.clamp(min=0)  # i' - j
     return -alibi_slopes(n_heads)[:, None, None] * dist.to(torch.get_default_dtype())
-
-
-# ----------------------------------------------------------------------------------------------
-# the position probe (post 9105)
-@dataclasses.dataclass
-class ProbeConfig:
-    """Sizes and switches of the probe; ``position`` in :data:`POSITIONS`, ``normalization`` in ``NORMALIZATIONS``."""
-
-    n: int = 16
-    d_model: int = 32
-    n_heads: int = 4
-    n_layers: int = 2
-    position: str = "rope"
-    normalization: str = "softmax"
-    markers: bool = False
-    causal: bool = False
-    toeplitz_gate: int | None = None
-    steps: int = 300
-    lr: float = 3e-3
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.position not in POSITIONS:
-            raise ValueError(
-                f"position must be one of {POSITIONS}, got {self.position!r}"
-            )
-        if self.normalization not in NORMALIZATIONS:
-            raise ValueError(
-                f"normalization must be one of {NORMALIZATIONS}, got {self.normalization!r}"
-            )
-        check_int(self.n, "n", min_value=2)
-
-
-@dataclasses.dataclass
-class ProbeResult:
-    loss: float
-    accuracy: float
-    rows_identical: bool
-    predictions: torch.Tensor
-    history: list
-    model: torch.nn.Module = dataclasses.field(repr=False, default=None)
-    tokens: torch.Tensor = dataclasses.field(repr=False, default=None)
-
-
-def position_probe_batch(
-    n: int, *, markers: bool = False
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Tokens ``(1, L)`` — ``[0]*n``, or ``[CLS] 0 ... 0 [SEP]`` with ids 1, 2 — and targets ``(n,)`` = ``0..n-1``."""
-    n = check_int(n, "n", min_value=1)
-    zeros = torch.zeros(n, dtype=torch.long)
-    tokens = (
-        torch.cat([torch.tensor([1]), zeros, torch.tensor([2])]) if markers else zeros
-    )
-    return tokens[None], torch.arange(n)
-
-
-def run_position_probe(
-    config: ProbeConfig, *, progress: bool = True, device=None
-) -> ProbeResult:
-    """Train a small :class:`kexue.nn.Transformer` on the probe (full batch, Adam via :func:`kexue.nn.train`) and evaluate it.
-
-    ``device``: where the model and tokens live (default CPU); ``predictions`` come
-    back on the CPU.
-    """
-    from ..nn import Transformer, TransformerConfig, train
-
-    dev = torch.device("cpu" if device is None else device)
-    torch.manual_seed(config.seed)
-    model = Transformer(
-        TransformerConfig(
-            vocab_size=3,
-            d_model=config.d_model,
-            n_heads=config.n_heads,
-            n_layers=config.n_layers,
-            max_len=config.n + 2,
-            position=config.position,
-            normalization=config.normalization,
-            n_out=config.n,
-            toeplitz_gate=config.toeplitz_gate,
-        )
-    ).to(dev)
-    tokens, targets = position_probe_batch(config.n, markers=config.markers)
-    tokens, targets = tokens.to(dev), targets.to(dev)
-    sl = slice(1, -1) if config.markers else slice(None)
-
-    def loss_fn(m, batch, gen):
-        logits = m(batch, is_causal=config.causal)[:, sl]  # (1, n, n)
-        return nn.functional.cross_entropy(logits.reshape(-1, config.n), targets)
-
-    hist = train(
-        model,
-        loss_fn,
-        tokens,
-        steps=config.steps,
-        batch_size=1,
-        lr=config.lr,
-        seed=config.seed,
-        progress=progress,
-        desc=f"{config.position}/{config.normalization}/markers={config.markers}"
-        + (f"/gate={config.toeplitz_gate}" if config.toeplitz_gate is not None else ""),
-    )
-    with torch.no_grad():
-        logits = model(tokens, is_causal=config.causal)[0, sl]  # (n, n)
-        loss = float(nn.functional.cross_entropy(logits, targets))
-        pred = logits.argmax(-1).cpu()
-        identical = bool((logits - logits[:1]).abs().max() < 1e-5)
-    return ProbeResult(
-        loss,
-        float((pred == targets.cpu()).float().mean()),
-        identical,
-        pred,
-        hist,
-        model,
-        tokens,
-    )

@@ -5,7 +5,7 @@ Notation follows the posts: ``x_t = signal[t] * x_0 + noise[t] * eps``, where ``
 root of DDPM's / diffusers'** ``alphas_cumprod``; the code never uses a bare ``alpha_bar`` name.
 """
 
-from . import distill, fields
+from . import distill, fields, score_study, sid_tools
 from .continuous import (
     CustomSchedule,
     HeatSchedule,

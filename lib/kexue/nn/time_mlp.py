@@ -1,4 +1,6 @@
-"""A time-conditioned MLP: the epsilon-model of the 2-D diffusion experiments (ddim chapter, "Experiment")."""
+"""A time-conditioned MLP: the epsilon-model of the 2-D diffusion experiments (ddim
+chapter, "Experiment").
+"""
 
 from __future__ import annotations
 
@@ -13,7 +15,11 @@ __all__ = ["TimeMLP", "fourier_time_features"]
 
 
 def fourier_time_features(t: torch.Tensor, n_freq: int) -> torch.Tensor:
-    """``[t, sin(2^k pi t), cos(2^k pi t)]`` for k < n_freq; t (B,) in [0, 1] -> (B, 1 + 2 n_freq)."""
+    """``[t, sin(2^k pi t), cos(2^k pi t)]`` for k < n_freq; t (B,) in [0, 1] -> (B, 1 +
+    2 n_freq).
+    """
+    check_tensor(t, "t", ndim=1)
+    n_freq = check_int(n_freq, "n_freq", min_value=0)
     freqs = (
         2.0 ** torch.arange(n_freq, dtype=t.dtype, device=t.device)
     ) * math.pi  # (F,)
@@ -24,9 +30,9 @@ def fourier_time_features(t: torch.Tensor, n_freq: int) -> torch.Tensor:
 class TimeMLP(nn.Module):
     """``eps_theta(x, t)``: an MLP on ``[x, fourier(t)]`` with SiLU activations.
 
-    Inputs: x (B, dim), t (B,) float in [0, 1] (the book's models see ``t = i/T``). Output (B, dim).
-    Fourier features of ``t`` (rather than an embedding of the integer step) train much faster for
-    small MLPs.
+    Inputs: x (B, dim), t (B,) float in [0, 1] (the book's models see ``t = i/T``).
+    Output (B, dim). Fourier features of ``t`` (rather than an embedding of the integer
+    step) train much faster for small MLPs.
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class TimeMLP(nn.Module):
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``(B, dim), (B,) -> (B, dim)``; inside training loops NaN propagates."""
         check_tensor(x, "x", ndim=2)
         if x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (B, {self.dim}), got {tuple(x.shape)}")

@@ -1,4 +1,6 @@
-"""The one training loop of the book: Adam, cosine learning rate, a progress bar, the loss history."""
+"""The one training loop of the book: Adam, cosine learning rate, a progress bar, the
+loss history.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +10,13 @@ from collections.abc import Callable
 
 import torch
 
-from .._validate import check_int, check_positive
+from .._validate import (
+    check_bool,
+    check_callable,
+    check_int,
+    check_positive,
+    check_real,
+)
 
 __all__ = ["train"]
 
@@ -30,17 +38,37 @@ def train(
     desc: str = "training",
     weight_decay: float = 0.0,
 ) -> list[float]:
-    """Minimise ``loss_fn(model, batch, generator)`` over random minibatches of ``data`` (N, *S).
+    """Minimise ``loss_fn(model, batch, generator)`` over random minibatches of ``data``
+    (N, *S).
 
-    Adam with a cosine-decayed learning rate; seeded (the minibatches and the noise drawn by
-    ``loss_fn`` through ``generator`` repeat exactly). Shows a tqdm bar in a live notebook and prints
-    one summary line when the book is built. Returns the loss per step.
+    Adam with a cosine-decayed learning rate; seeded (the minibatches and the noise
+    drawn by ``loss_fn`` through ``generator`` repeat exactly). Shows a tqdm bar in a
+    live notebook and prints one summary line when the book is built. Returns the loss
+    per step. A non-finite loss raises ``FloatingPointError`` (NaN in ``data`` is not
+    checked up front: it surfaces there).
     """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError("model must have trainable parameters")
+    check_callable(loss_fn, "loss_fn")
     steps = check_int(steps, "steps", min_value=1)
     batch_size = check_int(batch_size, "batch_size", min_value=1)
     lr = check_positive(lr, "lr")
-    if not isinstance(data, torch.Tensor) or data.ndim < 1 or len(data) < 1:
-        raise TypeError("data must be a non-empty torch.Tensor of shape (N, ...)")
+    seed = check_int(seed, "seed", min_value=0)
+    progress = check_bool(progress, "progress")
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a str, got {type(desc).__name__}")
+    weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
+    if not isinstance(data, torch.Tensor):
+        raise TypeError(
+            f"data must be a torch.Tensor of shape (N, ...), got {type(data).__name__}"
+        )
+    if data.ndim < 1 or len(data) < 1:
+        raise ValueError(
+            "data must be a non-empty tensor of shape (N, ...), got "
+            f"{tuple(data.shape)}"
+        )
     from tqdm.auto import tqdm
 
     gen = torch.Generator().manual_seed(seed)
@@ -56,10 +84,19 @@ def train(
     for step in bar:
         idx = torch.randint(0, len(data), (batch_size,), generator=gen)
         loss = loss_fn(model, data[idx].to(device), gen)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            got = (
+                f"shape {tuple(loss.shape)}"
+                if isinstance(loss, torch.Tensor)
+                else type(loss).__name__
+            )
+            raise TypeError(f"loss_fn must return a scalar torch.Tensor, got {got}")
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"loss became {loss.item()} at step {step}; lower lr (now {lr})"
             )
+        if not loss.requires_grad:
+            raise ValueError("loss_fn must return a loss that depends on the model")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,4 +1,6 @@
-"""A small convolutional U-Net epsilon-model for the image variants (8x8 digits, 28x28 MNIST)."""
+"""A small convolutional U-Net epsilon-model for the image variants (8x8 digits, 28x28
+MNIST).
+"""
 
 from __future__ import annotations
 
@@ -30,9 +32,11 @@ class _Block(nn.Module):
 
 
 class SmallUNet(nn.Module):
-    """Two-level U-Net: (B, C, H, W) images and (B,) times in [0, 1] -> predicted noise (B, C, H, W).
+    """Two-level U-Net: (B, C, H, W) images and (B,) times in [0, 1] -> predicted noise
+    (B, C, H, W).
 
-    H and W must be even. ``width`` channels at full resolution, ``2 * width`` at half resolution.
+    H and W must be even. ``width`` channels at full resolution, ``2 * width`` at half
+    resolution.
     """
 
     def __init__(self, channels: int = 1, width: int = 32, n_freq: int = 8):
@@ -53,10 +57,13 @@ class SmallUNet(nn.Module):
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W), (B,) -> (B, C, H, W)``; runs inside training loops: NaN
+        propagates."""
         check_tensor(x, "x", ndim=4)
         if x.shape[1] != self.channels or x.shape[2] % 2 or x.shape[3] % 2:
             raise ValueError(
-                f"x must have shape (B, {self.channels}, H, W) with even H, W; got {tuple(x.shape)}"
+                f"x must have shape (B, {self.channels}, H, W) with even H, W; got "
+                f"{tuple(x.shape)}"
             )
         check_tensor(t, "t", ndim=1)
         if t.shape[0] != x.shape[0]:

@@ -1,0 +1,162 @@
+"""The position probe of post 9105 (chapter *attention/relative-position-flaw*).
+
+The probe feeds ``n`` identical tokens and asks for their positions ``0..n-1``. A
+relative
+encoding that only changes the logits leaves each softmax row a probability vector, so
+identical values give identical outputs (eq. ``rpf-identical``) and the probe is
+impossible;
+the remedies (other normalisations, marker tokens, a Toeplitz gate) are options of
+:class:`ProbeConfig`.
+
+Layering: this module sits above :mod:`kexue.nn` (it trains a
+:class:`kexue.nn.Transformer` with :func:`kexue.nn.train`), which sits above the pure
+attention modules. It is therefore not imported by ``kexue.attention`` itself:
+``from kexue.attention import probe``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from ..nn.train import train
+from ..nn.transformer import Transformer, TransformerConfig
+from ._checks import check_bool, check_choice, check_int, check_positive
+from .core import NORMALIZATIONS
+from .position import POSITIONS
+
+__all__ = ["ProbeConfig", "ProbeResult", "position_probe_batch", "run_position_probe"]
+
+
+@dataclasses.dataclass
+class ProbeConfig:
+    """Sizes and switches of the probe; ``position`` in :data:`POSITIONS`,
+    ``normalization`` in ``NORMALIZATIONS``."""
+
+    n: int = 16
+    d_model: int = 32
+    n_heads: int = 4
+    n_layers: int = 2
+    position: str = "rope"
+    normalization: str = "softmax"
+    markers: bool = False
+    causal: bool = False
+    toeplitz_gate: int | None = None
+    steps: int = 300
+    lr: float = 3e-3
+    seed: int = 0
+
+    def __post_init__(self):
+        check_choice(self.position, "position", POSITIONS)
+        check_choice(self.normalization, "normalization", NORMALIZATIONS)
+        check_int(self.n, "n", min_value=2)
+        check_int(self.d_model, "d_model", min_value=1)
+        check_int(self.n_heads, "n_heads", min_value=1)
+        check_int(self.n_layers, "n_layers", min_value=1)
+        check_bool(self.markers, "markers")
+        check_bool(self.causal, "causal")
+        if self.toeplitz_gate is not None:
+            check_int(self.toeplitz_gate, "toeplitz_gate", min_value=0)
+        check_int(self.steps, "steps", min_value=1)
+        check_positive(self.lr, "lr")
+        check_int(self.seed, "seed", min_value=0)
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model ({self.d_model}) must be divisible by n_heads "
+                f"({self.n_heads})"
+            )
+
+
+@dataclasses.dataclass
+class ProbeResult:
+    """What :func:`run_position_probe` returns: final loss and accuracy, whether all
+    output rows are identical, the predicted positions ``(n,)``, the loss history, the
+    model and its input tokens."""
+
+    loss: float
+    accuracy: float
+    rows_identical: bool
+    predictions: torch.Tensor
+    history: list
+    model: torch.nn.Module = dataclasses.field(repr=False, default=None)
+    tokens: torch.Tensor = dataclasses.field(repr=False, default=None)
+
+
+def position_probe_batch(
+    n: int, *, markers: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Tokens ``(1, L)`` — ``[0]*n``, or ``[CLS] 0 ... 0 [SEP]`` with ids 1, 2 — and
+    targets ``(n,)`` = ``0..n-1``."""
+    n = check_int(n, "n", min_value=1)
+    markers = check_bool(markers, "markers")
+    zeros = torch.zeros(n, dtype=torch.long)
+    tokens = (
+        torch.cat([torch.tensor([1]), zeros, torch.tensor([2])]) if markers else zeros
+    )
+    return tokens[None], torch.arange(n)
+
+
+def run_position_probe(
+    config: ProbeConfig, *, progress: bool = True, device=None
+) -> ProbeResult:
+    """Train a small :class:`kexue.nn.Transformer` on the probe (full batch, Adam via
+    :func:`kexue.nn.train`) and evaluate it. Seeded by ``config.seed``; the global RNG
+    state is restored afterwards. ``device``: where the model and tokens live (default
+    CPU); ``predictions`` come back on the CPU."""
+    if not isinstance(config, ProbeConfig):
+        raise TypeError(f"config must be a ProbeConfig, got {type(config).__name__}")
+    progress = check_bool(progress, "progress")
+    if device is not None and not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str, torch.device or None, got {device!r}")
+    dev = torch.device("cpu" if device is None else device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = Transformer(
+            TransformerConfig(
+                vocab_size=3,
+                d_model=config.d_model,
+                n_heads=config.n_heads,
+                n_layers=config.n_layers,
+                max_len=config.n + 2,
+                position=config.position,
+                normalization=config.normalization,
+                n_out=config.n,
+                toeplitz_gate=config.toeplitz_gate,
+            )
+        ).to(dev)
+    tokens, targets = position_probe_batch(config.n, markers=config.markers)
+    tokens, targets = tokens.to(dev), targets.to(dev)
+    sl = slice(1, -1) if config.markers else slice(None)
+
+    def loss_fn(m, batch, gen):
+        logits = m(batch, is_causal=config.causal)[:, sl]  # (1, n, n)
+        return nn.functional.cross_entropy(logits.reshape(-1, config.n), targets)
+
+    gate = f"/gate={config.toeplitz_gate}" if config.toeplitz_gate is not None else ""
+    hist = train(
+        model,
+        loss_fn,
+        tokens,
+        steps=config.steps,
+        batch_size=1,
+        lr=config.lr,
+        seed=config.seed,
+        progress=progress,
+        desc=f"{config.position}/{config.normalization}/markers={config.markers}{gate}",
+    )
+    with torch.no_grad():
+        logits = model(tokens, is_causal=config.causal)[0, sl]  # (n, n)
+        loss = float(nn.functional.cross_entropy(logits, targets))
+        pred = logits.argmax(-1).cpu()
+        identical = bool((logits - logits[:1]).abs().max() < 1e-5)
+    return ProbeResult(
+        loss,
+        float((pred == targets.cpu()).float().mean()),
+        identical,
+        pred,
+        hist,
+        model,
+        tokens,
+    )

@@ -1,0 +1,102 @@
+"""Bad-input contract of the score-matching and sid chapters' helpers
+(``kexue.diffusion.score_study``, ``kexue.diffusion.sid_tools``)."""
+
+import math
+
+import kexue.diffusion as kd
+import torch
+from contract import Call
+from kexue import data
+from kexue.diffusion import score_study, sid_tools
+
+VP = kd.VPSchedule()
+RING = data.ring_mixture(8, radius=2.0, std=0.15)
+MIX1 = data.GaussianMixture([[0.0]], [1.0])
+
+
+def _pts():
+    return torch.tensor([[1.2, 0.9], [0.0, -2.0]], dtype=torch.float64)
+
+
+_FAKE = sid_tools.TeacherInitFake(RING.eps_model(VP), hidden=8).double()
+
+CALLS = [
+    Call(
+        score_study.plugin_bias_field,
+        lambda: dict(
+            mixture=RING,
+            points=_pts(),
+            t=0.1,
+            sched=VP,
+            n=2,
+            with_source=True,
+            reps=4,
+            generator=None,
+        ),
+        {
+            "points": "finite",
+            "t": "float>0",
+            "n": "int>=1",
+            "with_source": "bool",
+            "reps": "int>=2",
+            "generator": "generator|None",
+        },
+        bad={"mixture": [None, 3], "sched": [None]},
+    ),
+    Call(
+        score_study.ratio_bias_study,
+        lambda: dict(
+            mixture=RING,
+            x=_pts()[:1],
+            t=0.1,
+            sched=VP,
+            ns=[1, 2],
+            reps=4,
+            generator=None,
+        ),
+        {
+            "x": "finite",
+            "t": "float>0",
+            "reps": "int>=2",
+            "generator": "generator|None",
+        },
+        bad={"ns": [None, "12", [0]], "x": [_pts()]},
+    ),
+    Call(
+        score_study.quadrature_objectives,
+        lambda: dict(mixture=MIX1, model=torch.tanh, t=0.2, sched=VP, n_nodes=8),
+        {"model": "callable", "t": "float>0", "n_nodes": "int>=2"},
+        bad={"mixture": [RING, None]},
+    ),
+    Call(
+        sid_tools.TeacherInitFake,
+        lambda: dict(teacher=RING.eps_model(VP), dim=2, hidden=8, depth=2),
+        {"teacher": "callable", "dim": "int>=1", "hidden": "int>=1", "depth": "int>=1"},
+    ),
+    Call(
+        _FAKE.forward,
+        lambda: dict(x=_pts(), t=torch.full((2,), 0.3, dtype=torch.float64)),
+        {"x": "tensor"},  # a module's forward: NaN propagates, as in torch.nn
+        name="kexue.diffusion.sid_tools.TeacherInitFake.forward",
+    ),
+    Call(
+        sid_tools.mode_test,
+        lambda: dict(samples=RING.sample(50), centers=RING.means, std=0.15, k=4.0),
+        {"std": "float>0", "k": "float>0"},
+        bad={"samples": [None, "x", torch.zeros(5, 3)], "centers": [None]},
+    ),
+    Call(
+        sid_tools.uniform_ring,
+        lambda: dict(n=10, radius=2.0, width=0.1),
+        {"n": "int>=1", "radius": "float>0", "width": "float>0"},
+        bad={"generator": [0, "x"]},
+    ),
+    Call(
+        sid_tools.toy_flow,
+        lambda: dict(
+            field=lambda m, s: (m, 0.0), start=(0.5, math.log(0.5)), steps=3, lr=0.1
+        ),
+        {"field": "callable", "steps": "int>=1", "lr": "float>0"},
+        bad={"start": [None, (1.0,), ("a", 1.0)], "log_s_min": [math.nan, "x"]},
+    ),
+]
