@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from scipy import special
 
-from .._validate import check_int, check_positive
+from .._validate import check_int, check_positive, check_tensor
 from .scale import solve_scale_for_entropy
 
 __all__ = [
@@ -101,6 +101,8 @@ def entropy_scale_vs_n(
     """
     ns = _check_sizes(ns, "ns", 2)
     d = check_int(d, "d", min_value=1)
+    target = check_positive(target, "target")
+    iters = check_int(iters, "iters", min_value=1)
     if keys not in _KEYS:
         raise ValueError(f"keys must be one of {_KEYS}, got {keys!r}")
     n_queries = check_int(n_queries, "n_queries", min_value=1)
@@ -135,6 +137,8 @@ def entropy_scale_vs_d(
     """
     ds = _check_sizes(ds, "ds", 1)
     n = check_int(n, "n", min_value=2)
+    target = check_positive(target, "target")
+    iters = check_int(iters, "iters", min_value=1)
     n_queries = check_int(n_queries, "n_queries", min_value=1)
     out = np.empty((len(_check_seeds(seeds)), len(ds)))
     for a, seed in enumerate(seeds):
@@ -318,8 +322,7 @@ def true_key_logits(
 
 def true_key_weight(logits: torch.Tensor, factor: float, d: int) -> float:
     """Mean weight on key 0 of ``softmax(factor / sqrt(d) * logits)``; logits (m, n)."""
-    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
-        raise TypeError("logits must be a 2-d torch.Tensor (queries, keys)")
+    logits = check_tensor(logits, "logits", ndim=2)
     factor = check_positive(factor, "factor")
     d = check_int(d, "d", min_value=1)
     return float(torch.softmax(logits * (factor / math.sqrt(d)), -1)[:, 0].mean())
@@ -333,6 +336,7 @@ def weight_keeping_factor(
     The mean weight on key 0 increases with ``gamma`` while key 0 carries the largest
     logit of (almost) every row, the regime of the chapter's retrieval.
     """
+    logits = check_tensor(logits, "logits", ndim=2)
     weight = check_positive(weight, "weight")
     if weight >= 1:
         raise ValueError(f"weight must lie in (0, 1), got {weight}")
