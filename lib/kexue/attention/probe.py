@@ -98,14 +98,19 @@ def position_probe_batch(
     return tokens[None], torch.arange(n)
 
 
-def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeResult:
+def run_position_probe(
+    config: ProbeConfig, *, progress: bool = True, device=None
+) -> ProbeResult:
     """Train a small :class:`kexue.nn.Transformer` on the probe (full batch, Adam via
     :func:`kexue.nn.train`) and evaluate it. Seeded by ``config.seed``; the global RNG
-    state
-    is restored afterwards."""
+    state is restored afterwards. ``device``: where the model and tokens live (default
+    CPU); ``predictions`` come back on the CPU."""
     if not isinstance(config, ProbeConfig):
         raise TypeError(f"config must be a ProbeConfig, got {type(config).__name__}")
     progress = check_bool(progress, "progress")
+    if device is not None and not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str, torch.device or None, got {device!r}")
+    dev = torch.device("cpu" if device is None else device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = Transformer(
@@ -120,8 +125,9 @@ def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeRe
                 n_out=config.n,
                 toeplitz_gate=config.toeplitz_gate,
             )
-        )
+        ).to(dev)
     tokens, targets = position_probe_batch(config.n, markers=config.markers)
+    tokens, targets = tokens.to(dev), targets.to(dev)
     sl = slice(1, -1) if config.markers else slice(None)
 
     def loss_fn(m, batch, gen):
@@ -143,11 +149,11 @@ def run_position_probe(config: ProbeConfig, *, progress: bool = True) -> ProbeRe
     with torch.no_grad():
         logits = model(tokens, is_causal=config.causal)[0, sl]  # (n, n)
         loss = float(nn.functional.cross_entropy(logits, targets))
-        pred = logits.argmax(-1)
+        pred = logits.argmax(-1).cpu()
         identical = bool((logits - logits[:1]).abs().max() < 1e-5)
     return ProbeResult(
         loss,
-        float((pred == targets).float().mean()),
+        float((pred == targets.cpu()).float().mean()),
         identical,
         pred,
         hist,
