@@ -16,8 +16,9 @@ samplers and losses use (the score is singular where ``noise = 0``).
 * :class:`HeatSchedule` — ``signal = 1``, ``noise = t`` on ``(0, t_max]``: pure added noise (the heat equation).
 * :class:`CustomSchedule` — any differentiable pair of functions; ``f`` and ``g^2`` by autograd.
 
-Conversions: :meth:`DiscreteSchedule.from_continuous` (a VP schedule sampled at ``t = i/T``) and
-:meth:`CustomSchedule.from_discrete` (log-linear interpolation of a discrete chain); :func:`eps_to_score`,
+Conversions run one way, continuous -> discrete: :meth:`NoiseSchedule.discretize` (a VP schedule sampled
+at ``t = i/T``; :meth:`DiscreteSchedule.from_continuous` is the same, duck-typed, and imports nothing from
+here) and :meth:`CustomSchedule.from_discrete` (log-linear interpolation of a discrete chain); :func:`eps_to_score`,
 :func:`score_to_eps`, :func:`eps_to_x0`, :func:`x0_to_eps` for the three parametrisations of a model.
 """
 
@@ -28,7 +29,13 @@ from collections.abc import Callable
 
 import torch
 
-from .._validate import check_int, check_positive, check_same_shape, check_tensor
+from .._validate import (
+    check_positive,
+    check_same_shape,
+    check_tensor,
+    randn_for,
+)
+from ._core import eps_from_x0, expand_time, x0_from_eps
 from .schedules import DiscreteSchedule
 
 __all__ = [
@@ -42,6 +49,7 @@ __all__ = [
     "cont_eps_to_x0",
     "cont_x0_to_eps",
     "expand_time",
+    "discrete_from_continuous",
 ]
 
 _TOL = 1e-9
@@ -86,7 +94,8 @@ class NoiseSchedule:
                 f"{name} must lie in the schedule's range [0, {self.t_max:g}], got "
                 f"[{float(tt.min()):.4g}, {float(tt.max()):.4g}]"
             )
-        return tt
+        # the tolerance band admits round-off just outside [0, t_max]; evaluate at the boundary
+        return tt.clamp(0.0, self.t_max)
 
     def signal(self, t) -> torch.Tensor:
         """Su's :math:`\\bar\\alpha_t`, the coefficient of ``x0`` (float64, shape of ``t``)."""
@@ -145,9 +154,7 @@ class NoiseSchedule:
         """Draw ``x_t = signal(t) x0 + noise(t) eps``; x0 (B, *S), t a float or (B,). Returns ``(x_t, eps)``."""
         check_tensor(x0, "x0", min_ndim=1)
         if eps is None:
-            eps = torch.randn(
-                x0.shape, generator=generator, dtype=x0.dtype, device="cpu"
-            ).to(x0.device)
+            eps = randn_for(x0, generator)
         else:
             check_same_shape(x0, eps, "x0", "eps")
         return expand_time(self.signal(t), x0) * x0 + expand_time(
@@ -161,22 +168,16 @@ class NoiseSchedule:
         """
         return float(self.noise(self.t_max))
 
+    def discretize(self, T: int = 1000) -> DiscreteSchedule:
+        """The DDPM chain ``signal[i] = self.signal(i t_max / T)``, ``i = 1..T`` (sde chapter); needs a VP schedule.
+
+        The score_sde ``SDE.discretize`` direction: the continuous side knows the discrete one, never the
+        reverse.
+        """
+        return DiscreteSchedule.from_continuous(self, T)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(t in [{self.t_min:g}, {self.t_max:g}])"
-
-
-def expand_time(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Shape a scalar or (B,) coefficient to broadcast over ``like`` (B, *S), in ``like``'s dtype and device."""
-    v = torch.as_tensor(v)
-    if v.ndim == 0:
-        return v.to(dtype=like.dtype, device=like.device)
-    if v.ndim != 1 or v.shape[0] != like.shape[0]:
-        raise ValueError(
-            f"times must be a number or have shape ({like.shape[0]},), got {tuple(v.shape)}"
-        )
-    return v.to(dtype=like.dtype, device=like.device).reshape(
-        -1, *([1] * (like.ndim - 1))
-    )
 
 
 class VPSchedule(NoiseSchedule):
@@ -370,19 +371,11 @@ def discrete_from_continuous(sched: NoiseSchedule, T: int) -> DiscreteSchedule:
     """The DDPM chain with ``signal[i] = sched.signal(i T' / T)`` (``T' = t_max``); needs a VP schedule.
 
     Models trained on the continuous schedule with time ``t`` are called with ``t = i/T`` by the discrete
-    samplers, so use ``t_max = 1``.
+    samplers, so use ``t_max = 1``. Same as ``sched.discretize(T)``.
     """
     if not isinstance(sched, NoiseSchedule):
         raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
-    T = check_int(T, "T", min_value=1)
-    t = torch.arange(1, T + 1, dtype=torch.float64) * sched.t_max / T
-    s, n = sched.signal(t), sched.noise(t)
-    if not torch.allclose(s**2 + n**2, torch.ones_like(s), atol=1e-9, rtol=0):
-        raise ValueError(
-            "a DiscreteSchedule is variance preserving (signal^2 + noise^2 = 1); "
-            f"{sched!r} is not: use a VPSchedule or a VP CustomSchedule"
-        )
-    return DiscreteSchedule(s**2)
+    return sched.discretize(T)
 
 
 # ---------------------------------------------------------------------- parametrisations of a model
@@ -422,8 +415,9 @@ def cont_eps_to_x0(
 ) -> torch.Tensor:
     """Tweedie's data estimate ``(x - noise(t) eps) / signal(t)``; x, eps (B, *S)."""
     _check_sched(sched)
+    check_tensor(x, "x", min_ndim=1)
     check_same_shape(x, eps, "x", "eps")
-    return (x - expand_time(sched.noise(t), x) * eps) / expand_time(sched.signal(t), x)
+    return x0_from_eps(x, eps, sched.signal(t), sched.noise(t))
 
 
 def cont_x0_to_eps(
@@ -431,7 +425,7 @@ def cont_x0_to_eps(
 ) -> torch.Tensor:
     """The noise implied by a data estimate, ``(x - signal(t) x0) / noise(t)``; singular where noise = 0."""
     _check_sched(sched)
+    check_tensor(x, "x", min_ndim=1)
     check_same_shape(x, x0, "x", "x0")
-    return (x - expand_time(sched.signal(t), x) * x0) / _noise_nonzero(
-        sched, t, x, "x0_to_eps"
-    )
+    _noise_nonzero(sched, t, x, "x0_to_eps")
+    return eps_from_x0(x, x0, sched.signal(t), sched.noise(t))

@@ -21,7 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validate import check_int, check_positive, check_tensor
-from .continuous import NoiseSchedule, expand_time
+from ._core import check_model_output, expand_time, x0_from_eps
+from .continuous import NoiseSchedule
 from .losses import dsm_loss
 
 __all__ = [
@@ -85,9 +86,8 @@ def sid_generator_loss(
         expand_time(sched.signal(t), x_g) * x_g + expand_time(sched.noise(t), x_g) * eps
     )
     tt = t.to(x_g)
-    e_phi, e_psi = teacher(x_t, tt), fake(x_t, tt)
-    if e_phi.shape != x_g.shape or e_psi.shape != x_g.shape:
-        raise ValueError("teacher and fake must return tensors shaped like x")
+    e_phi = check_model_output(teacher(x_t, tt), x_g, "teacher")
+    e_psi = check_model_output(fake(x_t, tt), x_g, "fake")
     l1 = ((e_phi - e_psi) ** 2).sum(1).mean()
     if form == "L1":
         return l1
@@ -133,11 +133,9 @@ class TeacherInitGenerator(torch.nn.Module):
             float(self.sched.noise(self.t_init)),
         )
         with torch.no_grad():
-            eps = self.teacher(
-                z,
-                torch.full((z.shape[0],), self.t_init, dtype=z.dtype, device=z.device),
-            )
-            x0_hat = (z - b * eps) / a
+            t = torch.full((z.shape[0],), self.t_init, dtype=z.dtype, device=z.device)
+            eps = check_model_output(self.teacher(z, t), z, "teacher")
+            x0_hat = x0_from_eps(z, eps, a, b)
         return x0_hat + self.net(z)
 
 

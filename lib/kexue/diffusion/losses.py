@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_tensor
-from .continuous import NoiseSchedule, expand_time
+from .._validate import check_tensor, randn_for
+from ._core import check_model_output, expand_time
+from .continuous import NoiseSchedule
 from .forward import q_sample
 from .schedules import DiscreteSchedule
 
@@ -55,15 +56,8 @@ def _times_for(x0, sched, t, generator):
     return tt
 
 
-def _check_out(pred, x):
-    if not isinstance(pred, torch.Tensor) or pred.shape != x.shape:
-        got = (
-            tuple(pred.shape) if isinstance(pred, torch.Tensor) else type(pred).__name__
-        )
-        raise ValueError(
-            f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
-        )
-    return pred
+def _check_out(pred, x, name="model"):
+    return check_model_output(pred, x, name)
 
 
 def dsm_loss(
@@ -82,9 +76,7 @@ def dsm_loss(
     b = x0.shape[0]
     if isinstance(sched, NoiseSchedule):
         tt = _times_for(x0, sched, t, generator)
-        eps = torch.randn(
-            x0.shape, generator=generator, dtype=x0.dtype, device="cpu"
-        ).to(x0.device)
+        eps = randn_for(x0, generator)
         x_t, _ = sched.perturb(x0, tt, eps=eps)
         pred = _check_out(model(x_t, tt.to(x0.dtype).to(x0.device)), x_t)
         return torch.mean((pred - eps) ** 2)
@@ -99,11 +91,9 @@ def dsm_loss(
     i = torch.randint(1, sched.T + 1, (b,), generator=generator, device="cpu").to(
         x0.device
     )
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(
-        x0.device
-    )
+    eps = randn_for(x0, generator)
     x_t, _ = q_sample(x0, i, sched, eps=eps)
-    pred = model(x_t, i.to(x0.dtype) / sched.T)
+    pred = _check_out(model(x_t, i.to(x0.dtype) / sched.T), x_t)
     return torch.mean((pred - eps) ** 2)
 
 
@@ -128,15 +118,13 @@ def sm_loss(
     if not callable(score):
         raise TypeError("score must be callable as score(x, t)")
     tt = _times_for(x0, sched, t, generator)
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(
-        x0.device
-    )
+    eps = randn_for(x0, generator)
     x_t, _ = sched.perturb(x0, tt, eps=eps)
     tt_x = tt.to(x0.dtype).to(x0.device)
     pred = _check_out(model(x_t, tt_x), x_t)
-    target = -expand_time(sched.noise(tt), x_t) * _check_out(score(x_t, tt_x), x_t).to(
-        x_t.dtype
-    )
+    target = -expand_time(sched.noise(tt), x_t) * _check_out(
+        score(x_t, tt_x), x_t, "score"
+    ).to(x_t.dtype)
     return torch.mean((pred - target.detach()) ** 2)
 
 
@@ -204,9 +192,7 @@ def sm_ratio_loss(
         if t is None
         else float(_times_for(x0[:1], sched, t, None))
     )
-    eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device="cpu").to(
-        x0.device
-    )
+    eps = randn_for(x0, generator)
     x_t, _ = sched.perturb(x0, tt, eps=eps)
     ref = x0 if ref_x0 is None else ref_x0
     target = -float(sched.noise(tt)) * ratio_score_estimate(

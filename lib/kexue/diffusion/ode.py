@@ -18,6 +18,7 @@ import math
 import torch
 
 from .._validate import check_int, check_positive, check_tensor
+from ._core import NFECounter, ddim_update, x0_from_eps
 
 __all__ = [
     "su_signal",
@@ -41,24 +42,21 @@ def su_noise(s: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(-torch.expm1(-10 * s**2))
 
 
-class _Counted:
-    def __init__(self, model):
-        self.model, self.nfe = model, 0
-
-    def __call__(self, x, s):
-        self.nfe += 1
-        t = torch.full((x.shape[0],), float(s), dtype=x.dtype, device=x.device)
-        return self.model(x, t)
-
-
 def su_ode_velocity(model):
     """``f(s, x) = 10 s (eps(x, s) / noise(s) - x)`` (eq. ddim-ode-s) in torchdiffeq's ``f(t, y)`` order."""
 
-    def f(s, x):
-        s_t = torch.as_tensor(s, dtype=x.dtype)
-        t = s_t.expand(x.shape[0])
-        return 10 * s_t * (model(x, t) / su_noise(s_t) - x)
+    net = model if isinstance(model, NFECounter) else NFECounter(model)
 
+    def f(s, x):
+        s = float(s)
+        if not 0 < s <= 1:
+            raise ValueError(
+                f"s must lie in (0, 1] (the velocity is singular at s = 0), got {s}"
+            )
+        noise = math.sqrt(-math.expm1(-10 * s * s))
+        return 10 * s * (net(x, s) / noise - x)
+
+    f.counter = net
     return f
 
 
@@ -117,15 +115,30 @@ def ode_solve(
     grid = torch.linspace(
         float(s_start), float(s_end), n_steps + 1, dtype=torch.float64
     ).tolist()
+    report = (
+        None if callback is None else (lambda s, s_next, x0, x1: callback(s_next, x1))
+    )
+    return _fixed_steps(f, x, grid, method, report)
+
+
+def _fixed_steps(f, x, grid, method, report=None):
+    """Euler or Heun (Karras et al. 2022, Alg. 1 without churn) on the given grid of times.
+
+    The one fixed-step loop of the library (``ode_solve`` and ``pf_ode_sample`` use it); it teaches the
+    algorithm, and the tests check it against torchdiffeq's ``euler`` / ``heun2``.
+    ``report(s, s_next, x_s, x_next)`` is called after every step.
+    """
     for s, s_next in zip(grid[:-1], grid[1:]):
         h = s_next - s
-        k1 = f(s, x)
-        if method == "euler":
-            x = x + h * k1
-        else:
-            x = x + h / 2 * (k1 + f(s_next, x + h * k1))
-        if callback is not None:
-            callback(s_next, x)
+        d = f(s, x)  # the slope at the start
+        x_next = x + h * d  # Euler
+        if (
+            method == "heun"
+        ):  # trapezoid: average the start slope and the Euler end slope
+            x_next = x + h / 2 * (d + f(s_next, x_next))
+        if report is not None:
+            report(s, s_next, x, x_next)
+        x = x_next
     return x
 
 
@@ -152,8 +165,8 @@ def ode_sample(
     s_end = check_positive(s_end, "s_end")
     if s_end >= 1:
         raise ValueError(f"s_end must be in (0, 1), got {s_end}")
-    net = _Counted(model)
-    vel = lambda s, y: 10 * s * (net(y, s) / math.sqrt(-math.expm1(-10 * s * s)) - y)  # noqa: E731
+    net = NFECounter(model)
+    vel = su_ode_velocity(net)
     if method != "ddim":
         x = ode_solve(
             vel, x, 1.0, s_end, method=method, n_steps=n_steps, rtol=rtol, atol=atol
@@ -166,10 +179,11 @@ def ode_sample(
         for s, s_next in zip(
             grid[:-1], grid[1:]
         ):  # exact DDIM update between s and s_next (eq. ddim-difference)
-            a, b = math.exp(-5 * s**2), math.sqrt(-math.expm1(-10 * s**2))
-            a2, b2 = math.exp(-5 * s_next**2), math.sqrt(-math.expm1(-10 * s_next**2))
-            eps = net(x, s)
-            x = a2 * (x - b * eps) / a + b2 * eps
-    a, b = math.exp(-5 * s_end**2), math.sqrt(-math.expm1(-10 * s_end**2))
-    x0 = (x - b * net(x, s_end)) / a
+            x, _ = ddim_update(x, net(x, s), *_su_levels(s), *_su_levels(s_next))
+    x0 = x0_from_eps(x, net(x, s_end), *_su_levels(s_end))
     return x0, {"nfe": net.nfe}
+
+
+def _su_levels(s: float) -> tuple[float, float]:
+    """``(signal, noise) = (exp(-5 s^2), sqrt(1 - exp(-10 s^2)))`` as Python floats."""
+    return math.exp(-5 * s * s), math.sqrt(-math.expm1(-10 * s * s))

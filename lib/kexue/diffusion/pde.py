@@ -15,12 +15,13 @@ For ``dx = f_t(x) dt + g_t dw`` with a scalar, x-independent ``g_t`` the density
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import check_int, check_positive, check_tensor, randn_for
 
 __all__ = [
     "simulate_sde",
@@ -30,6 +31,16 @@ __all__ = [
     "continuity_residual",
     "log_density_along_ode",
 ]
+
+
+def _check_real(v, name: str) -> float:
+    if isinstance(v, torch.Tensor) and v.numel() == 1:
+        v = float(v)
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return float(v)
 
 
 def _g_of(g, t: float) -> float:
@@ -71,9 +82,7 @@ def simulate_sde(
             raise ValueError(
                 f"drift(x, t) must return a tensor shaped like x {tuple(x.shape)}"
             )
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(
-            x.device
-        )
+        z = randn_for(x, generator)
         x = x + f * dt + _g_of(g, t) * sq * z
         if save_every is not None and (k + 1) % save_every == 0:
             saved.append(x)
@@ -162,6 +171,14 @@ def fokker_planck_residual(
     Zero where p solves the equation.
     """
     check_tensor(x, "x", ndim=2)
+    if not callable(log_p):
+        raise TypeError(
+            f"log_p must be callable as log_p(x, t), got {type(log_p).__name__}"
+        )
+    if not callable(f):
+        raise TypeError(f"f must be callable as f(x, t), got {type(f).__name__}")
+    g2 = check_positive(g2, "g2", allow_zero=True)
+    t = _check_real(t, "t")
     with torch.enable_grad():
         xx = x.detach().clone().requires_grad_(True)
         tt = torch.full(
@@ -172,7 +189,10 @@ def fokker_planck_residual(
             raise ValueError(
                 f"log_p must return shape ({x.shape[0]},), got {tuple(lp.shape)}"
             )
-        d_t = torch.autograd.grad(lp.sum(), tt, retain_graph=True)[0]
+        # allow_unused: a stationary log p does not depend on t, and then d_t log p = 0
+        d_t = torch.autograd.grad(lp.sum(), tt, retain_graph=True, allow_unused=True)[0]
+        if d_t is None:
+            d_t = torch.zeros_like(tt)
         grad = torch.autograd.grad(lp.sum(), xx, create_graph=True)[0]  # (N, D)
         lap = sum(
             torch.autograd.grad(grad[:, i].sum(), xx, retain_graph=True)[0][:, i]

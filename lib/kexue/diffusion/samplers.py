@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validate import check_positive, check_same_shape, check_tensor, randn_for
-from .forward import eps_to_x0
+from ._core import NFECounter, ddim_update, x0_from_eps
 from .schedules import DiscreteSchedule
 
 __all__ = [
@@ -61,17 +61,9 @@ def _check_sched(sched):
         raise TypeError(f"sched must be a DiscreteSchedule, got {type(sched).__name__}")
 
 
-def _eval_model(
-    model: EpsModel, x: torch.Tensor, i: int, sched: DiscreteSchedule
-) -> torch.Tensor:
-    t = torch.full((x.shape[0],), i / sched.T, dtype=x.dtype, device=x.device)
-    eps = model(x, t)
-    if not isinstance(eps, torch.Tensor) or eps.shape != x.shape:
-        got = tuple(eps.shape) if isinstance(eps, torch.Tensor) else type(eps).__name__
-        raise ValueError(
-            f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
-        )
-    return eps
+def _eval_model(net: NFECounter, x: torch.Tensor, i: int, sched: DiscreteSchedule):
+    """``eps = model(x, i / T)``: the model sees the float time of index i (shape-checked)."""
+    return net(x, i / sched.T)
 
 
 def ddim_step(
@@ -117,34 +109,23 @@ def ddim_step(
         )
     if sig > 0 and noise is not None:
         check_same_shape(x, noise, "x", "noise")
-    return _ddim_update(x, eps, _ddim_coefs(sched, i, j, float(sig)), noise, generator)
+    return _ddim_update(x, eps, sched, i, j, float(sig), noise, generator)
 
 
-def _ddim_coefs(
-    sched: DiscreteSchedule, i: int, j: int, sigma: float
-) -> tuple[float, float, float, float, float]:
-    """Python floats ``(signal[i], noise[i], signal[j], sqrt(noise[j]^2 - sigma^2), sigma)`` for one step."""
-    nj = float(sched.noise[j])
-    return (
-        float(sched.signal[i]),
-        float(sched.noise[i]),
-        float(sched.signal[j]),
-        max(nj * nj - sigma * sigma, 0.0) ** 0.5,
-        sigma,
-    )
-
-
-def _ddim_update(x, eps, coefs, noise=None, generator=None):
-    """The update of eq. (ddim-update) from precomputed float coefficients: few, fused tensor operations."""
-    a_i, n_i, a_j, direction, sigma = coefs
-    x0_hat = torch.add(x, eps, alpha=-n_i).div_(a_i)  # (x_i - noise_i eps) / signal_i
-    x_j = torch.add(
-        x0_hat * a_j, eps, alpha=direction
-    )  # signal_j x0_hat + direction eps
+def _ddim_update(x, eps, sched, i, j, sigma, variance_noise=None, generator=None):
+    """Eq. (ddim-update) in the paper's steps (diffusers' ``DDIMScheduler.step`` order)."""
+    # 1. the noise levels of the two indices (Su's bar-alpha = signal, bar-beta = noise)
+    a_i, b_i = float(sched.signal[i]), float(sched.noise[i])
+    a_j, b_j = float(sched.signal[j]), float(sched.noise[j])
+    # 2. predicted x_0 (eq. ddim-x0hat)
+    x0_hat = x0_from_eps(x, eps, a_i, b_i)
+    # 3. "direction pointing to x_j": sqrt(noise[j]^2 - sigma^2) eps
+    direction = math.sqrt(max(b_j**2 - sigma**2, 0.0)) * eps
+    # 4. x_j without the random noise, then 5. add sigma z
+    x_j = a_j * x0_hat + direction
     if sigma > 0:
-        if noise is None:
-            noise = randn_for(x, generator)
-        x_j.add_(noise, alpha=sigma)
+        z = randn_for(x, generator) if variance_noise is None else variance_noise
+        x_j = x_j + sigma * z
     return x_j, x0_hat
 
 
@@ -181,7 +162,7 @@ def ddpm_step(
         if var == "posterior"
         else beta2.sqrt()
     )
-    x0_hat = eps_to_x0(x, eps, i, sched)
+    x0_hat = x0_from_eps(x, eps, float(sched.signal[i]), float(sched.noise[i]))
     if i > 1 and std > 0:
         if noise is None:
             noise = randn_for(x, generator)
@@ -192,9 +173,9 @@ def ddpm_step(
 
 
 def _loop(pairs, model, x, sched, step_fn, callback, progress, desc):
-    x_start = x
+    x_start, net = x, NFECounter(model)
     for i, j in tqdm(pairs, disable=not progress, desc=desc, leave=False):
-        eps = _eval_model(model, x, i, sched)
+        eps = _eval_model(net, x, i, sched)
         x_new, x0_hat = step_fn(x, eps, i, j)
         if callback is not None:
             callback(
@@ -241,11 +222,11 @@ def ddim_sample(
         else sched.validate_timesteps(timesteps)
     )
     pairs = list(zip(ts[:-1], ts[1:]))
-    coefs = {
-        (i, j): _ddim_coefs(sched, i, j, float(sched.ddim_sigma(i, j, eta)))
-        for i, j in pairs
-    }  # once per run
-    step = lambda x_, e_, i, j: _ddim_update(x_, e_, coefs[i, j], None, generator)  # noqa: E731
+    sigmas = {(i, j): float(sched.ddim_sigma(i, j, eta)) for i, j in pairs}
+
+    def step(x_, e_, i, j):
+        return _ddim_update(x_, e_, sched, i, j, sigmas[i, j], None, generator)
+
     return _loop(pairs, model, x, sched, step, callback, progress, "DDIM")
 
 
@@ -297,11 +278,17 @@ def ddim_invert(
         else sched.validate_timesteps(timesteps)
     )
     ups = list(zip(ts[::-1][:-1], ts[::-1][1:]))  # (j, i) with j < i
-    x_start = x
+    x_start, net = x, NFECounter(model)
     for j, i in tqdm(ups, disable=not progress, desc="DDIM inversion", leave=False):
-        eps = _eval_model(model, x, i, sched)
-        x0_hat = (x - sched.noise[j].to(x.dtype) * eps) / sched.signal[j].to(x.dtype)
-        x = sched.signal[i].to(x.dtype) * x0_hat + sched.noise[i].to(x.dtype) * eps
+        eps = _eval_model(net, x, i, sched)
+        x, x0_hat = ddim_update(
+            x,
+            eps,
+            float(sched.signal[j]),
+            float(sched.noise[j]),
+            float(sched.signal[i]),
+            float(sched.noise[i]),
+        )
         if callback is not None:
             callback(
                 {

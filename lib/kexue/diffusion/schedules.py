@@ -14,6 +14,7 @@ float time ``t = i / T``. Everything is kept in float64.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -50,8 +51,15 @@ class DiscreteSchedule:
             raise ValueError(
                 "alphas_cumprod must be non-increasing (more noise at later steps)"
             )
+        if ac[-1] >= 1:
+            raise ValueError(
+                "alphas_cumprod must reach a value < 1 at T (some noise at the last "
+                f"step), got alphas_cumprod[-1] = {float(ac[-1])}: a chain with no "
+                "noise has nothing to sample from"
+            )
         self.T: int = ac.numel()
-        self.alphas_cumprod: torch.Tensor = ac
+        # a private copy: mutating the caller's tensor must not change this schedule
+        self.alphas_cumprod: torch.Tensor = ac.clone()
         one = torch.ones(1, dtype=torch.float64)
         self.signal: torch.Tensor = torch.cat(
             [one, ac.sqrt()]
@@ -106,10 +114,30 @@ class DiscreteSchedule:
 
     @classmethod
     def from_continuous(cls, sched, T: int = 1000) -> DiscreteSchedule:
-        """The chain ``signal[i] = sched.signal(i t_max / T)`` of a continuous VP schedule (sde chapter)."""
-        from .continuous import discrete_from_continuous
+        """The chain ``signal[i] = sched.signal(i t_max / T)``, ``i = 1..T``, of a continuous VP schedule (sde chapter).
 
-        return discrete_from_continuous(sched, T)
+        ``sched`` is any object with ``signal(t)``, ``noise(t)`` (float64 tensors of times -> tensors) and a float
+        ``t_max``, e.g. a :class:`~kexue.diffusion.NoiseSchedule` (whose ``discretize(T)`` calls this). Duck-typed,
+        so this module never imports the continuous one.
+        """
+        T = check_int(T, "T", min_value=1)
+        if not (
+            callable(getattr(sched, "signal", None))
+            and callable(getattr(sched, "noise", None))
+            and isinstance(getattr(sched, "t_max", None), numbers.Real)
+        ):
+            raise TypeError(
+                "sched must be a continuous schedule (a NoiseSchedule: signal(t), noise(t), "
+                f"t_max), got {type(sched).__name__}"
+            )
+        t = torch.arange(1, T + 1, dtype=torch.float64) * float(sched.t_max) / T
+        s, n = sched.signal(t), sched.noise(t)
+        if not torch.allclose(s**2 + n**2, torch.ones_like(s), atol=1e-9, rtol=0):
+            raise ValueError(
+                "a DiscreteSchedule is variance preserving (signal^2 + noise^2 = 1); "
+                f"sched={sched!r} is not: use a VPSchedule or a VP CustomSchedule"
+            )
+        return cls(s**2)
 
     # ------------------------------------------------------------------ per-index quantities
     def _index(self, i, name: str = "i") -> int:

@@ -25,8 +25,10 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import check_int, check_positive, check_tensor, randn_for
+from ._core import NFECounter, ddim_update
 from .continuous import NoiseSchedule
+from .ode import _fixed_steps
 
 __all__ = [
     "time_grid",
@@ -39,32 +41,6 @@ __all__ = [
 ]
 
 PF_METHODS = ("euler", "heun", "ddim", "dopri5")
-
-
-class NFECounter:
-    """Wrap an eps-model: count calls in ``.nfe``, pass times as a (B,) tensor, check the output shape."""
-
-    def __init__(self, model):
-        if not callable(model):
-            raise TypeError(
-                f"model must be callable as model(x, t), got {type(model).__name__}"
-            )
-        self.model, self.nfe = model, 0
-
-    def __call__(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        self.nfe += 1
-        tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
-        out = self.model(x, tt)
-        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-            got = (
-                tuple(out.shape)
-                if isinstance(out, torch.Tensor)
-                else type(out).__name__
-            )
-            raise ValueError(
-                f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
-            )
-        return out
 
 
 def _check_sched(sched):
@@ -163,7 +139,8 @@ def pf_ode_velocity(model, sched: NoiseSchedule, table: dict | None = None):
             raise ValueError(
                 f"the probability-flow velocity is singular at t={t:g} (noise = 0)"
             )
-        return (net(x, t) * (0.5 * g2 / n)).add_(x, alpha=f)
+        eps = net(x, t)
+        return f * x + 0.5 * g2 / n * eps  # f_t x - g_t^2 score / 2, score = -eps / n
 
     v.counter = net
     return v
@@ -326,37 +303,23 @@ def pf_ode_sample(
         ts = _times(sched, steps, t_start, t_end, times, spacing)
         table = _coef_table(sched, ts)
         v = pf_ode_velocity(net, sched, table)
-        for t, s in tqdm(
-            list(zip(ts[:-1], ts[1:])),
-            disable=not progress,
-            desc=f"PF-ODE {method}",
-            leave=False,
-        ):
-            h = s - t  # negative
-            if method == "ddim":
-                a, n, _, _ = table[t]
-                a2, n2, _, _ = table[s]
-                eps = net(x, t)
-                x_new = a2 * (x - n * eps) / a + n2 * eps
-            else:
-                k1 = v(t, x)
-                x_new = x + h * k1
-                if method == "heun":
-                    x_new = x + h / 2 * (k1 + v(s, x_new))
-                eps = None
+        pairs = list(zip(ts[:-1], ts[1:]))
+        if progress:
+            pairs = tqdm(pairs, desc=f"PF-ODE {method}", leave=False)
+
+        def report(t, s, x_old, x_new, eps=None):
             if callback is not None:
-                callback(
-                    {
-                        "t": t,
-                        "t_next": s,
-                        "i": t,
-                        "j": s,
-                        "x_start": x,
-                        "x": x_new,
-                        "eps": eps,
-                    }
-                )
-            x = x_new
+                payload = {"t": t, "t_next": s, "i": t, "j": s}
+                callback({**payload, "x_start": x_old, "x": x_new, "eps": eps})
+
+        if method == "ddim":  # exact DDIM update between grid points, eps frozen
+            for t, s in pairs:
+                eps = net(x, t)
+                x_new, _ = ddim_update(x, eps, *table[t][:2], *table[s][:2])
+                report(t, s, x, x_new, eps)
+                x = x_new
+        else:  # the Euler / Heun loop of ode_solve on this grid
+            x = _fixed_steps(v, x, ts, method, report)
     return _finish(net, x, sched, ts[-1], denoise), {"nfe": net.nfe, "times": ts}
 
 
@@ -385,12 +348,9 @@ def forward_sde_simulate(
     x = x0
     for k in range(steps):
         h = float(ts[k + 1] - ts[k])
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(
-            x.device
-        )
-        x_new = (
-            x + float(f_all[k]) * x * h + math.sqrt(max(float(g2_all[k]), 0.0) * h) * z
-        )
+        f, g = float(f_all[k]), math.sqrt(max(float(g2_all[k]), 0.0))
+        z = randn_for(x, generator)
+        x_new = x + f * x * h + g * math.sqrt(h) * z  # eq. sde-em
         if callback is not None:
             callback(
                 {

@@ -1,0 +1,112 @@
+"""The few formulas every diffusion module shares, written once (ddim chapter, eqs. ddim-marginal, ddim-x0hat).
+
+* :func:`expand_time` — a scalar or per-row (B,) coefficient shaped to broadcast over a (B, *S) state;
+* :func:`x0_from_eps` / :func:`eps_from_x0` — Tweedie's data estimate ``x0_hat = (x - b eps) / a`` and its
+  inverse, for ``x = a x0 + b eps`` (``a`` = Su's signal, ``b`` = Su's noise);
+* :func:`ddim_update` — the exact deterministic DDIM move between two noise levels with ``eps`` frozen;
+* :class:`NFECounter` — the one wrapper through which every sampler and loss calls a model: it passes the
+  times as a (B,) tensor, counts the calls and checks that the output is shaped like ``x`` (so a (B, 1)
+  output never broadcasts silently).
+
+Nothing here imports another part of :mod:`kexue.diffusion`.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+from .._validate import check_tensor
+
+__all__ = [
+    "expand_time",
+    "x0_from_eps",
+    "eps_from_x0",
+    "ddim_update",
+    "check_model_output",
+    "NFECounter",
+]
+
+
+def expand_time(v, like: torch.Tensor) -> torch.Tensor:
+    """Shape a scalar or (B,) coefficient ``v`` to broadcast over ``like`` (B, *S), in ``like``'s dtype and device."""
+    check_tensor(like, "like", min_ndim=1)
+    if isinstance(v, bool) or not isinstance(v, numbers.Real | torch.Tensor):
+        raise TypeError(
+            f"v must be a number or a tensor of coefficients, got {type(v).__name__}"
+        )
+    if not isinstance(v, torch.Tensor):
+        v = torch.tensor(float(v), dtype=torch.float64)  # never via float32
+    if not (v.is_floating_point() or v.dtype in (torch.int32, torch.int64)):
+        raise TypeError(f"v must hold real numbers, got dtype {v.dtype}")
+    if v.ndim == 0:
+        return v.to(dtype=like.dtype, device=like.device)
+    if v.ndim != 1 or v.shape[0] != like.shape[0]:
+        raise ValueError(
+            f"v (the times or coefficients) must be a number or have shape "
+            f"({like.shape[0]},), got {tuple(v.shape)}"
+        )
+    return v.to(dtype=like.dtype, device=like.device).reshape(
+        -1, *([1] * (like.ndim - 1))
+    )
+
+
+def x0_from_eps(x: torch.Tensor, eps: torch.Tensor, a, b) -> torch.Tensor:
+    """Tweedie's data estimate ``x0_hat = (x - b eps) / a`` (ddim chapter, eq. ddim-x0hat).
+
+    x, eps: (B, *S); ``a`` (signal) and ``b`` (noise): numbers or (B,) tensors.
+    """
+    return (x - expand_time(b, x) * eps) / expand_time(a, x)
+
+
+def eps_from_x0(x: torch.Tensor, x0: torch.Tensor, a, b) -> torch.Tensor:
+    """The noise implied by a data estimate, ``eps = (x - a x0) / b`` (needs ``b > 0``)."""
+    return (x - expand_time(a, x) * x0) / expand_time(b, x)
+
+
+def ddim_update(
+    x: torch.Tensor, eps: torch.Tensor, a: float, b: float, a_next: float, b_next: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The deterministic DDIM move from noise level ``(a, b)`` to ``(a_next, b_next)`` (eq. ddim-update, eta = 0)::
+
+        x0_hat = (x - b eps) / a
+        x_next = a_next x0_hat + b_next eps
+
+    Returns ``(x_next, x0_hat)``.
+    """
+    x0_hat = x0_from_eps(x, eps, a, b)
+    return a_next * x0_hat + b_next * eps, x0_hat
+
+
+def check_model_output(out, x: torch.Tensor, name: str = "model") -> torch.Tensor:
+    """Return ``out`` if it is a tensor shaped like ``x``; raise ``ValueError`` naming ``name`` otherwise."""
+    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"{name}(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
+        )
+    return out
+
+
+class NFECounter:
+    """Wrap an eps-model ``model(x, t)``: count calls in ``.nfe``, pass times as a (B,) tensor in x's
+    dtype and device, and check that the output is shaped like ``x``.
+
+    ``counter(x, t)``: x (B, *S); t a float (one time for the batch) or a (B,) tensor.
+    """
+
+    def __init__(self, model, name: str = "model"):
+        if not callable(model):
+            raise TypeError(
+                f"{name} must be callable as {name}(x, t), got {type(model).__name__}"
+            )
+        self.model, self.name, self.nfe = model, name, 0
+
+    def __call__(self, x: torch.Tensor, t) -> torch.Tensor:
+        self.nfe += 1
+        if isinstance(t, torch.Tensor) and t.ndim == 1:
+            tt = t.to(dtype=x.dtype, device=x.device)
+        else:
+            tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
+        return check_model_output(self.model(x, tt), x, self.name)
