@@ -28,14 +28,25 @@ GPU_PARTS = {
 }  # chapters whose full-size versions want a GPU runtime on Colab
 
 SETUP_TEMPLATE = """\
-# Setup (identical in every chapter; written by tools/stamp_setup.py from _config.yml, edit it there).
-# On Colab this installs the book's library `kexue`; it never upgrades torch, numpy, sympy or ipywidgets.
-import importlib.util, os, subprocess, sys
+# Setup, identical in every chapter: written by tools/stamp_setup.py (edit it there).
+# On Colab it installs the book's library `kexue`; it never upgrades torch, numpy,
+# sympy or ipywidgets.
+import importlib.util
+import os
+import subprocess
+import sys
+
 if importlib.util.find_spec("kexue") is None:
-    _source = os.environ.get("KEXUE_INSTALL_SOURCE", "git+{url}@{branch}")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", _source], check=True)
+    _source = os.environ.get(
+        "KEXUE_INSTALL_SOURCE",
+        "git+{url}@{branch}",
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", _source], check=True
+    )
 import kexue
-DEVICE = kexue.device.setup(seed=0)  # seeds Python/NumPy/PyTorch, picks CUDA > MPS > CPU"""
+
+DEVICE = kexue.device.setup(seed=0)  # seeds Python/NumPy/PyTorch; CUDA > MPS > CPU"""
 
 
 def repository() -> tuple[str, str]:
@@ -109,7 +120,7 @@ def stamped(nb: dict, part: str) -> dict:
 
 
 def dumps(nb: dict) -> str:
-    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def chapters() -> list[Path]:
