@@ -17,7 +17,13 @@ import numbers
 
 import torch
 
-from .._validate import as_tensor, check_int, check_positive, check_tensor
+from .._validate import (
+    as_tensor,
+    check_finite,
+    check_int,
+    check_positive,
+    check_tensor,
+)
 
 __all__ = ["GaussianMixture", "ring_mixture"]
 
@@ -85,7 +91,7 @@ class GaussianMixture:
             raise ValueError(f"x must have shape (N, {self.D}), got {tuple(x.shape)}")
         x = x.double()
         mu, covs, w = self._params(x)
-        if torch.linalg.eigvalsh(covs).min() <= 0:
+        if torch.linalg.eigvalsh(self.covs).min() <= 0:
             raise ValueError(
                 "the density of a mixture with singular covariances (e.g. point masses, "
                 "covs=0) does not exist: use noised(signal, noise) with noise > 0 first"
@@ -137,12 +143,13 @@ class GaussianMixture:
             # one noise level for the batch: one small mixture
             return self.noised(float(a[0]), float(b[0])).score(x)
         mu, covs, w = self._params(x)
-        if torch.any(b == 0) and torch.linalg.eigvalsh(covs).min() <= 0:
+        if torch.any(b == 0) and torch.linalg.eigvalsh(self.covs).min() <= 0:
             raise ValueError(
                 "the score is singular at noise = 0 for data with a singular covariance; "
                 "use a time with noise(t) > 0 (t >= sched.t_min)"
             )
         eye = torch.eye(self.D, dtype=torch.float64, device=x.device)
+        a, b = a.to(x.device), b.to(x.device)
         c = a[:, None, None, None] ** 2 * covs[None] + b[:, None, None, None] ** 2 * eye
         L = torch.linalg.cholesky(c)  # (N, K, D, D)
         diff = x.double()[:, None, :] - a[:, None, None] * mu[None]  # (N, K, D)
@@ -156,12 +163,11 @@ class GaussianMixture:
         check_tensor(x, "x", ndim=2)
         if x.shape[1] != self.D:
             raise ValueError(f"x must have shape (N, {self.D}), got {tuple(x.shape)}")
-        if not torch.all(torch.isfinite(x)):
-            raise ValueError("x must be finite (no NaN or inf)")
+        check_finite(x, "x")
 
     @staticmethod
     def _rows(v, x, name):
-        v = torch.as_tensor(v, dtype=torch.float64).to(x.device)
+        v = torch.as_tensor(v, dtype=torch.float64).cpu()  # checks on the CPU
         if v.ndim == 0:
             v = v.expand(x.shape[0])
         if v.shape != (x.shape[0],) or not torch.all(torch.isfinite(v)):
@@ -240,7 +246,8 @@ class GaussianMixture:
                 "eps_t needs noise(t) > 0; use t >= sched.t_min "
                 f"= {getattr(sched, 't_min', 0):g}"
             )
-        return (-b[:, None] * self.noised_score(x, a, b).double()).to(x.dtype)
+        b_col = b.to(x.device)[:, None]
+        return (-b_col * self.noised_score(x, a, b).double()).to(x.dtype)
 
     def posterior_sample(
         self, x: torch.Tensor, t: float, sched, generator: torch.Generator | None = None

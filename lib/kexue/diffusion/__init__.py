@@ -6,6 +6,7 @@ root of DDPM's / diffusers'** ``alphas_cumprod``; the code never uses a bare ``a
 """
 
 from . import distill, fields
+from ._core import eps_from_x0, x0_from_eps
 from .continuous import (
     CustomSchedule,
     HeatSchedule,
@@ -52,6 +53,8 @@ __all__ = [
     "DiscreteSchedule",
     "q_sample",
     "eps_to_x0",
+    "x0_from_eps",
+    "eps_from_x0",
     "x0_to_eps",
     "Trajectory",
     "ddim_step",

@@ -17,7 +17,7 @@ import numbers
 
 import torch
 
-from .._validate import check_tensor
+from .._validate import check_callable, check_model_output, check_tensor
 
 __all__ = [
     "expand_time",
@@ -79,16 +79,6 @@ def ddim_update(
     return a_next * x0_hat + b_next * eps, x0_hat
 
 
-def check_model_output(out, x: torch.Tensor, name: str = "model") -> torch.Tensor:
-    """Return ``out`` if it is a tensor shaped like ``x``; raise ``ValueError`` naming ``name`` otherwise."""
-    if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ValueError(
-            f"{name}(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
-        )
-    return out
-
-
 class NFECounter:
     """Wrap an eps-model ``model(x, t)``: count calls in ``.nfe``, pass times as a (B,) tensor in x's
     dtype and device, and check that the output is shaped like ``x``.
@@ -97,10 +87,7 @@ class NFECounter:
     """
 
     def __init__(self, model, name: str = "model"):
-        if not callable(model):
-            raise TypeError(
-                f"{name} must be callable as {name}(x, t), got {type(model).__name__}"
-            )
+        check_callable(model, name)
         self.model, self.name, self.nfe = model, name, 0
 
     def __call__(self, x: torch.Tensor, t) -> torch.Tensor:
