@@ -36,6 +36,9 @@ class GaussianMixture:
     """
 
     def __init__(self, means, covs, weights=None):
+        for v, nm in ((means, "means"), (covs, "covs"), (weights, "weights")):
+            if isinstance(v, torch.Tensor) and not v.is_floating_point():
+                raise TypeError(f"{nm} must be a float tensor, got {v.dtype}")
         mu = as_tensor(means, "means")
         if mu.ndim != 2:
             raise ValueError(f"means must have shape (K, D), got {tuple(mu.shape)}")
@@ -86,9 +89,7 @@ class GaussianMixture:
         return self.means[k] + torch.einsum("nij,nj->ni", L[k], z)
 
     def _components(self, x: torch.Tensor):
-        check_tensor(x, "x", ndim=2)
-        if x.shape[1] != self.D:
-            raise ValueError(f"x must have shape (N, {self.D}), got {tuple(x.shape)}")
+        self._check_x(x)
         x = x.double()
         mu, covs, w = self._params(x)
         if torch.linalg.eigvalsh(self.covs).min() <= 0:
@@ -121,8 +122,8 @@ class GaussianMixture:
 
     def noised(self, signal: float, noise: float) -> GaussianMixture:
         """The law of ``signal * x0 + noise * eps``: means scaled, covs ``signal^2 C + noise^2 I``."""
-        a = check_positive(float(signal), "signal")
-        b = check_positive(float(noise), "noise", allow_zero=True)
+        a = check_positive(signal, "signal")
+        b = check_positive(noise, "noise", allow_zero=True)
         eye = torch.eye(self.D, dtype=torch.float64)
         return GaussianMixture(
             a * self.means, a**2 * self.covs + b**2 * eye, self.weights
@@ -167,7 +168,14 @@ class GaussianMixture:
 
     @staticmethod
     def _rows(v, x, name):
-        v = torch.as_tensor(v, dtype=torch.float64).cpu()  # checks on the CPU
+        if v is None or isinstance(v, str | bytes | bool):
+            raise TypeError(
+                f"{name} must be a number or a tensor, got {type(v).__name__}"
+            )
+        try:
+            v = torch.as_tensor(v, dtype=torch.float64).cpu()  # checks on the CPU
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(f"{name} must be a number or a tensor of numbers") from err
         if v.ndim == 0:
             v = v.expand(x.shape[0])
         if v.shape != (x.shape[0],) or not torch.all(torch.isfinite(v)):

@@ -31,11 +31,13 @@ import torch
 
 from .._validate import (
     check_positive,
+    check_callable,
+    check_generator,
     check_same_shape,
     check_tensor,
     randn_for,
 )
-from ._core import eps_from_x0, expand_time, x0_from_eps
+from ._core import _expand, eps_from_x0, expand_time, x0_from_eps
 from .schedules import DiscreteSchedule
 
 __all__ = [
@@ -77,6 +79,11 @@ class NoiseSchedule:
     def _t(self, t, name: str = "t") -> torch.Tensor:
         if isinstance(t, bool):
             raise TypeError(f"{name} must be a number or a tensor, got bool")
+        if isinstance(t, torch.Tensor) and not t.is_floating_point():
+            raise TypeError(
+                f"{name} must be a float time or tensor of times, got dtype {t.dtype} "
+                f"(use {name}.double())"
+            )
         try:
             tt = torch.as_tensor(t, dtype=torch.float64)
         except (TypeError, ValueError, RuntimeError) as err:
@@ -152,14 +159,18 @@ class NoiseSchedule:
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw ``x_t = signal(t) x0 + noise(t) eps``; x0 (B, *S), t a float or (B,). Returns ``(x_t, eps)``."""
-        check_tensor(x0, "x0", min_ndim=1)
+        check_tensor(x0, "x0", min_ndim=1, finite=True)
+        check_generator(generator)
         if eps is None:
             eps = randn_for(x0, generator)
         else:
+            check_tensor(eps, "eps")
             check_same_shape(x0, eps, "x0", "eps")
-        return expand_time(self.signal(t), x0) * x0 + expand_time(
-            self.noise(t), x0
-        ) * eps, eps
+        a, b = (
+            _expand(self.signal(t), x0, "t", "x0"),
+            _expand(self.noise(t), x0, "t", "x0"),
+        )
+        return a * x0 + b * eps, eps
 
     def prior_std(self) -> float:
         """The standard deviation of the Gaussian that samplers start from, ``noise(t_max)``.
@@ -313,10 +324,10 @@ class CustomSchedule(NoiseSchedule):
         t_max: float = 1.0,
         name: str = "custom",
     ):
-        if not callable(signal) or not callable(noise):
-            raise TypeError(
-                "signal and noise must be callables mapping a float64 tensor of times to a tensor"
-            )
+        check_callable(signal, "signal")
+        check_callable(noise, "noise")
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
         self._sig_fn, self._noi_fn, self.name = signal, noise, name
         self.t_max = check_positive(t_max, "t_max")
         self.t_min = check_positive(t_min, "t_min", allow_zero=True)
@@ -324,8 +335,9 @@ class CustomSchedule(NoiseSchedule):
             raise ValueError(f"t_min must be < t_max, got {t_min} >= {t_max}")
         grid = torch.linspace(0, self.t_max, 101, dtype=torch.float64)
         s, n = self._signal(grid), self._noise(grid)
-        if s.shape != grid.shape or n.shape != grid.shape:
-            raise ValueError("signal(t) and noise(t) must return tensors shaped like t")
+        for out, nm in ((s, "signal"), (n, "noise")):
+            if not isinstance(out, torch.Tensor) or out.shape != grid.shape:
+                raise ValueError(f"{nm}(t) must return a tensor shaped like t")
         if not (torch.all(torch.isfinite(s)) and torch.all(s > 0)):
             raise ValueError("signal(t) must be finite and > 0 on [0, t_max]")
         if not (torch.all(torch.isfinite(n)) and torch.all(n >= 0)):
@@ -346,6 +358,11 @@ class CustomSchedule(NoiseSchedule):
         if not isinstance(sched, DiscreteSchedule):
             raise TypeError(
                 f"sched must be a DiscreteSchedule, got {type(sched).__name__}"
+            )
+        if sched.T < 2:
+            raise ValueError(
+                f"sched must have T >= 2 for a continuous interpolation (t_min = 1/T < 1), "
+                f"got T = {sched.T}"
             )
         logs, T = torch.log(sched.signal), sched.T
 
@@ -393,7 +410,7 @@ def _noise_nonzero(
             f"{what} is singular where noise(t) = 0 (t = 0 for this schedule); "
             f"use t >= sched.t_min = {sched.t_min:g}"
         )
-    return expand_time(n, like)
+    return _expand(n, like, "t", "x")
 
 
 def eps_to_score(eps: torch.Tensor, t, sched: NoiseSchedule) -> torch.Tensor:
@@ -407,7 +424,7 @@ def score_to_eps(score: torch.Tensor, t, sched: NoiseSchedule) -> torch.Tensor:
     """``eps = -noise(t) score`` (the inverse of :func:`eps_to_score`)."""
     _check_sched(sched)
     check_tensor(score, "score", min_ndim=1)
-    return -expand_time(sched.noise(t), score) * score
+    return -_expand(sched.noise(t), score, "t", "score") * score
 
 
 def cont_eps_to_x0(
@@ -416,6 +433,7 @@ def cont_eps_to_x0(
     """Tweedie's data estimate ``(x - noise(t) eps) / signal(t)``; x, eps (B, *S)."""
     _check_sched(sched)
     check_tensor(x, "x", min_ndim=1)
+    check_tensor(eps, "eps")
     check_same_shape(x, eps, "x", "eps")
     return x0_from_eps(x, eps, sched.signal(t), sched.noise(t))
 
@@ -426,6 +444,7 @@ def cont_x0_to_eps(
     """The noise implied by a data estimate, ``(x - signal(t) x0) / noise(t)``; singular where noise = 0."""
     _check_sched(sched)
     check_tensor(x, "x", min_ndim=1)
+    check_tensor(x0, "x0")
     check_same_shape(x, x0, "x", "x0")
     _noise_nonzero(sched, t, x, "x0_to_eps")
     return eps_from_x0(x, x0, sched.signal(t), sched.noise(t))

@@ -20,7 +20,14 @@ import time
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import (
+    check_bool,
+    check_callable,
+    check_generator,
+    check_int,
+    check_positive,
+    check_tensor,
+)
 from ._core import check_model_output, expand_time, x0_from_eps
 from .continuous import NoiseSchedule
 from .losses import dsm_loss
@@ -36,8 +43,22 @@ __all__ = [
 FORMS = ("L1", "L2", "L2-lam*L1", "L3")
 
 
+def _check_range(sched, t_range):
+    if not isinstance(sched, NoiseSchedule):
+        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+    if not isinstance(t_range, tuple | list) or len(t_range) != 2:
+        raise TypeError(f"t_range must be a pair (lo, hi), got {t_range!r}")
+    lo, hi = (check_positive(v, "t_range[k]", allow_zero=True) for v in t_range)
+    if not (sched.t_min <= lo < hi <= sched.t_max):
+        raise ValueError(
+            f"t_range must satisfy t_min <= lo < hi <= t_max = [{sched.t_min:g}, "
+            f"{sched.t_max:g}], got {t_range}"
+        )
+    return lo, hi
+
+
 def _times(sched: NoiseSchedule, n: int, t_range, generator):
-    lo, hi = t_range
+    lo, hi = _check_range(sched, t_range)
     if not (sched.t_min <= lo < hi <= sched.t_max):
         raise ValueError(
             f"t_range must satisfy t_min <= lo < hi <= t_max = [{sched.t_min:g}, {sched.t_max:g}], got {t_range}"
@@ -54,7 +75,9 @@ def fake_dsm_loss(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Denoising score matching of the fake network on *detached* generator samples (eq. sid-fake)."""
+    check_callable(fake, "fake")
     check_tensor(x_g, "x_g", ndim=2)
+    check_generator(generator)
     t = _times(sched, x_g.shape[0], t_range, generator)
     return dsm_loss(fake, x_g.detach(), sched, t=t, generator=generator)
 
@@ -78,7 +101,10 @@ def sid_generator_loss(
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
     if not isinstance(sched, NoiseSchedule):
         raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+    check_callable(teacher, "teacher")
+    check_callable(fake, "fake")
     check_tensor(x_g, "x_g", ndim=2)
+    check_generator(generator)
     check_positive(lam, "lam", allow_zero=True)
     t = _times(sched, x_g.shape[0], t_range, generator)
     eps = torch.randn(x_g.shape, generator=generator, dtype=torch.float64).to(x_g)
@@ -111,8 +137,16 @@ class TeacherInitGenerator(torch.nn.Module):
         hidden: int = 128,
     ):
         super().__init__()
+        check_callable(teacher, "teacher")
+        if not isinstance(sched, NoiseSchedule):
+            raise TypeError(
+                f"sched must be a NoiseSchedule, got {type(sched).__name__}"
+            )
+        t_init = check_positive(t_init, "t_init")
+        if not t_init <= sched.t_max or float(sched.signal(t_init)) <= 0:
+            raise ValueError(f"t_init must lie in (0, t_max = {sched.t_max:g}]")
         self.teacher, self.sched = teacher, sched
-        self.t_init = float(sched._t(t_init))
+        self.t_init = t_init
         dim, hidden = (
             check_int(dim, "dim", min_value=1),
             check_int(hidden, "hidden", min_value=1),
@@ -128,6 +162,12 @@ class TeacherInitGenerator(torch.nn.Module):
         torch.nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """``g(z)``: z (B, dim) -> (B, dim)."""
+        check_tensor(z, "z", ndim=2)
+        if z.shape[1] != self.net[0].in_features:
+            raise ValueError(
+                f"z must have shape (B, {self.net[0].in_features}), got {tuple(z.shape)}"
+            )
         a, b = (
             float(self.sched.signal(self.t_init)),
             float(self.sched.noise(self.t_init)),
@@ -170,6 +210,28 @@ def sid_distill(
     )
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
+    check_callable(teacher, "teacher")
+    for mod, nm in ((generator, "generator"), (fake, "fake")):
+        if not isinstance(mod, torch.nn.Module) or not list(mod.parameters()):
+            raise TypeError(f"{nm} must be a torch.nn.Module with parameters")
+    _check_range(sched, t_range)
+    check_positive(lam, "lam", allow_zero=True)
+    fake_pretrain = check_int(fake_pretrain, "fake_pretrain", min_value=0)
+    dim = check_int(dim, "dim", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
+    n_snapshot = check_int(n_snapshot, "n_snapshot", min_value=1)
+    if snapshot_every is not None:
+        snapshot_every = check_int(snapshot_every, "snapshot_every", min_value=1)
+    check_bool(progress, "progress")
+    probe = torch.zeros(1, dim, dtype=next(generator.parameters()).dtype)
+    try:
+        out = generator(probe)
+    except (RuntimeError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"dim: generator cannot map a (B, {dim}) batch: {err}"
+        ) from err
+    if not isinstance(out, torch.Tensor) or out.shape != probe.shape:
+        raise ValueError(f"dim: generator must map (B, {dim}) to (B, {dim})")
     gen = torch.Generator().manual_seed(seed)
     opt_g = torch.optim.Adam(
         generator.parameters(), lr=check_positive(lr_g, "lr_g"), betas=(0.0, 0.99)

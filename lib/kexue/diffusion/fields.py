@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import check_generator, check_int, check_positive, check_tensor
 from .ode import ode_solve
 
 __all__ = [
@@ -66,9 +66,11 @@ class GaussianKernel(ScaleKernel):
     name = "Gaussian"
 
     def log_q(self, z):
+        check_tensor(z, "z", min_ndim=1)
         return -0.5 * (z**2).sum(-1)
 
     def sample_z(self, n, d, generator=None):
+        check_generator(generator)
         return torch.randn(
             check_int(n, "n", min_value=1),
             check_int(d, "d", min_value=1),
@@ -87,10 +89,12 @@ class PoissonKernel(ScaleKernel):
     name = "Poisson (PFGM)"
 
     def log_q(self, z):
+        check_tensor(z, "z", min_ndim=1)
         d = z.shape[-1]
         return -0.5 * (d + 1) * torch.log1p((z**2).sum(-1))
 
     def sample_z(self, n, d, generator=None):
+        check_generator(generator)
         n, d = check_int(n, "n", min_value=1), check_int(d, "d", min_value=1)
         e = torch.randn(n, d + 1, generator=generator, dtype=torch.float64)
         return e[:, :d] / e[:, d:].abs()
@@ -113,6 +117,7 @@ class RadialCDFKernel(ScaleKernel):
         )
 
     def log_q(self, z):
+        check_tensor(z, "z", min_ndim=1)
         d = z.shape[-1]
         r = (z**2).sum(-1).sqrt().clamp(min=1e-12)
         log_dpsi = (
@@ -121,6 +126,7 @@ class RadialCDFKernel(ScaleKernel):
         return log_dpsi - (d - 1) * torch.log(r)
 
     def sample_z(self, n, d, generator=None):
+        check_generator(generator)
         n, d = check_int(n, "n", min_value=1), check_int(d, "d", min_value=1)
         u = torch.rand(n, 1, generator=generator, dtype=torch.float64).clamp(
             max=1 - 1e-16
@@ -132,12 +138,13 @@ class RadialCDFKernel(ScaleKernel):
         return f"RadialCDFKernel({self.kind!r})"
 
 
-def _check(x, data, kernel):
-    check_tensor(x, "x", ndim=2)
-    check_tensor(data, "data", ndim=2)
+def _check(x, data, kernel, x_name="x"):
+    check_tensor(x, x_name, ndim=2, finite=True)
+    check_tensor(data, "data", ndim=2, finite=True, nonempty=True)
     if x.shape[1] != data.shape[1]:
         raise ValueError(
-            f"x and data must have the same dimension, got {x.shape[1]} and {data.shape[1]}"
+            f"{x_name} and data must have the same dimension, got {x.shape[1]} and "
+            f"{data.shape[1]}"
         )
     if not isinstance(kernel, ScaleKernel):
         raise TypeError(f"kernel must be a ScaleKernel, got {type(kernel).__name__}")
@@ -148,7 +155,7 @@ def empirical_posterior_mean(
 ) -> torch.Tensor:
     """``E[x0 | x_t = x]`` for the empirical law of ``data`` (M, D) under ``x_t = x0 + t z``; x (N, D) -> (N, D)."""
     _check(x, data, kernel)
-    t = check_positive(float(t), "t")
+    t = check_positive(t, "t")
     logw = kernel.log_q(
         (x[:, None, :] - data[None]) / t
     )  # (N, M); t^-d is common to all i
@@ -159,9 +166,8 @@ def empirical_velocity(
     x: torch.Tensor, t: float, data: torch.Tensor, kernel: ScaleKernel
 ) -> torch.Tensor:
     """The exact marginal field ``f_t(x) = (x - E[x0 | x_t = x]) / t`` (eq. ode-construction-field, ours)."""
-    return (x - empirical_posterior_mean(x, t, data, kernel)) / check_positive(
-        float(t), "t"
-    )
+    t = check_positive(t, "t")
+    return (x - empirical_posterior_mean(x, t, data, kernel)) / t
 
 
 def prior_sample(
@@ -172,7 +178,10 @@ def prior_sample(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Exact draws of ``p_T``: ``x0 + T z`` with x0 uniform over ``data`` (M, D). Returns (n, D)."""
-    check_tensor(data, "data", ndim=2)
+    check_tensor(data, "data", ndim=2, finite=True, nonempty=True)
+    if not isinstance(kernel, ScaleKernel):
+        raise TypeError(f"kernel must be a ScaleKernel, got {type(kernel).__name__}")
+    check_generator(generator)
     T, n = check_positive(T, "T"), check_int(n, "n", min_value=1)
     idx = torch.randint(0, data.shape[0], (n,), generator=generator)
     return data[idx].double() + T * kernel.sample_z(n, data.shape[1], generator)
@@ -185,6 +194,11 @@ class LogTimeField:
     """
 
     def __init__(self, data: torch.Tensor, kernel: ScaleKernel):
+        check_tensor(data, "data", ndim=2, finite=True, nonempty=True)
+        if not isinstance(kernel, ScaleKernel):
+            raise TypeError(
+                f"kernel must be a ScaleKernel, got {type(kernel).__name__}"
+            )
         self.data, self.kernel, self.nfe = data, kernel, 0
 
     def __call__(self, tau, x):  # dx/dtau = x - E[x0 | x_t = x], t = e^tau
@@ -206,7 +220,7 @@ def scale_ode_sample(
 ) -> tuple[torch.Tensor, dict]:
     """Integrate the exact field backwards from ``x_T`` at time T to ``t_min`` in the clock ``tau = log t``
     (adaptive dopri5). Returns ``(x_{t_min}, {"nfe": field evaluations})``."""
-    _check(x_T, data, kernel)
+    _check(x_T, data, kernel, "x_T")
     T, t_min = check_positive(T, "T"), check_positive(t_min, "t_min")
     if not t_min < T:
         raise ValueError(f"need t_min < T, got t_min={t_min}, T={T}")
@@ -237,7 +251,8 @@ def pfgm_perturb_original(
     x0 (N, D). Returns ``(x_t, t)`` with t (N,). (The default sigma, tau, M are placeholders: only the ratio
     ``(x_t - x0) / t`` is used in the chapter, and it does not depend on them.)
     """
-    check_tensor(x0, "x0", ndim=2)
+    check_tensor(x0, "x0", ndim=2, finite=True)
+    check_generator(generator)
     n, d = x0.shape
     check_positive(sigma, "sigma")
     check_positive(tau, "tau", allow_zero=True)

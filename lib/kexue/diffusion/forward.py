@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_same_shape, check_tensor, randn_for
+from .._validate import check_generator, check_same_shape, check_tensor, randn_for
 from ._core import eps_from_x0, expand_time, x0_from_eps
 from .continuous import NoiseSchedule, cont_eps_to_x0, cont_x0_to_eps
 from .schedules import DiscreteSchedule
@@ -76,7 +76,8 @@ def q_sample(
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw ``x_i = signal[i] x0 + noise[i] eps`` (eq. ddim-marginal). x0: (B, *S); i: int or (B,). Returns (x_i, eps)."""
-    check_tensor(x0, "x0", min_ndim=1)
+    check_tensor(x0, "x0", min_ndim=1, finite=True)
+    check_generator(generator)
     if isinstance(
         sched, NoiseSchedule
     ):  # continuous time: i is a time t (float or (B,))
@@ -86,6 +87,7 @@ def q_sample(
     if eps is None:
         eps = randn_for(x0, generator)
     else:
+        check_tensor(eps, "eps")
         check_same_shape(x0, eps, "x0", "eps")
     a, b = _pick(sched.signal, i), _pick(sched.noise, i)
     return expand_time(a, x0) * x0 + expand_time(b, x0) * eps, eps
@@ -102,6 +104,7 @@ def eps_to_x0(
         return cont_eps_to_x0(x, eps, i, sched)
     _check_discrete(sched)
     check_tensor(x, "x", min_ndim=1)
+    check_tensor(eps, "eps")
     check_same_shape(x, eps, "x", "eps")
     i = _check_index(sched, i, like=x)
     return x0_from_eps(x, eps, _pick(sched.signal, i), _pick(sched.noise, i))
@@ -118,6 +121,7 @@ def x0_to_eps(
         return cont_x0_to_eps(x, x0, i, sched)
     _check_discrete(sched)
     check_tensor(x, "x", min_ndim=1)
+    check_tensor(x0, "x0")
     check_same_shape(x, x0, "x", "x0")
     i = _check_index(sched, i, like=x)
     n = _pick(sched.noise, i)

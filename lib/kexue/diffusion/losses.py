@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_tensor, randn_for
+from .._validate import (
+    check_callable,
+    check_generator,
+    check_int,
+    check_real,
+    check_tensor,
+    randn_for,
+)
 from ._core import check_model_output, expand_time
 from .continuous import NoiseSchedule
 from .forward import q_sample
@@ -34,8 +41,25 @@ def sample_times(
     sched: NoiseSchedule, n: int, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """``n`` times uniform on ``[t_min, t_max]`` (float64, (n,))."""
+    _check_cont(sched)
+    n = check_int(n, "n", min_value=1)
+    check_generator(generator)
     u = torch.rand(n, generator=generator, dtype=torch.float64)
     return sched.t_min + (sched.t_max - sched.t_min) * u
+
+
+def _check_cont(sched):
+    if not isinstance(sched, NoiseSchedule):
+        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+
+
+def _check_loss_args(model, x0, generator, ndim=None):
+    check_callable(model, "model")
+    if ndim is None:
+        check_tensor(x0, "x0", min_ndim=2)
+    else:
+        check_tensor(x0, "x0", ndim=ndim)
+    check_generator(generator)
 
 
 def _times_for(x0, sched, t, generator):
@@ -72,7 +96,7 @@ def dsm_loss(
     * ``NoiseSchedule``: ``t ~ U[t_min, t_max]`` unless ``t`` (a float or (B,)) is given; the model sees ``t``
       (sde chapter, eq. sde-dsm: the conditional score loss weighted by ``noise(t)^2``).
     """
-    check_tensor(x0, "x0", min_ndim=2)
+    _check_loss_args(model, x0, generator)
     b = x0.shape[0]
     if isinstance(sched, NoiseSchedule):
         tt = _times_for(x0, sched, t, generator)
@@ -112,11 +136,9 @@ def sm_loss(
     mixture, ``mixture.score_fn(sched)``. Draws ``t`` and ``x_t`` exactly as :func:`dsm_loss` does, so with
     the same generator state both losses see the same points (score-matching chapter, eq. score-matching-sm).
     """
-    check_tensor(x0, "x0", min_ndim=2)
-    if not isinstance(sched, NoiseSchedule):
-        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
-    if not callable(score):
-        raise TypeError("score must be callable as score(x, t)")
+    _check_loss_args(model, x0, generator)
+    _check_cont(sched)
+    check_callable(score, "score")
     tt = _times_for(x0, sched, t, generator)
     eps = randn_for(x0, generator)
     x_t, _ = sched.perturb(x0, tt, eps=eps)
@@ -158,8 +180,9 @@ def ratio_score_estimate(
             f"ref_x0 must hold at least one point of dimension {x_t.shape[1]}, got {tuple(ref_x0.shape)}"
         )
     if isinstance(t, torch.Tensor) and t.numel() != 1:
-        raise ValueError("ratio_score_estimate takes one time t for all rows")
-    a, b = float(sched.signal(float(t))), float(sched.noise(float(t)))
+        raise ValueError("t: ratio_score_estimate takes one time t for all rows")
+    t = check_real(t, "t")
+    a, b = float(sched.signal(t)), float(sched.noise(t))
     if b <= 0:
         raise ValueError(
             f"the score is singular where noise(t) = 0; use t >= sched.t_min = {sched.t_min:g}"
@@ -184,9 +207,10 @@ def sm_ratio_loss(
     the reference set at that time. ``ref_x0=None`` uses the batch ``x0`` itself as the reference set, so every
     x_t's own source is in it; ``ref_x0`` (M, D) uses an independent set instead.
     """
-    check_tensor(x0, "x0", ndim=2)
-    if not isinstance(sched, NoiseSchedule):
-        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+    _check_loss_args(model, x0, generator, ndim=2)
+    _check_cont(sched)
+    if ref_x0 is not None:
+        check_tensor(ref_x0, "ref_x0", ndim=2)
     tt = (
         float(sample_times(sched, 1, generator))
         if t is None

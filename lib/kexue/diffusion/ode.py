@@ -17,7 +17,13 @@ import math
 
 import torch
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import (
+    check_callable,
+    check_int,
+    check_positive,
+    check_real,
+    check_tensor,
+)
 from ._core import NFECounter, ddim_update, x0_from_eps
 
 __all__ = [
@@ -34,11 +40,13 @@ ODE_METHODS = ("euler", "heun", "ddim", "dopri5")
 
 def su_signal(s: torch.Tensor) -> torch.Tensor:
     """Su's continuous signal level ``exp(-5 s^2)`` (eq. ddim-su-approx)."""
+    check_tensor(s, "s")
     return torch.exp(-5 * s**2)
 
 
 def su_noise(s: torch.Tensor) -> torch.Tensor:
     """``sqrt(1 - exp(-10 s^2))``, computed stably with expm1."""
+    check_tensor(s, "s")
     return torch.sqrt(-torch.expm1(-10 * s**2))
 
 
@@ -79,7 +87,14 @@ def ode_solve(
     ``f`` receives ``s`` as a Python float. ``callback(s, x)``, fixed-step methods only, sees the state after
     every step (for trajectory plots).
     """
-    check_tensor(x, "x", min_ndim=1)
+    check_callable(f, "f")
+    check_tensor(x, "x", min_ndim=1, finite=True)
+    s_start, s_end = check_real(s_start, "s_start"), check_real(s_end, "s_end")
+    if s_start == s_end:
+        raise ValueError(f"s_start and s_end must differ, got {s_start} for both")
+    if callback is not None:
+        check_callable(callback, "callback")
+    f = _shape_checked(f, x)
     if method not in ("euler", "heun", "dopri5"):
         raise ValueError(f"method must be 'euler', 'heun' or 'dopri5', got {method!r}")
     if method == "dopri5":
@@ -121,6 +136,19 @@ def ode_solve(
     return _fixed_steps(f, x, grid, method, report)
 
 
+def _shape_checked(f, x):
+    def g(s, y):
+        out = f(s, y)
+        if not isinstance(out, torch.Tensor) or out.shape != y.shape:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
+            raise ValueError(
+                f"f(s, x) must return a tensor shaped like x {tuple(y.shape)}, got {got}"
+            )
+        return out
+
+    return g
+
+
 def _fixed_steps(f, x, grid, method, report=None):
     """Euler or Heun (Karras et al. 2022, Alg. 1 without churn) on the given grid of times.
 
@@ -159,9 +187,11 @@ def ode_sample(
     applies the exact deterministic DDIM update between grid points) or ``"dopri5"`` (adaptive, via
     torchdiffeq, with ``rtol``/``atol``). ``info = {"nfe": network evaluations}``.
     """
-    check_tensor(x, "x", min_ndim=1)
+    check_callable(model, "model")
+    check_tensor(x, "x", min_ndim=1, finite=True)
     if method not in ODE_METHODS:
         raise ValueError(f"method must be one of {ODE_METHODS}, got {method!r}")
+    rtol, atol = check_positive(rtol, "rtol"), check_positive(atol, "atol")
     s_end = check_positive(s_end, "s_end")
     if s_end >= 1:
         raise ValueError(f"s_end must be in (0, 1), got {s_end}")

@@ -21,7 +21,14 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .._validate import check_int, check_positive, check_tensor, randn_for
+from .._validate import (
+    check_callable,
+    check_generator,
+    check_int,
+    check_positive,
+    check_tensor,
+    randn_for,
+)
 
 __all__ = [
     "simulate_sde",
@@ -43,11 +50,32 @@ def _check_real(v, name: str) -> float:
     return float(v)
 
 
-def _g_of(g, t: float) -> float:
-    val = float(g(t)) if callable(g) else float(g)
+def _g_of(g, t: float, name: str = "g") -> float:
+    try:
+        val = float(g(t)) if callable(g) else float(g)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a number or a callable {name}(t)") from err
     if not math.isfinite(val) or val < 0:
-        raise ValueError(f"g must be finite and >= 0, got {val} at t={t:g}")
+        raise ValueError(f"{name} must be finite and >= 0, got {val} at t={t:g}")
     return val
+
+
+def _check_g(g, name: str):
+    if callable(g):
+        return g
+    return check_positive(g, name, allow_zero=True)
+
+
+def _array(v, name: str) -> np.ndarray:
+    if v is None or isinstance(v, str | bytes):
+        raise TypeError(f"{name} must be an array of numbers, got {type(v).__name__}")
+    try:
+        a = np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers") from err
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    return a
 
 
 @torch.no_grad()
@@ -67,11 +95,13 @@ def simulate_sde(
     ``drift(x, t)``: x (N, D) and a float t -> (N, D); ``g``: a number or ``g(t)``. x0 (N, D).
     Returns the final state (N, D), or with ``save_every=k`` the states at steps 0, k, 2k, ... stacked, (S, N, D).
     """
-    check_tensor(x0, "x0", ndim=2)
+    check_callable(drift, "drift")
+    g = _check_g(g, "g")
+    check_tensor(x0, "x0", ndim=2, finite=True)
+    check_generator(generator)
     dt = check_positive(dt, "dt")
     steps = check_int(steps, "steps", min_value=1)
-    if not callable(drift):
-        raise TypeError("drift must be callable as drift(x, t)")
+    t0 = _check_real(t0, "t0")
     if save_every is not None:
         save_every = check_int(save_every, "save_every", min_value=1)
     x, saved, sq = x0, [x0], math.sqrt(dt)
@@ -101,9 +131,12 @@ def solve_fp_1d(
     from scipy.integrate import solve_ivp
     from scipy.sparse import diags
 
-    x = np.asarray(grid, dtype=float)
-    p0 = np.asarray(p0, dtype=float)
-    t_eval = np.atleast_1d(np.asarray(t_eval, dtype=float))
+    check_callable(drift, "drift")
+    g2 = _check_g(g2, "g2")
+    _g_of(g2, 0.0, "g2")
+    x = _array(grid, "grid")
+    p0 = _array(p0, "p0")
+    t_eval = np.atleast_1d(_array(t_eval, "t_eval"))
     if x.ndim != 1 or len(x) < 3:
         raise ValueError(
             f"grid must be a 1-D array of at least 3 points, got shape {x.shape}"
@@ -124,7 +157,7 @@ def solve_fp_1d(
     def rhs(t, p):
         f = np.asarray(drift(faces, t), dtype=float)
         flux = (
-            f * 0.5 * (p[1:] + p[:-1]) - 0.5 * _g_of(g2, t) * (p[1:] - p[:-1]) / h
+            f * 0.5 * (p[1:] + p[:-1]) - 0.5 * _g_of(g2, t, "g2") * (p[1:] - p[:-1]) / h
         )  # (M-1,) interior faces
         J = np.concatenate([[0.0], flux, [0.0]])  # zero-flux walls
         return -(J[1:] - J[:-1]) / h
@@ -147,13 +180,20 @@ def solve_fp_1d(
 
 def divergence(f: Callable, x: torch.Tensor, t=None) -> torch.Tensor:
     """``div f`` at x (N, D) by autograd (the exact trace of the Jacobian, D backward passes). Returns (N,)."""
+    check_callable(f, "f")
     check_tensor(x, "x", ndim=2)
     with torch.enable_grad():
         xx = x.detach().clone().requires_grad_(True)
         out = f(xx) if t is None else f(xx, t)
-        if out.shape != x.shape:
+        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
             raise ValueError(
-                f"f must return a tensor shaped like x {tuple(x.shape)}, got {tuple(out.shape)}"
+                f"f must return a tensor shaped like x {tuple(x.shape)}, got {got}"
+            )
+        if not out.requires_grad:
+            raise ValueError(
+                "f must be differentiable in x (its output does not depend on x through "
+                "autograd: detached or constant)"
             )
         return sum(
             torch.autograd.grad(out[:, i].sum(), xx, retain_graph=True)[0][:, i]
@@ -199,6 +239,10 @@ def fokker_planck_residual(
             for i in range(x.shape[1])
         )
         fx = f(xx, tt.detach())
+        if not isinstance(fx, torch.Tensor) or fx.shape != x.shape:
+            raise ValueError(
+                f"f(x, t) must return a tensor shaped like x {tuple(x.shape)}"
+            )
         div_f = sum(
             torch.autograd.grad(fx[:, i].sum(), xx, retain_graph=True)[0][:, i]
             for i in range(x.shape[1])
@@ -236,8 +280,10 @@ def log_density_along_ode(
     logp0 (N,). Fixed steps, ``method`` ``"euler"``, ``"heun"`` or ``"rk4"``; exact divergence (D backward passes).
     Returns ``(x_t1, log p_t1(x_t1))``.
     """
-    check_tensor(x, "x", ndim=2)
-    check_tensor(logp0, "logp0", ndim=1)
+    check_callable(velocity, "velocity")
+    check_tensor(x, "x", ndim=2, finite=True)
+    check_tensor(logp0, "logp0", ndim=1, finite=True)
+    t0, t1 = _check_real(t0, "t0"), _check_real(t1, "t1")
     if logp0.shape[0] != x.shape[0]:
         raise ValueError(
             f"logp0 must have shape ({x.shape[0]},), got {tuple(logp0.shape)}"
@@ -248,6 +294,10 @@ def log_density_along_ode(
 
     def field(t, y, _lp):
         v = velocity(t, y)
+        if not isinstance(v, torch.Tensor) or v.shape != y.shape:
+            raise ValueError(
+                f"velocity(t, x) must return a tensor shaped like x {tuple(y.shape)}"
+            )
         return v.detach(), -divergence(lambda z: velocity(t, z), y)
 
     h = (float(t1) - float(t0)) / steps

@@ -17,7 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._validate import check_positive, check_same_shape, check_tensor, randn_for
-from ._core import NFECounter, ddim_update, x0_from_eps
+from .._validate import check_choice, check_generator
+from ._core import NFECounter, check_sampler_args, ddim_update, x0_from_eps
 from .schedules import DiscreteSchedule
 
 __all__ = [
@@ -89,8 +90,10 @@ def ddim_step(
     x, eps, noise: (B, *S). Returns ``(x_j, x0_hat)``.
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_tensor(x, "x", min_ndim=1, finite=True)
+    check_tensor(eps, "eps")
     check_same_shape(x, eps, "x", "eps")
+    check_generator(generator)
     i, j = sched._index(i), sched._index(j, "j")
     if not j < i:
         raise ValueError(f"a reverse step needs j < i, got i={i}, j={j}")
@@ -107,7 +110,8 @@ def ddim_step(
             f"sigma={float(sig):.4g} exceeds noise[j]={float(nj):.4g}: no Gaussian step keeps the "
             f"marginals (eq. ddim-coefficients needs sigma <= noise[j]); lower eta or sigma"
         )
-    if sig > 0 and noise is not None:
+    if noise is not None:
+        check_tensor(noise, "noise")
         check_same_shape(x, noise, "x", "noise")
     return _ddim_update(x, eps, sched, i, j, float(sig), noise, generator)
 
@@ -147,13 +151,17 @@ def ddpm_step(
     ``var="beta"``: std = beta_i (DDPM's "large" choice). Returns ``(x_{i-1}, x0_hat)``.
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_tensor(x, "x", min_ndim=1, finite=True)
+    check_tensor(eps, "eps")
     check_same_shape(x, eps, "x", "eps")
+    check_generator(generator)
+    if noise is not None:
+        check_tensor(noise, "noise")
+        check_same_shape(x, noise, "x", "noise")
     i = sched._index(i)
     if i < 1:
         raise ValueError("ddpm_step needs i >= 1")
-    if var not in ("posterior", "beta"):
-        raise ValueError(f"var must be 'posterior' or 'beta', got {var!r}")
+    check_choice(var, "var", ("posterior", "beta"))
     alpha = sched.signal[i] / sched.signal[i - 1]
     beta2 = 1 - alpha**2
     mean = (x - (beta2 / sched.noise[i]).to(x.dtype) * eps) / alpha.to(x.dtype)
@@ -212,7 +220,9 @@ def ddim_sample(
     eq. ddim-sigma-skip). Uses ``len(timesteps) - 1`` network evaluations. Returns x_0 (B, *S).
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_sampler_args(
+        model, x, generator=generator, callback=callback, progress=progress
+    )
     eta = check_positive(eta, "eta", allow_zero=True)
     if eta > 1:
         raise ValueError(f"eta must be in [0, 1], got {eta}")
@@ -243,7 +253,10 @@ def ddpm_sample(
 ) -> torch.Tensor:
     """DDPM's ancestral sampler over all ``T`` steps from ``x = x_T`` (B, *S). Returns x_0 (B, *S)."""
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_sampler_args(
+        model, x, generator=generator, callback=callback, progress=progress
+    )
+    check_choice(var, "var", ("posterior", "beta"))
     step = lambda x_, e_, i, j: ddpm_step(
         x_, e_, i, sched, var=var, generator=generator
     )  # noqa: E731
@@ -271,7 +284,7 @@ def ddim_invert(
     The round trip ``ddim_sample(ddim_invert(x0)) ≈ x0`` is exact only as the steps shrink.
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_sampler_args(model, x, callback=callback, progress=progress)
     ts = (
         sched.timesteps(steps, spacing)
         if timesteps is None
@@ -307,8 +320,20 @@ def ddim_invert(
 def slerp(z1: torch.Tensor, z2: torch.Tensor, lam) -> torch.Tensor:
     """``z1 cos(lam pi/2) + z2 sin(lam pi/2)`` (ddim chapter, eq. ddim-slerp): stays standard normal for
     independent standard-normal ``z1, z2``, unlike the linear mix. lam: float or (L,) -> (L, *z1.shape)."""
+    check_tensor(z1, "z1", finite=True)
+    check_tensor(z2, "z2", finite=True)
     check_same_shape(z1, z2, "z1", "z2")
-    lam_t = torch.as_tensor(lam, dtype=z1.dtype, device=z1.device)
+    if lam is None or isinstance(lam, str | bytes | bool):
+        raise TypeError(
+            f"lam must be a number or a 1-D sequence, got {type(lam).__name__}"
+        )
+    try:
+        lam_t = torch.as_tensor(lam, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError("lam must be a number or a 1-D sequence of numbers") from err
+    if not torch.all(torch.isfinite(lam_t)):
+        raise ValueError("lam must be finite")
+    lam_t = lam_t.to(dtype=z1.dtype, device=z1.device)
     if lam_t.ndim > 1:
         raise ValueError(
             f"lam must be a number or a 1-D sequence, got shape {tuple(lam_t.shape)}"

@@ -18,7 +18,7 @@ import numbers
 
 import torch
 
-from .._validate import as_tensor, check_int, check_positive
+from .._validate import as_tensor, check_int, check_positive, check_real
 
 __all__ = ["DiscreteSchedule", "SPACINGS"]
 
@@ -37,6 +37,13 @@ class DiscreteSchedule:
     """
 
     def __init__(self, alphas_cumprod):
+        if isinstance(alphas_cumprod, torch.Tensor) and not (
+            alphas_cumprod.is_floating_point()
+        ):
+            raise TypeError(
+                f"alphas_cumprod must be a float tensor or a sequence of floats, got "
+                f"{alphas_cumprod.dtype}"
+            )
         ac = as_tensor(alphas_cumprod, "alphas_cumprod")
         if ac.ndim != 1 or ac.numel() < 1:
             raise ValueError(
@@ -72,6 +79,8 @@ class DiscreteSchedule:
     @classmethod
     def from_betas(cls, betas) -> DiscreteSchedule:
         """From DDPM's per-step variances ``betas`` (T,), each in [0, 1): ``alphas_cumprod = cumprod(1 - betas)``."""
+        if isinstance(betas, torch.Tensor) and not betas.is_floating_point():
+            raise TypeError(f"betas must be a float tensor, got {betas.dtype}")
         b = as_tensor(betas, "betas")
         if b.ndim != 1 or b.numel() < 1:
             raise ValueError(
@@ -79,6 +88,8 @@ class DiscreteSchedule:
             )
         if not torch.all((b >= 0) & (b < 1)):
             raise ValueError("betas must lie in [0, 1)")
+        if not torch.any(b > 0):
+            raise ValueError("betas must not all be 0 (a chain with no noise)")
         return cls(torch.cumprod(1 - b, dim=0))
 
     @classmethod
@@ -89,6 +100,11 @@ class DiscreteSchedule:
         T = check_int(T, "T", min_value=1)
         check_positive(beta_start, "beta_start")
         check_positive(beta_end, "beta_end")
+        if not beta_start <= beta_end < 1:
+            raise ValueError(
+                f"beta_end must satisfy beta_start <= beta_end < 1, got beta_start="
+                f"{beta_start}, beta_end={beta_end}"
+            )
         return cls.from_betas(
             torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
         )
@@ -106,6 +122,7 @@ class DiscreteSchedule:
         """Nichol & Dhariwal's cosine schedule (diffusers ``"squaredcos_cap_v2"``), betas capped at ``max_beta``."""
         T = check_int(T, "T", min_value=1)
         check_positive(s, "s")
+        max_beta = check_real(max_beta, "max_beta")
         if not 0 < max_beta < 1:
             raise ValueError(f"max_beta must be in (0, 1), got {max_beta}")
         f = lambda u: math.cos((u + s) / (1 + s) * math.pi / 2) ** 2  # noqa: E731

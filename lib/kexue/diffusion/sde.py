@@ -25,8 +25,16 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import check_int, check_positive, check_tensor, randn_for
-from ._core import NFECounter, ddim_update
+from .._validate import (
+    check_bool,
+    check_callable,
+    check_generator,
+    check_int,
+    check_positive,
+    check_tensor,
+    randn_for,
+)
+from ._core import NFECounter, check_sampler_args, ddim_update
 from .continuous import NoiseSchedule
 from .ode import _fixed_steps
 
@@ -80,6 +88,7 @@ def time_grid(
 
     ``spacing``: ``"uniform"`` in t, or ``"quadratic"`` (uniform in sqrt(t - t_end), denser near the data).
     """
+    _check_sched(sched)
     steps = check_int(steps, "steps", min_value=1)
     t0, t1 = _span(sched, t_start, t_end)
     u = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
@@ -130,6 +139,8 @@ def pf_ode_velocity(model, sched: NoiseSchedule, table: dict | None = None):
     ``table``: optional precomputed coefficients ``{t: (signal, noise, f, g^2)}`` (from ``_coef_table``).
     """
     _check_sched(sched)
+    if table is not None and not isinstance(table, dict):
+        raise TypeError(f"table must be a dict or None, got {type(table).__name__}")
     net = model if isinstance(model, NFECounter) else NFECounter(model)
 
     def v(t, x):
@@ -155,10 +166,13 @@ def _finish(net, x, sched, t1, denoise):
 
 def _times(sched, steps, t_start, t_end, times, spacing):
     if times is not None:
-        ts = [
-            float(v)
-            for v in (times.tolist() if isinstance(times, torch.Tensor) else times)
-        ]
+        try:
+            seq = times.tolist() if isinstance(times, torch.Tensor) else list(times)
+            ts = [float(v) for v in seq]
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"times must be a sequence of numbers, got {type(times).__name__}"
+            ) from err
         if len(ts) < 2 or any(b >= a for a, b in zip(ts, ts[1:])):
             raise ValueError(
                 f"times must be a strictly decreasing sequence of at least two times, got {ts}"
@@ -197,7 +211,10 @@ def reverse_sde_sample(
     One ``torch.randn(x.shape, generator=generator)`` per step, in step order.
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_sampler_args(
+        model, x, generator=generator, callback=callback, progress=progress
+    )
+    check_bool(denoise, "denoise")
     ts = _times(sched, steps, t_start, t_end, times, spacing)
     net = NFECounter(model)
     table = _coef_table(sched, ts)
@@ -266,9 +283,13 @@ def pf_ode_sample(
     ``generator`` is unused (the ODE is deterministic); it is accepted for the shared signature.
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_sampler_args(
+        model, x, generator=generator, callback=callback, progress=progress
+    )
+    check_bool(denoise, "denoise")
     if method not in PF_METHODS:
         raise ValueError(f"method must be one of {PF_METHODS}, got {method!r}")
+    rtol, atol = check_positive(rtol, "rtol"), check_positive(atol, "atol")
     net = NFECounter(model)
     v = pf_ode_velocity(net, sched)  # dopri5 evaluates at times of its own choosing
     if method == "dopri5":
@@ -339,10 +360,14 @@ def forward_sde_simulate(
     up to O(dt) when ``noise(0) = 0`` (VP, heat); for VE, which starts at ``noise(0) = sigma_min``, add that.
     """
     _check_sched(sched)
-    check_tensor(x0, "x0", min_ndim=1)
+    check_tensor(x0, "x0", min_ndim=1, finite=True)
+    check_generator(generator)
+    if callback is not None:
+        check_callable(callback, "callback")
     steps = check_int(steps, "steps", min_value=1)
     t1 = sched.t_max if t_end is None else check_positive(t_end, "t_end")
-    sched.noise(t1)  # range check
+    if t1 > sched.t_max * (1 + 1e-12):
+        raise ValueError(f"t_end must be <= t_max = {sched.t_max:g}, got {t1:g}")
     ts = torch.linspace(0.0, t1, steps + 1, dtype=torch.float64)
     f_all, g2_all = sched.drift_coef(ts), sched.diffusion_sq(ts)
     x = x0
