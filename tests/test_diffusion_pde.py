@@ -27,8 +27,10 @@ def test_fp_solver_reproduces_the_ou_gaussian_and_conserves_mass():
     for p, t in zip(sol, ts):
         m, v = ou_moments(t)
         exact = np.exp(-((x - m) ** 2) / (2 * v)) / math.sqrt(2 * math.pi * v)
-        assert abs(p.sum() * h - p0.sum() * h) < 1e-8
-        assert np.abs(p - exact).max() < 2e-3 * exact.max()
+        # mass: the flux form conserves it to round-off (measured 1.4e-16); the profile: measured
+        # max relative error 3.5e-5..1.25e-4 (review evidence slack.txt), bound 8x the largest
+        assert abs(p.sum() * h - p0.sum() * h) < 1e-13
+        assert np.abs(p - exact).max() < 1e-3 * exact.max()
     no_diffusion = kd.solve_fp_1d(lambda y, t: -THETA * y, 0.0, p0, x, ts)[-1]
     m, v = ou_moments(3.0)
     assert (
@@ -160,7 +162,7 @@ def test_divergence_of_a_linear_field():
                 lambda y, t: y[:, :0], 1.0, torch.zeros(3, 1), dt=0.1, steps=3
             ),
             ValueError,
-            "shaped like x",
+            "shaped like",
         ),
         (
             lambda: kd.simulate_sde(

@@ -238,7 +238,7 @@ GOOD = lambda x, t: x  # noqa: E731
         (
             lambda: kd.ddim_sample(lambda x, t: x[:, :1], X, S, steps=2),
             ValueError,
-            "shaped like x",
+            "shaped like",
         ),
         (lambda: kd.ddim_invert(GOOD, X, S, steps=0), ValueError, "steps must be >= 1"),
         (lambda: kd.ddpm_step(X, X, 10, S, var="large"), ValueError, "var must be"),
