@@ -71,11 +71,17 @@ def test_fixed_step_against_torchdiffeq_and_scipy(x1):
         atol=1e-9,
         method="dopri5",
     )[-1]
-    fun = lambda s, y: (
-        f(torch.tensor(s, dtype=torch.float64), torch.as_tensor(y).reshape(x1.shape))
-        .reshape(-1)
-        .numpy()
-    )  # noqa: E731
+
+    def fun(s, y):
+        return (
+            f(
+                torch.tensor(s, dtype=torch.float64),
+                torch.as_tensor(y).reshape(x1.shape),
+            )
+            .reshape(-1)
+            .numpy()
+        )  # noqa: E731
+
     ref_s = solve_ivp(
         fun, (1.0, s_end), x1.reshape(-1).numpy(), method="RK45", rtol=1e-9, atol=1e-9
     ).y[:, -1]

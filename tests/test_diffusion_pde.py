@@ -24,7 +24,7 @@ def test_fp_solver_reproduces_the_ou_gaussian_and_conserves_mass():
     ts = [0.0, 0.3, 1.0, 3.0]
     sol = kd.solve_fp_1d(lambda y, t: -THETA * y, G * G, p0, x, ts)
     h = x[1] - x[0]
-    for p, t in zip(sol, ts):
+    for p, t in zip(sol, ts, strict=False):
         m, v = ou_moments(t)
         exact = np.exp(-((x - m) ** 2) / (2 * v)) / math.sqrt(2 * math.pi * v)
         # mass: the flux form conserves it to round-off (measured 1.4e-16); the profile: measured

@@ -20,7 +20,6 @@ def _eps_model(x, t):
 
 
 def _linear_f64(cls, **kw):
-    import diffusers
 
     sch = cls(
         num_train_timesteps=T,

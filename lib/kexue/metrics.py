@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
-
-import numbers
 
 from ._validate import check_bool, check_int, check_positive, check_real
 

@@ -30,9 +30,9 @@ from collections.abc import Callable
 import torch
 
 from .._validate import (
-    check_positive,
     check_callable,
     check_generator,
+    check_positive,
     check_same_shape,
     check_tensor,
     randn_for,

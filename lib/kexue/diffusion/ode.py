@@ -156,7 +156,7 @@ def _fixed_steps(f, x, grid, method, report=None):
     algorithm, and the tests check it against torchdiffeq's ``euler`` / ``heun2``.
     ``report(s, s_next, x_s, x_next)`` is called after every step.
     """
-    for s, s_next in zip(grid[:-1], grid[1:]):
+    for s, s_next in zip(grid[:-1], grid[1:], strict=False):
         h = s_next - s
         d = f(s, x)  # the slope at the start
         x_next = x + h * d  # Euler
@@ -207,7 +207,7 @@ def ode_sample(
         n_steps = check_int(n_steps, "n_steps", min_value=1)
         grid = torch.linspace(1.0, s_end, n_steps + 1, dtype=torch.float64).tolist()
         for s, s_next in zip(
-            grid[:-1], grid[1:]
+            grid[:-1], grid[1:], strict=False
         ):  # exact DDIM update between s and s_next (eq. ddim-difference)
             x, _ = ddim_update(x, net(x, s), *_su_levels(s), *_su_levels(s_next))
     x0 = x0_from_eps(x, net(x, s_end), *_su_levels(s_end))

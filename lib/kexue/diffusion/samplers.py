@@ -16,8 +16,14 @@ from collections.abc import Callable
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import check_positive, check_same_shape, check_tensor, randn_for
-from .._validate import check_choice, check_generator
+from .._validate import (
+    check_choice,
+    check_generator,
+    check_positive,
+    check_same_shape,
+    check_tensor,
+    randn_for,
+)
 from ._core import NFECounter, check_sampler_args, ddim_update, x0_from_eps
 from .schedules import DiscreteSchedule
 
@@ -231,7 +237,7 @@ def ddim_sample(
         if timesteps is None
         else sched.validate_timesteps(timesteps)
     )
-    pairs = list(zip(ts[:-1], ts[1:]))
+    pairs = list(zip(ts[:-1], ts[1:], strict=False))
     sigmas = {(i, j): float(sched.ddim_sigma(i, j, eta)) for i, j in pairs}
 
     def step(x_, e_, i, j):
@@ -257,9 +263,10 @@ def ddpm_sample(
         model, x, generator=generator, callback=callback, progress=progress
     )
     check_choice(var, "var", ("posterior", "beta"))
-    step = lambda x_, e_, i, j: ddpm_step(
-        x_, e_, i, sched, var=var, generator=generator
-    )  # noqa: E731
+
+    def step(x_, e_, i, j):
+        return ddpm_step(x_, e_, i, sched, var=var, generator=generator)  # noqa: E731
+
     pairs = [(i, i - 1) for i in range(sched.T, 0, -1)]
     return _loop(pairs, model, x, sched, step, callback, progress, "DDPM")
 
@@ -290,7 +297,7 @@ def ddim_invert(
         if timesteps is None
         else sched.validate_timesteps(timesteps)
     )
-    ups = list(zip(ts[::-1][:-1], ts[::-1][1:]))  # (j, i) with j < i
+    ups = list(zip(ts[::-1][:-1], ts[::-1][1:], strict=False))  # (j, i) with j < i
     x_start, net = x, NFECounter(model)
     for j, i in tqdm(ups, disable=not progress, desc="DDIM inversion", leave=False):
         eps = _eval_model(net, x, i, sched)

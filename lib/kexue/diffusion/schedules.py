@@ -236,7 +236,7 @@ class DiscreteSchedule:
         ts = [check_int(t, "timesteps[k]") for t in ts]
         if any(not 0 <= t <= self.T for t in ts):
             raise ValueError(f"timesteps must lie in [0, {self.T}], got {ts}")
-        if any(b >= a for a, b in zip(ts, ts[1:])):
+        if any(b >= a for a, b in zip(ts, ts[1:], strict=False)):
             raise ValueError(f"timesteps must be strictly decreasing, got {ts}")
         if ts[-1] != 0:
             raise ValueError(

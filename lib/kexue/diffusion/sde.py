@@ -129,7 +129,7 @@ def _coef_table(
         sched.diffusion_sq(tt),
     ]
     rows = torch.stack([c.to(torch.float64).reshape(-1) for c in cols], dim=1).tolist()
-    return {t: tuple(r) for t, r in zip(ts, rows)}
+    return {t: tuple(r) for t, r in zip(ts, rows, strict=False)}
 
 
 def pf_ode_velocity(model, sched: NoiseSchedule, table: dict | None = None):
@@ -173,7 +173,7 @@ def _times(sched, steps, t_start, t_end, times, spacing):
             raise TypeError(
                 f"times must be a sequence of numbers, got {type(times).__name__}"
             ) from err
-        if len(ts) < 2 or any(b >= a for a, b in zip(ts, ts[1:])):
+        if len(ts) < 2 or any(b >= a for a, b in zip(ts, ts[1:], strict=False)):
             raise ValueError(
                 f"times must be a strictly decreasing sequence of at least two times, got {ts}"
             )
@@ -219,7 +219,7 @@ def reverse_sde_sample(
     net = NFECounter(model)
     table = _coef_table(sched, ts)
     for t, s in tqdm(
-        list(zip(ts[:-1], ts[1:])),
+        list(zip(ts[:-1], ts[1:], strict=False)),
         disable=not progress,
         desc="reverse SDE",
         leave=False,
@@ -324,7 +324,7 @@ def pf_ode_sample(
         ts = _times(sched, steps, t_start, t_end, times, spacing)
         table = _coef_table(sched, ts)
         v = pf_ode_velocity(net, sched, table)
-        pairs = list(zip(ts[:-1], ts[1:]))
+        pairs = list(zip(ts[:-1], ts[1:], strict=False))
         if progress:
             pairs = tqdm(pairs, desc=f"PF-ODE {method}", leave=False)
 
