@@ -9,6 +9,9 @@ eps-units, i.e. the score losses weighted by ``lambda(t) = noise(t)^2``:
 
 with ``x_t = signal(t) x0 + noise(t) eps``. They differ by a constant that does not depend on the model,
 ``E || eps - E[eps | x_t] ||^2`` (score-matching chapter, eq. score-matching-gap).
+
+These run inside training loops: NaN/inf in ``x0`` or in a model's output propagate into the loss,
+as in torch (the trainer stops on a non-finite loss); types, shapes and dtypes are checked.
 """
 
 from __future__ import annotations

@@ -167,6 +167,11 @@ def ddpm_step(
     i = sched._index(i)
     if i < 1:
         raise ValueError("ddpm_step needs i >= 1")
+    if float(sched.noise[i]) == 0:
+        raise ValueError(
+            f"i: the chain has no noise at i = {i} (noise[i] = 0), so DDPM's step "
+            "divides 0 by 0; use an index with noise[i] > 0"
+        )
     check_choice(var, "var", ("posterior", "beta"))
     alpha = sched.signal[i] / sched.signal[i - 1]
     beta2 = 1 - alpha**2
