@@ -57,9 +57,9 @@ def su_ode_velocity(model):
 
     def f(s, x):
         s = float(s)
-        if not 0 < s <= 1:
+        if s == 0 or not math.isfinite(s):
             raise ValueError(
-                f"s must lie in (0, 1] (the velocity is singular at s = 0), got {s}"
+                f"s must be finite and != 0 (the velocity is singular at s = 0), got {s}"
             )
         noise = math.sqrt(-math.expm1(-10 * s * s))
         return 10 * s * (net(x, s) / noise - x)
