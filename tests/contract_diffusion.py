@@ -1,7 +1,8 @@
-"""Bad-input contract for kexue.diffusion, kexue.data and kexue.metrics (see tests/contract.py).
+"""Bad-input contract for kexue.diffusion, kexue.data and kexue.metrics (see
+tests/contract.py).
 
-One valid call per public function and method, with tiny sizes so that the harness's hundreds of
-mutated calls stay fast.
+One valid call per public function and method, with tiny sizes so that the harness's
+hundreds of mutated calls stay fast.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def _traj():
 
 
 CALLS = [
-    # ------------------------------------------------------------------ discrete schedules
+    # ------------------------------------------------------------------ discrete
+    # schedules
     Call(
         kd.DiscreteSchedule,
         lambda: {"alphas_cumprod": torch.linspace(0.99, 0.5, 5, dtype=F64)},
@@ -120,7 +122,8 @@ CALLS = [
         {"timesteps": "object"},
         bad={"timesteps": [None, "abc", [3], [10, 20, 0], [20, 10], [30, 0], [5.5, 0]]},
     ),
-    # ------------------------------------------------------------------ continuous schedules
+    # ------------------------------------------------------------------ continuous
+    # schedules
     Call(
         kd.VPSchedule,
         lambda: {"beta_min": 0.1, "beta_max": 20.0, "t_min": 1e-3, "t_max": 1.0},
@@ -334,7 +337,8 @@ CALLS = [
         {"x": "tensor", "x0": "tensor", "i": "object", "sched": "object"},
         bad={"i": [None, 2.5, 0, 21], "sched": ["linear", None]},
     ),
-    # ------------------------------------------------------------------ discrete samplers
+    # ------------------------------------------------------------------ discrete
+    # samplers
     Call(
         kd.ddim_step,
         lambda: {
@@ -571,7 +575,8 @@ CALLS = [
         },
         bad={"sched": BAD_CONT, "t": [2.0], "model": [lambda x, t: x[:, :1]]},
     ),
-    # ------------------------------------------------------------------ continuous samplers
+    # ------------------------------------------------------------------ continuous
+    # samplers
     Call(
         kd.time_grid,
         lambda: {
@@ -869,7 +874,8 @@ CALLS = [
             "velocity": [lambda t, x: x[:, :1]],
         },
     ),
-    # ------------------------------------------------------------------ fields (ode-construction)
+    # ------------------------------------------------------------------ fields
+    # (ode-construction)
     Call(fields.GaussianKernel, dict, {}),
     Call(fields.PoissonKernel, dict, {}),
     Call(fields.RadialCDFKernel, lambda: {"kind": "exp"}, {"kind": "choice:exp|tanh"}),

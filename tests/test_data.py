@@ -1,4 +1,5 @@
-"""kexue.data: toy sets, digits, and the Gaussian-mixture oracle against torch.distributions."""
+"""kexue.data: toy sets, digits, and the Gaussian-mixture oracle against
+torch.distributions."""
 
 import kexue.diffusion as kd
 import pytest
@@ -67,9 +68,10 @@ def test_noised_mixture_is_the_law_of_a_x0_plus_b_eps():
 
 
 def test_discrete_eps_model_is_the_posterior_mean_of_the_noise():
-    """E[eps | x_i = x] by Monte Carlo from independent draws of (x0, eps) given x_i (the exact
-    posterior of x0, computed with Kalman gains, not with the score): eps = (x - a x0) / b averaged.
-    The old test restated eps_model's own formula (-noise * noised(...).score)."""
+    """E[eps | x_i = x] by Monte Carlo from independent draws of (x0, eps) given x_i
+    (the exact posterior of x0, computed with Kalman gains, not with the score): eps
+    = (x - a x0) / b averaged. The old test restated eps_model's own formula (-noise
+    * noised(...).score)."""
     ours, _ = _mix()
     s = kd.DiscreteSchedule.linear(100)
     i, m = 37, 40_000

@@ -1,8 +1,10 @@
-"""The library review's architecture and numerics findings, each as a test that fails on the old code.
+"""The library review's architecture and numerics findings, each as a test that fails on
+the old code.
 
-Import graph (no cycles, data never imports diffusion), the shared core (one Tweedie formula, one
-model-output check), clamped continuous times, stationary Fokker-Planck residuals, the rejected
-noise-free chain, the copied alphas_cumprod, and mixture oracles that follow x's device and dtype.
+Import graph (no cycles, data never imports diffusion), the shared core (one Tweedie
+formula, one model-output check), clamped continuous times, stationary Fokker-Planck
+residuals, the rejected noise-free chain, the copied alphas_cumprod, and mixture oracles
+that follow x's device and dtype.
 """
 
 import subprocess
@@ -16,7 +18,8 @@ from kexue import data
 D = torch.float64
 
 
-# ---------------------------------------------------------------------------------------------- imports
+# ----------------------------------------------------------------------------------------------
+# imports
 @pytest.mark.parametrize(
     "module",
     [
@@ -33,8 +36,9 @@ D = torch.float64
     ],
 )
 def test_each_module_imports_cold(module):
-    """A fresh interpreter imports the module on its own; data and metrics never load diffusion
-    (old code: data.mixture -> diffusion.continuous, deferred inside methods)."""
+    """A fresh interpreter imports the module on its own; data and metrics never load
+    diffusion (old code: data.mixture -> diffusion.continuous, deferred inside
+    methods)."""
     code = f"import sys, {module}; print(int('kexue.diffusion' in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -44,7 +48,8 @@ def test_each_module_imports_cold(module):
 
 
 def _imports(module) -> set[str]:
-    """Every module a source file imports, at top level or inside functions (``.x`` kept relative)."""
+    """Every module a source file imports, at top level or inside functions (``.x`` kept
+    relative)."""
     import ast
     import inspect
 
@@ -59,9 +64,10 @@ def _imports(module) -> set[str]:
 
 
 def test_the_layers_point_one_way():
-    """schedules imports nothing of continuous, anywhere (old code: a deferred import inside
-    from_continuous, with continuous importing schedules at the top: hoisting it gave ImportError:
-    partially initialized module); data.mixture imports nothing of diffusion."""
+    """schedules imports nothing of continuous, anywhere (old code: a deferred import
+    inside from_continuous, with continuous importing schedules at the top: hoisting
+    it gave ImportError: partially initialized module); data.mixture imports nothing
+    of diffusion."""
     import kexue.data.mixture as mixture
     import kexue.diffusion._core as core
     import kexue.diffusion.continuous as continuous
@@ -87,7 +93,8 @@ def test_discretize_equals_from_continuous_and_is_variance_preserving():
         kd.DiscreteSchedule.from_continuous("vp", 10)
 
 
-# ---------------------------------------------------------------------------------------------- numerics
+# ----------------------------------------------------------------------------------------------
+# numerics
 def test_vp_times_in_the_tolerance_band_are_clamped():
     """``VP.noise(-5e-10)`` was NaN (signal 1 + 2.5e-11 > 1); now the boundary value."""
     vp = kd.VPSchedule()
@@ -100,9 +107,9 @@ def test_vp_times_in_the_tolerance_band_are_clamped():
 
 
 def test_fokker_planck_residual_of_a_stationary_density_is_zero():
-    """The stationary OU law N(0, I) of dx = -x dt + sqrt(2) dw: log p does not depend on t
-    (old code: autograd RuntimeError, missing allow_unused). The residual is 0 up to round-off; a
-    wrong density (variance 2) gives a residual of order 1."""
+    """The stationary OU law N(0, I) of dx = -x dt + sqrt(2) dw: log p does not depend
+    on t (old code: autograd RuntimeError, missing allow_unused). The residual is 0
+    up to round-off; a wrong density (variance 2) gives a residual of order 1."""
     x = torch.randn(64, 2, generator=torch.Generator().manual_seed(0), dtype=D)
     drift = lambda x, t: -x  # noqa: E731
     res = kd.fokker_planck_residual(
@@ -132,8 +139,9 @@ def test_alphas_cumprod_is_copied():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_mixture_oracles_follow_x_device_and_dtype(dtype):
-    """On the meta device (a stand-in for CUDA) the oracles run and return meta tensors of x's dtype;
-    the old code raised 'Tensor on device cpu is not on the expected device'."""
+    """On the meta device (a stand-in for CUDA) the oracles run and return meta tensors
+    of x's dtype; the old code raised 'Tensor on device cpu is not on the expected
+    device'."""
     ring, vp = data.ring_mixture(4), kd.VPSchedule()
     x = torch.zeros(5, 2, dtype=dtype, device="meta")
     for out in (ring.score(x), ring.log_prob(x), ring.score_t(x, 0.5, vp)):
@@ -145,8 +153,9 @@ def test_mixture_oracles_follow_x_device_and_dtype(dtype):
 
 
 def test_the_discrete_oracle_takes_one_time_per_row_and_works_in_dsm_loss():
-    """The library's own exact discrete eps-model could not be used with its own discrete dsm_loss
-    ('the mixture oracle expects one time per batch'). Per-row times equal the one-time calls."""
+    """The library's own exact discrete eps-model could not be used with its own
+    discrete dsm_loss ('the mixture oracle expects one time per batch'). Per-row
+    times equal the one-time calls."""
     ring, d = data.ring_mixture(4), kd.DiscreteSchedule.linear(20)
     model = ring.eps_model(d)
     x = torch.randn(6, 2, generator=torch.Generator().manual_seed(1), dtype=D)
@@ -155,14 +164,16 @@ def test_the_discrete_oracle_takes_one_time_per_row_and_works_in_dsm_loss():
     torch.testing.assert_close(model(x, t), rows, rtol=1e-12, atol=1e-12)
     x0 = ring.sample(256, generator=torch.Generator().manual_seed(2))
     loss = kd.dsm_loss(model, x0, d, generator=torch.Generator().manual_seed(3))
-    # the exact model's loss is E||eps - E[eps|x_t]||^2 < 1 per coordinate (the zero model's is 1)
+    # the exact model's loss is E||eps - E[eps|x_t]||^2 < 1 per coordinate (the zero
+    # model's is 1)
     zero = kd.dsm_loss(
         lambda x, t: 0 * x, x0, d, generator=torch.Generator().manual_seed(3)
     )
     assert 0 < float(loss) < 0.8 * float(zero)
 
 
-# ---------------------------------------------------------------------------------------------- one check
+# ----------------------------------------------------------------------------------------------
+# one check
 @pytest.mark.parametrize(
     "run",
     [
@@ -191,8 +202,8 @@ def test_the_discrete_oracle_takes_one_time_per_row_and_works_in_dsm_loss():
     ],
 )
 def test_a_b1_model_output_never_broadcasts(run):
-    """Old code: dsm_loss on a discrete chain, ode_sample and su_ode_velocity broadcast (B, 1) silently
-    (ode_sample returned |x| = 182)."""
+    """Old code: dsm_loss on a discrete chain, ode_sample and su_ode_velocity broadcast
+    (B, 1) silently (ode_sample returned |x| = 182)."""
     with pytest.raises(ValueError, match="shaped like"):
         run(lambda x, t: x[:, :1])
 

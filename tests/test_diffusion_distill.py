@@ -10,7 +10,8 @@ SU = kd.VPSchedule.su_quadratic()
 
 
 def _gaussian_setup(n=400_000):
-    """1-D student N(mu, s^2) with its exact fake denoiser; teacher = exact eps of N(m_d, s_d^2)."""
+    """1-D student N(mu, s^2) with its exact fake denoiser; teacher = exact eps of
+    N(m_d, s_d^2)."""
     teacher_data, mu, s = data.GaussianMixture([[0.5]], [0.36]), 0.2, 0.4
     student = data.GaussianMixture([[mu]], [s * s])
     x_g = mu + s * torch.randn(

@@ -1,4 +1,5 @@
-"""The continuous-time DDIM ODE (ddim chapter, eq. ddim-ode-s): our solvers against torchdiffeq and scipy."""
+"""The continuous-time DDIM ODE (ddim chapter, eq. ddim-ode-s): our solvers against
+torchdiffeq and scipy."""
 
 import math
 
@@ -12,13 +13,15 @@ M, S0 = torch.tensor([0.7, -1.2], dtype=torch.float64), 0.4
 
 
 def exact_eps(x, t):
-    """Optimal eps for data N(M, S0^2 I) under x_s = a x0 + b eps with a = exp(-5 s^2)."""
+    """Optimal eps for data N(M, S0^2 I) under x_s = a x0 + b eps with a = exp(-5
+    s^2)."""
     a, b = su_signal(t[:1]).item(), su_noise(t[:1]).item()
     return b * (x - a * M) / (a * a * S0 * S0 + b * b)
 
 
 def expected_endpoint(x1):
-    """The probability-flow map for Gaussian data: x0 = M + S0 (x1 - a1 M) / sqrt(a1^2 S0^2 + b1^2)."""
+    """The probability-flow map for Gaussian data: x0 = M + S0 (x1 - a1 M) / sqrt(a1^2
+    S0^2 + b1^2)."""
     a1, b1 = math.exp(-5), math.sqrt(1 - math.exp(-10))
     return M + S0 * (x1 - a1 * M) / math.sqrt(a1 * a1 * S0 * S0 + b1 * b1)
 
@@ -30,8 +33,8 @@ def x1():
     )
 
 
-# tolerances 5-10x the measured max errors (review evidence slack.txt: dopri5 3.9e-5, heun 1.2e-5,
-# ddim 4.3e-3, euler 8.2e-4)
+# tolerances 5-10x the measured max errors (review evidence slack.txt: dopri5 3.9e-5,
+# heun 1.2e-5, ddim 4.3e-3, euler 8.2e-4)
 @pytest.mark.parametrize(
     "method, n_steps, tol",
     [
@@ -51,8 +54,8 @@ def test_solvers_reach_the_exact_endpoint(x1, method, n_steps, tol):
 
 @pytest.mark.parametrize("method, n_steps", [("heun", 4), ("ddim", 4), ("euler", 4)])
 def test_too_few_ode_steps_miss_the_endpoint(x1, method, n_steps):
-    """The twin: with 4 steps each fixed-step solver misses the exact endpoint by far more than the
-    tolerances above (so they can fail)."""
+    """The twin: with 4 steps each fixed-step solver misses the exact endpoint by far
+    more than the tolerances above (so they can fail)."""
     x0, _ = kd.ode_sample(exact_eps, x1, method=method, n_steps=n_steps)
     assert float((x0 - expected_endpoint(x1)).abs().max()) > 2e-2
 
@@ -115,8 +118,9 @@ def test_fixed_step_against_torchdiffeq_and_scipy(x1):
 
 @pytest.mark.parametrize("method, peer", [("euler", "euler"), ("heun", "heun2")])
 def test_the_one_fixed_step_loop_is_torchdiffeqs_method(x1, method, peer):
-    """Our teaching Euler/Heun loop (used by ode_solve and pf_ode_sample) takes exactly the steps of
-    torchdiffeq's fixed-grid ``euler`` / ``heun2`` on the same grid (round-off only)."""
+    """Our teaching Euler/Heun loop (used by ode_solve and pf_ode_sample) takes exactly
+    the steps of torchdiffeq's fixed-grid ``euler`` / ``heun2`` on the same grid
+    (round-off only)."""
     from torchdiffeq import odeint
 
     f = kd.su_ode_velocity(exact_eps)

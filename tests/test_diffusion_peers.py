@@ -1,5 +1,6 @@
-"""Peers the library review found missing: diffusers' DDIMInverseScheduler and "trailing" spacing,
-torchsde's Euler-Maruyama, POT's sliced Wasserstein in 2-D; and the public names no test named."""
+"""Peers the library review found missing: diffusers' DDIMInverseScheduler and
+"trailing" spacing, torchsde's Euler-Maruyama, POT's sliced Wasserstein in 2-D; and the
+public names no test named."""
 
 import math
 
@@ -15,7 +16,8 @@ T = 1000
 
 
 def _eps_model(x, t):
-    """A deterministic, nonlinear stand-in for a network: eps(x, t) = tanh(x) (1 + t)."""
+    """A deterministic, nonlinear stand-in for a network: eps(x, t) = tanh(x) (1 +
+    t)."""
     return torch.tanh(x) * (1 + t.reshape(-1, *([1] * (x.ndim - 1))))
 
 
@@ -42,8 +44,9 @@ def _linear_f64(cls, **kw):
 
 @pytest.mark.parametrize("n_steps", [10, 50])
 def test_ddim_invert_matches_diffusers_inverse_scheduler(n_steps):
-    """A whole inversion loop: diffusers queries the model at the target level t and moves from
-    t - T/n to t (DDIMInverseScheduler.step), exactly the ddim_invert docstring's claim."""
+    """A whole inversion loop: diffusers queries the model at the target level t and
+    moves from t - T/n to t (DDIMInverseScheduler.step), exactly the ddim_invert
+    docstring's claim."""
     pytest.importorskip("diffusers")
     import diffusers
 
@@ -108,10 +111,10 @@ def _torchsde_em(f, g, y0, ts, seed):
 
 @pytest.mark.parametrize("which", ["forward_sde_simulate", "simulate_sde"])
 def test_euler_maruyama_has_torchsde_law(which):
-    """Our EM and torchsde's ``sdeint(method="euler")`` on the same grid have the same law: mean and
-    std agree within 4 standard errors (N = 20000, SE of the std ~ std / sqrt(2N)), and a two-sample
-    KS test does not reject at 1e-3. The twin: EM with g h instead of g sqrt(h) (a classic slip)
-    is rejected by the same comparison."""
+    """Our EM and torchsde's ``sdeint(method="euler")`` on the same grid have the same
+    law: mean and std agree within 4 standard errors (N = 20000, SE of the std ~ std
+    / sqrt(2N)), and a two-sample KS test does not reject at 1e-3. The twin: EM with
+    g h instead of g sqrt(h) (a classic slip) is rejected by the same comparison."""
     from scipy.stats import ks_2samp
 
     vp, n, steps = kd.VPSchedule(), 20_000, 20
@@ -149,8 +152,9 @@ def test_euler_maruyama_has_torchsde_law(which):
 
 @pytest.mark.parametrize("n, m, p", [(200, 200, 2), (150, 230, 2), (100, 80, 1)])
 def test_sliced_wasserstein_2d_matches_pot(n, m, p):
-    """The same directions through POT's ``ot.sliced_wasserstein_distance``, also for unequal
-    sample sizes (our exact merged-quantile 1-D transport vs POT's wasserstein_1d)."""
+    """The same directions through POT's ``ot.sliced_wasserstein_distance``, also for
+    unequal sample sizes (our exact merged-quantile 1-D transport vs POT's
+    wasserstein_1d)."""
     ot = pytest.importorskip("ot")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(n, 2))
@@ -167,7 +171,8 @@ def test_sliced_wasserstein_2d_matches_pot(n, m, p):
     assert w1 == pytest.approx(wasserstein_distance(x[:, 0], y[:, 0]), rel=1e-9)
 
 
-# ---------------------------------------------------------------------------------------------- names
+# ----------------------------------------------------------------------------------------------
+# names
 def test_step_alpha_is_the_one_step_ratio_and_composes():
     d = kd.DiscreteSchedule.linear(50)
     alphas = (
@@ -259,6 +264,7 @@ def test_empirical_posterior_mean_and_log_time_field():
 def test_random_directions_are_unit_and_uniform():
     th = metrics.random_directions(3, 20_000, seed=0)
     np.testing.assert_allclose(np.linalg.norm(th, axis=0), 1.0, rtol=1e-12)
-    # uniform on the sphere: each coordinate has mean 0 and variance 1/3 (SE 0.3 / sqrt(N))
+    # uniform on the sphere: each coordinate has mean 0 and variance 1/3 (SE 0.3 /
+    # sqrt(N))
     assert np.all(np.abs(th.mean(1)) < 4 * math.sqrt(1 / 3) / math.sqrt(20_000))
     assert np.all(np.abs((th**2).mean(1) - 1 / 3) < 4 * 0.3 / math.sqrt(20_000))

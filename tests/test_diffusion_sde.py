@@ -1,4 +1,5 @@
-"""Continuous schedules, the reverse SDE and the probability-flow ODE (sde chapter), driven by exact scores."""
+"""Continuous schedules, the reverse SDE and the probability-flow ODE (sde chapter),
+driven by exact scores."""
 
 import math
 
@@ -12,7 +13,8 @@ VP = kd.VPSchedule()
 T_GRID = torch.linspace(0.01, 1.0, 23, dtype=torch.float64)
 
 
-# ---------------------------------------------------------------------------------------------- schedules
+# ----------------------------------------------------------------------------------------------
+# schedules
 def test_vp_matches_song_et_al_closed_form():
     b0, b1 = 0.1, 20.0
     log_mean_coeff = (
@@ -105,7 +107,8 @@ def test_conversions_round_trip():
     )
 
 
-# ---------------------------------------------------------------------------------------------- oracle
+# ----------------------------------------------------------------------------------------------
+# oracle
 def test_score_t_matches_torch_distributions_with_per_row_times():
     gm = data.GaussianMixture(
         [[0.0, 1.0], [2.0, -1.0], [-1.5, 0.5]],
@@ -135,11 +138,13 @@ def test_score_t_matches_torch_distributions_with_per_row_times():
     torch.testing.assert_close(
         gm.score_t(x, t, VP), torch.cat(ref), atol=1e-10, rtol=1e-10
     )
-    # (the old check here restated eps_model's own formula -noise * score_t; the independent
-    # posterior-mean check of the eps-model is test_data.py's Monte Carlo test)
+    # (the old check here restated eps_model's own formula -noise * score_t; the
+    # independent posterior-mean check of the eps-model is test_data.py's Monte Carlo
+    # test)
 
 
-# ---------------------------------------------------------------------------------------------- samplers
+# ----------------------------------------------------------------------------------------------
+# samplers
 GM = data.ring_mixture(8, 2.0, 0.15)
 N = 3000
 
@@ -150,10 +155,10 @@ def start_and_ref():
         N, generator=torch.Generator().manual_seed(10)
     )  # exact p_{t_max}
     ref = GM.sample(N, generator=torch.Generator().manual_seed(11))
-    # Error model for the sliced-W criterion: a perfect sampler's output is one more independent
-    # sample of the data, so its distance to ref is distributed like the distance between two
-    # independent samples. Four such distances (seeds 12-15) read 0.065-0.100; the bound allows
-    # 30 % above the largest of them.
+    # Error model for the sliced-W criterion: a perfect sampler's output is one more
+    # independent sample of the data, so its distance to ref is distributed like the
+    # distance between two independent samples. Four such distances (seeds 12-15) read
+    # 0.065-0.100; the bound allows 30 % above the largest of them.
     floors = [
         metrics.sliced_wasserstein(
             GM.sample(N, generator=torch.Generator().manual_seed(s)), ref
@@ -164,8 +169,8 @@ def start_and_ref():
 
 
 def _quality(out, ref, sw_bound):
-    """(passes, stats): every mode, < 1 % outliers, within-mode std within 10 %, sliced W at the
-    sampling-noise level."""
+    """(passes, stats): every mode, < 1 % outliers, within-mode std within 10 %, sliced
+    W at the sampling-noise level."""
     st = metrics.mode_stats(out, GM.means, 0.15)
     st["sw"] = metrics.sliced_wasserstein(out, ref)
     ok = (
@@ -222,8 +227,9 @@ def test_exact_score_samplers_reproduce_the_mixture(start_and_ref, sampler, kw):
     ],
 )
 def test_too_few_steps_fail_the_same_criteria(start_and_ref, sampler, kw):
-    """The twin of the test above: the same criteria reject each sampler with too few steps (or too
-    loose tolerances); measured std ratios 2.1-2.6 (outliers 5 %) against 0.99-1.02 above."""
+    """The twin of the test above: the same criteria reject each sampler with too few
+    steps (or too loose tolerances); measured std ratios 2.1-2.6 (outliers 5 %)
+    against 0.99-1.02 above."""
     x_T, ref, sw_bound = start_and_ref
     out, _, _ = _run(sampler, kw, x_T)
     ok, st = _quality(out, ref, sw_bound)
@@ -243,12 +249,14 @@ def test_pf_ode_preserves_intermediate_marginals(start_and_ref, t_mid):
     )
     floor = metrics.sliced_wasserstein(ref2, ref)
     assert metrics.sliced_wasserstein(out, ref) < 1.5 * floor + 0.02
-    # the mean log-density under the exact p_t matches that of true samples (a second, finer statistic)
+    # the mean log-density under the exact p_t matches that of true samples (a second,
+    # finer statistic)
     assert abs(float(marg.log_prob(out).mean() - marg.log_prob(ref).mean())) < 0.05
 
 
 def test_pf_ode_maps_gaussian_to_gaussian_exactly():
-    """1-D data N(m, s^2): the PF-ODE flow is affine, x_t = a m + sqrt(a^2 s^2 + b^2) z, so it is known in closed form."""
+    """1-D data N(m, s^2): the PF-ODE flow is affine, x_t = a m + sqrt(a^2 s^2 + b^2) z,
+    so it is known in closed form."""
     m, s = 0.7, 0.4
     gm = data.GaussianMixture([[m]], [s**2])
     x1 = torch.linspace(-3, 3, 13, dtype=torch.float64)[:, None]
@@ -295,8 +303,9 @@ def test_pf_ode_solvers_against_torchdiffeq_and_scipy():
     np.testing.assert_allclose(ref_t.reshape(-1).numpy(), ref_s, atol=1e-6)
     model = GM.eps_model(VP)
     ref_s = torch.as_tensor(ref_s).reshape(x1.shape)
-    # the reference is scipy's RK45 (torchdiffeq is what our dopri5 calls); tolerances ~5-7x the
-    # measured errors (heun 2.0e-5, euler 1.6e-4, dopri5 7e-7: review evidence slack.txt)
+    # the reference is scipy's RK45 (torchdiffeq is what our dopri5 calls); tolerances
+    # ~5-7x the measured errors (heun 2.0e-5, euler 1.6e-4, dopri5 7e-7: review evidence
+    # slack.txt)
     for method, steps, tol in [
         ("heun", 1000, 1e-4),
         ("euler", 4000, 1e-3),
@@ -354,9 +363,11 @@ def test_forward_sde_moments():
         assert abs(float(x.std()) - b) < 4 * se + 2e-3
 
 
-# ---------------------------------------------------------------------------------------------- losses
+# ----------------------------------------------------------------------------------------------
+# losses
 def test_dsm_minus_sm_is_the_predicted_constant():
-    """1-D data N(m, s^2) at a fixed t: DSM - SM = a^2 s^2 / (a^2 s^2 + b^2), whatever the model."""
+    """1-D data N(m, s^2) at a fixed t: DSM - SM = a^2 s^2 / (a^2 s^2 + b^2), whatever
+    the model."""
     m, s, t = 0.5, 0.6, 0.3
     gm = data.GaussianMixture([[m]], [s**2])
     a, b = float(VP.signal(t)), float(VP.noise(t))
@@ -384,7 +395,8 @@ def test_dsm_minus_sm_is_the_predicted_constant():
     assert float(kd.sm_loss(exact, x0[:1000], VP, gm.score_fn(VP), t=t)) < 1e-20
 
 
-# ---------------------------------------------------------------------------------------------- errors
+# ----------------------------------------------------------------------------------------------
+# errors
 X = torch.randn(4, 2, dtype=torch.float64)
 EPS = GM.eps_model(VP)
 
@@ -503,7 +515,8 @@ def test_errors(call, exc, match):
         call()
 
 
-# ---------------------------------------------------------------------------------------------- score-matching chapter
+# ----------------------------------------------------------------------------------------------
+# score-matching chapter
 def test_ratio_estimate_converges_to_the_score_with_many_reference_points():
     x = torch.tensor([[1.0, 0.5], [-0.4, -1.2], [0.3, 1.9]], dtype=torch.float64)
     ref = GM.sample(200_000, generator=torch.Generator().manual_seed(0))
@@ -543,7 +556,8 @@ def test_posterior_sample_mean_is_tweedie():
 
 
 def test_sm_ratio_loss_with_the_batch_as_reference_targets_the_score():
-    """With a huge batch the plug-in target is the exact score, so the loss equals sm_loss at that time."""
+    """With a huge batch the plug-in target is the exact score, so the loss equals
+    sm_loss at that time."""
     x0 = GM.sample(4_000, generator=torch.Generator().manual_seed(0))
     model = lambda x, t: 0.3 * x  # noqa: E731
     a = kd.sm_ratio_loss(

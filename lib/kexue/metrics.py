@@ -1,4 +1,5 @@
-"""Distances between sample sets: sliced Wasserstein and MMD (used to score generated samples)."""
+"""Distances between sample sets: sliced Wasserstein and MMD (used to score generated
+samples)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ __all__ = [
 
 
 def _as_array(x, name: str) -> np.ndarray:
-    """A float64 numpy copy of a float tensor or array-like; integer tensors are rejected."""
+    """A float64 numpy copy of a float tensor or array-like; integer tensors are
+    rejected."""
     if isinstance(x, torch.Tensor):
         if not x.is_floating_point():
             raise TypeError(f"{name} must be a float tensor, got {x.dtype}")
@@ -66,7 +68,8 @@ def random_directions(d: int, n_proj: int, seed: int = 0) -> np.ndarray:
 
 
 def _quantiles(v: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Empirical quantile functions of the columns of v (N, P) at ``levels`` (M,) -> (M, P)."""
+    """Empirical quantile functions of the columns of v (N, P) at ``levels`` (M,) -> (M,
+    P)."""
     # the step quantile function F^{-1}(q) = min{x : F(x) >= q} (numpy's "inverted_cdf")
     return np.quantile(v, levels, axis=0, method="inverted_cdf")
 
@@ -74,11 +77,13 @@ def _quantiles(v: np.ndarray, levels: np.ndarray) -> np.ndarray:
 def sliced_wasserstein(
     x, y, n_proj: int = 256, p: int = 2, seed: int = 0, projections=None
 ) -> float:
-    """Sliced p-Wasserstein distance ``(mean_k W_p^p(x.theta_k, y.theta_k))^(1/p)`` between (N, D) and (M, D).
+    """Sliced p-Wasserstein distance ``(mean_k W_p^p(x.theta_k, y.theta_k))^(1/p)``
+    between (N, D) and (M, D).
 
-    Sample sizes may differ (exact 1-D transport between empirical measures via their quantile
-    functions on the merged grid). ``projections``: optional (D, P) unit directions; otherwise ``n_proj``
-    random directions from ``seed`` (fixed, so repeated calls compare like with like).
+    Sample sizes may differ (exact 1-D transport between empirical measures via their
+    quantile functions on the merged grid). ``projections``: optional (D, P) unit
+    directions; otherwise ``n_proj`` random directions from ``seed`` (fixed, so
+    repeated calls compare like with like).
     """
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     if a.shape[1] != b.shape[1]:
@@ -101,7 +106,8 @@ def sliced_wasserstein(
         if not np.allclose(np.linalg.norm(theta, axis=0), 1.0, rtol=0, atol=1e-6):
             raise ValueError("projections must have unit-norm columns (directions)")
     pa, pb = a @ theta, b @ theta
-    # exact 1-D OT between two empirical measures: integrate |F^-1 - G^-1|^p over the merged breakpoints
+    # exact 1-D OT between two empirical measures: integrate |F^-1 - G^-1|^p over the
+    # merged breakpoints
     n, m = len(pa), len(pb)
     cuts = np.union1d(np.arange(1, n) / n, np.arange(1, m) / m)
     edges = np.concatenate([[0.0], cuts, [1.0]])
@@ -112,7 +118,8 @@ def sliced_wasserstein(
 
 
 def mmd2_rbf(x, y, bandwidths=(0.1, 0.5, 1.0, 2.0), unbiased: bool = True) -> float:
-    """Squared MMD with a sum of Gaussian kernels ``exp(-|u-v|^2 / (2 h^2))`` over ``bandwidths``."""
+    """Squared MMD with a sum of Gaussian kernels ``exp(-|u-v|^2 / (2 h^2))`` over
+    ``bandwidths``."""
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     if a.shape[1] != b.shape[1]:
         raise ValueError(
@@ -148,12 +155,14 @@ def mmd2_rbf(x, y, bandwidths=(0.1, 0.5, 1.0, 2.0), unbiased: bool = True) -> fl
 
 
 def mode_stats(samples, centers, std: float, outlier_k: float = 4.0) -> dict:
-    """Per-mode summary for samples of a mixture with known, well-separated ``centers`` (K, D).
+    """Per-mode summary for samples of a mixture with known, well-separated ``centers``
+    (K, D).
 
-    Each sample is assigned to its nearest centre; samples farther than ``outlier_k * std`` (times
-    sqrt(D)) from it are outliers. Returns ``modes_covered`` (modes with >= 1 % of the inliers),
-    ``tv`` (total variation between mode frequencies and uniform), ``std_ratio`` (pooled within-mode
-    standard deviation of the inliers / ``std``) and ``outlier_frac``.
+    Each sample is assigned to its nearest centre; samples farther than ``outlier_k *
+    std`` (times sqrt(D)) from it are outliers. Returns ``modes_covered`` (modes
+    with >= 1 % of the inliers), ``tv`` (total variation between mode frequencies
+    and uniform), ``std_ratio`` (pooled within-mode standard deviation of the
+    inliers / ``std``) and ``outlier_frac``.
     """
     x, c = _as_2d(samples, "samples"), _as_2d(centers, "centers")
     if x.shape[1] != c.shape[1]:
@@ -190,9 +199,10 @@ def histogram_l1(
 ) -> float:
     """L1 distance between the histogram density of 1-D ``samples`` and a reference law.
 
-    ``reference`` is either a density evaluated on ``grid`` (interpolated to the bin centres) or, when ``grid``
-    is None, a second set of samples (histogrammed on the same bins). Used to compare particles with a PDE
-    solution (test-functions chapter).
+    ``reference`` is either a density evaluated on ``grid`` (interpolated to the bin
+    centres) or, when ``grid`` is None, a second set of samples (histogrammed on the
+    same bins). Used to compare particles with a PDE solution (test-functions
+    chapter).
     """
     x = _as_1d(samples, "samples")
     bins = check_int(bins, "bins", min_value=1)

@@ -1,13 +1,17 @@
-"""Gaussian mixtures with exact densities, scores and noised versions: oracles for the diffusion chapters.
+"""Gaussian mixtures with exact densities, scores and noised versions: oracles for the
+diffusion chapters.
 
-For data ``x_0 ~ sum_k w_k N(mu_k, C_k)`` and ``x_t = a x_0 + b eps`` the noised law is again a mixture,
-``sum_k w_k N(a mu_k, a^2 C_k + b^2 I)``, so the optimal epsilon-model ``-b * score`` is known exactly.
-All computations in float64, on the device of the input ``x``; results in ``x``'s dtype.
+For data ``x_0 ~ sum_k w_k N(mu_k, C_k)`` and ``x_t = a x_0 + b eps`` the noised law is
+again a mixture, ``sum_k w_k N(a mu_k, a^2 C_k + b^2 I)``, so the optimal epsilon-model
+``-b * score`` is known exactly. All computations in float64, on the device of the input
+``x``; results in ``x``'s dtype.
 
-This module does not import :mod:`kexue.diffusion`: the schedule-aware oracles (:meth:`GaussianMixture.eps_model`,
-:meth:`~GaussianMixture.score_t`, ...) only read the noise levels of the ``sched`` they are given, a continuous
-schedule (``signal(t)``, ``noise(t)`` callables) or a discrete chain (``signal``, ``noise`` tensors indexed by
-``i = round(t T)``), and everything reduces to :meth:`GaussianMixture.noised_score` on the numbers ``(a, b)``.
+This module does not import :mod:`kexue.diffusion`: the schedule-aware oracles
+(:meth:`GaussianMixture.eps_model`, :meth:`~GaussianMixture.score_t`, ...) only read the
+noise levels of the ``sched`` they are given, a continuous schedule (``signal(t)``,
+``noise(t)`` callables) or a discrete chain (``signal``, ``noise`` tensors indexed by
+``i = round(t T)``), and everything reduces to :meth:`GaussianMixture.noised_score` on
+the numbers ``(a, b)``.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ __all__ = ["GaussianMixture", "ring_mixture"]
 class GaussianMixture:
     """``sum_k w_k N(means[k], covs[k])`` in D dimensions.
 
-    means: (K, D); covs: (K, D, D) full, (K, D) diagonal, (K,) isotropic variances, or a scalar;
-    weights: (K,) non-negative (normalised here), default uniform.
+    means: (K, D); covs: (K, D, D) full, (K, D) diagonal, (K,) isotropic variances, or a
+    scalar; weights: (K,) non-negative (normalised here), default uniform.
     """
 
     def __init__(self, means, covs, weights=None):
@@ -110,7 +114,8 @@ class GaussianMixture:
         return self.means.to(dev), self.covs.to(dev), self.weights.to(dev)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """log density at x (N, D) -> (N,) in x's dtype. Needs non-singular covariances."""
+        """log density at x (N, D) -> (N,) in x's dtype. Needs non-singular
+        covariances."""
         logc, _, _ = self._components(x)
         return torch.logsumexp(logc, dim=1).to(x.dtype)
 
@@ -121,7 +126,8 @@ class GaussianMixture:
         return -torch.einsum("nk,kij,nkj->ni", r, prec, diff).to(x.dtype)
 
     def noised(self, signal: float, noise: float) -> GaussianMixture:
-        """The law of ``signal * x0 + noise * eps``: means scaled, covs ``signal^2 C + noise^2 I``."""
+        """The law of ``signal * x0 + noise * eps``: means scaled, covs ``signal^2 C +
+        noise^2 I``."""
         a = check_positive(signal, "signal")
         b = check_positive(noise, "noise", allow_zero=True)
         eye = torch.eye(self.D, dtype=torch.float64)
@@ -130,11 +136,13 @@ class GaussianMixture:
         )
 
     def noised_score(self, x: torch.Tensor, a, b) -> torch.Tensor:
-        """The score of the law of ``a x0 + b eps`` at x (N, D), each row with its own ``(a_n, b_n)``.
+        """The score of the law of ``a x0 + b eps`` at x (N, D), each row with its own
+        ``(a_n, b_n)``.
 
-        ``a`` (signal, > 0) and ``b`` (noise, >= 0): numbers or (N,) tensors. The one place where the
-        schedule-aware oracles compute: ``-b * noised_score(x, a, b)`` is the exact eps-model. Raises
-        ``ValueError`` where the law is singular (``b = 0`` and a singular data covariance).
+        ``a`` (signal, > 0) and ``b`` (noise, >= 0): numbers or (N,) tensors. The one
+        place where the schedule-aware oracles compute: ``-b * noised_score(x,
+        a, b)`` is the exact eps-model. Raises ``ValueError`` where the law is
+        singular (``b = 0`` and a singular data covariance).
         """
         self._check_x(x)
         a, b = self._rows(a, x, "a"), self._rows(b, x, "b")
@@ -186,7 +194,8 @@ class GaussianMixture:
         return v
 
     def _levels(self, x: torch.Tensor, t, sched):
-        """Per-row noise levels ``(a, b)`` (N,) float64 of ``sched`` at times ``t`` (float or (N,))."""
+        """Per-row noise levels ``(a, b)`` (N,) float64 of ``sched`` at times ``t``
+        (float or (N,))."""
         self._check_x(x)
         if isinstance(t, torch.Tensor):
             t = t.detach()
@@ -215,21 +224,25 @@ class GaussianMixture:
         return self._rows(a, x, "t"), self._rows(b, x, "t")
 
     def eps_model(self, sched):
-        """The exact epsilon-model ``eps(x, t) = -noise(t) * score_t(x)`` = ``E[eps | x_t = x]``.
+        """The exact epsilon-model ``eps(x, t) = -noise(t) * score_t(x)`` = ``E[eps |
+        x_t = x]``.
 
-        ``sched`` a :class:`~kexue.diffusion.DiscreteSchedule`: ``t`` (B,) times ``i/T``, ``i = round(t T) >= 1``
-        (each row its own). ``sched`` a :class:`~kexue.diffusion.NoiseSchedule`: ``t`` (B,) any times in the
-        schedule's range with ``noise(t) > 0`` (see :meth:`eps_t`). Returns a callable ``model(x, t)``,
-        x (B, D); output in x's dtype.
+        ``sched`` a :class:`~kexue.diffusion.DiscreteSchedule`: ``t`` (B,) times
+        ``i/T``, ``i = round(t T) >= 1`` (each row its own). ``sched`` a
+        :class:`~kexue.diffusion.NoiseSchedule`: ``t`` (B,) any times in the
+        schedule's range with ``noise(t) > 0`` (see :meth:`eps_t`). Returns a
+        callable ``model(x, t)``, x (B, D); output in x's dtype.
         """
         self._levels(
             torch.zeros(1, self.D, dtype=torch.float64), _any_time(sched), sched
         )
         return lambda x, t: self.eps_t(x, t, sched)
 
-    # ------------------------------------------------------------------ continuous time (sde chapter)
+    # ------------------------------------------------------------------ continuous time
+    # (sde chapter)
     def marginal(self, t: float, sched) -> GaussianMixture:
-        """The law ``p_t`` of ``x_t = signal(t) x0 + noise(t) eps`` for one time t (a mixture again)."""
+        """The law ``p_t`` of ``x_t = signal(t) x0 + noise(t) eps`` for one time t (a
+        mixture again)."""
         if isinstance(t, bool) or not isinstance(t, numbers.Real | torch.Tensor):
             raise TypeError(f"t must be a number, got {type(t).__name__}")
         a, b = self._levels(
@@ -238,16 +251,19 @@ class GaussianMixture:
         return self.noised(float(a[0]), float(b[0]))
 
     def score_t(self, x: torch.Tensor, t, sched) -> torch.Tensor:
-        """``grad log p_t(x)`` under a schedule (sde chapter). x (N, D); t a float or (N,) -> (N, D).
+        """``grad log p_t(x)`` under a schedule (sde chapter). x (N, D); t a float or
+        (N,) -> (N, D).
 
-        Each row may have its own time. Raises ``ValueError`` where ``p_t`` is singular: ``noise(t) = 0`` and a
-        singular data covariance (e.g. ``t = 0`` for point masses).
+        Each row may have its own time. Raises ``ValueError`` where ``p_t`` is singular:
+        ``noise(t) = 0`` and a singular data covariance (e.g. ``t = 0`` for
+        point masses).
         """
         a, b = self._levels(x, t, sched)
         return self.noised_score(x, a, b)
 
     def eps_t(self, x: torch.Tensor, t, sched) -> torch.Tensor:
-        """The exact epsilon-model ``-noise(t) score_t(x)`` = ``E[eps | x_t = x]``; x (N, D), t float or (N,)."""
+        """The exact epsilon-model ``-noise(t) score_t(x)`` = ``E[eps | x_t = x]``; x
+        (N, D), t float or (N,)."""
         a, b = self._levels(x, t, sched)
         if torch.any(b <= 0):
             raise ValueError(
@@ -260,10 +276,12 @@ class GaussianMixture:
     def posterior_sample(
         self, x: torch.Tensor, t: float, sched, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """Exact draws of ``x0 ~ p(x0 | x_t = x)`` at one time t (score-matching chapter); x (N, D) -> (N, D).
+        """Exact draws of ``x0 ~ p(x0 | x_t = x)`` at one time t (score-matching
+        chapter); x (N, D) -> (N, D).
 
-        The posterior is again a mixture: component k has weight ``r_k(x)`` (the responsibilities of ``p_t``) and
-        the Gaussian conditional of ``x0`` given ``a x0 + b eps = x`` within component k.
+        The posterior is again a mixture: component k has weight ``r_k(x)`` (the
+        responsibilities of ``p_t``) and the Gaussian conditional of ``x0``
+        given ``a x0 + b eps = x`` within component k.
         """
         if isinstance(t, bool) or not isinstance(t, numbers.Real | torch.Tensor):
             raise TypeError(f"t must be a number, got {type(t).__name__}")
@@ -274,7 +292,8 @@ class GaussianMixture:
                 "posterior_sample needs noise(t) > 0; use t >= sched.t_min "
                 f"= {getattr(sched, 't_min', 0):g}"
             )
-        # on the CPU in float64 (the generator's draws repeat on every machine), moved to x at the end
+        # on the CPU in float64 (the generator's draws repeat on every machine), moved
+        # to x at the end
         xd = x.detach().double().cpu()
         mu, covs = self.means, self.covs
         eye = torch.eye(self.D, dtype=torch.float64)
@@ -291,7 +310,8 @@ class GaussianMixture:
         return out.to(dtype=x.dtype, device=x.device)
 
     def score_fn(self, sched):
-        """``score(x, t)`` as a callable (for :func:`kexue.diffusion.sm_loss` and the samplers' oracles)."""
+        """``score(x, t)`` as a callable (for :func:`kexue.diffusion.sm_loss` and the
+        samplers' oracles)."""
         self._levels(
             torch.zeros(1, self.D, dtype=torch.float64), _any_time(sched), sched
         )
@@ -314,7 +334,8 @@ def _psd_sqrt(c: torch.Tensor) -> torch.Tensor:
 
 
 def ring_mixture(k: int = 8, radius: float = 2.0, std: float = 0.15) -> GaussianMixture:
-    """k equal isotropic Gaussians of standard deviation ``std`` on a circle of ``radius`` in 2-D."""
+    """k equal isotropic Gaussians of standard deviation ``std`` on a circle of
+    ``radius`` in 2-D."""
     k = check_int(k, "k", min_value=1)
     check_positive(radius, "radius", allow_zero=True)
     check_positive(std, "std")

@@ -1,4 +1,5 @@
-"""Toy data sets, generated locally or read from scikit-learn's bundled files (never downloaded)."""
+"""Toy data sets, generated locally or read from scikit-learn's bundled files (never
+downloaded)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ def _standardize(x: np.ndarray) -> np.ndarray:
 def moons(
     n: int, noise: float = 0.05, seed: int = 0, standardize: bool = True
 ) -> torch.Tensor:
-    """Two interleaved half circles (scikit-learn ``make_moons``), shape (n, 2), float32."""
+    """Two interleaved half circles (scikit-learn ``make_moons``), shape (n, 2),
+    float32."""
     from sklearn.datasets import make_moons
 
     n = check_int(n, "n", min_value=2)
@@ -41,7 +43,8 @@ def moons(
 def swiss_roll(
     n: int, noise: float = 0.3, seed: int = 0, standardize: bool = True
 ) -> torch.Tensor:
-    """A 2-D swiss roll: scikit-learn ``make_swiss_roll`` projected on its (x, z) plane, shape (n, 2)."""
+    """A 2-D swiss roll: scikit-learn ``make_swiss_roll`` projected on its (x, z) plane,
+    shape (n, 2)."""
     from sklearn.datasets import make_swiss_roll
 
     n = check_int(n, "n", min_value=2)
@@ -69,7 +72,8 @@ TWO_D = {"moons": moons, "swiss_roll": swiss_roll, "gaussians": _gaussians}
 
 
 def two_d(name: str, n: int, seed: int = 0) -> torch.Tensor:
-    """One of the book's 2-D sets by name: ``"moons"``, ``"swiss_roll"`` or ``"gaussians"`` (8-mode ring)."""
+    """One of the book's 2-D sets by name: ``"moons"``, ``"swiss_roll"`` or
+    ``"gaussians"`` (8-mode ring)."""
     if not isinstance(name, str) or name not in TWO_D:
         raise ValueError(f"name must be one of {sorted(TWO_D)}, got {name!r}")
     n = check_int(n, "n", min_value=2)
@@ -80,7 +84,8 @@ def two_d(name: str, n: int, seed: int = 0) -> torch.Tensor:
 def digits(
     scale: tuple[float, float] = (-1.0, 1.0),
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's 1,797 handwritten digits as (1797, 64) float32 in ``scale``, with labels (1797,)."""
+    """scikit-learn's 1,797 handwritten digits as (1797, 64) float32 in ``scale``, with
+    labels (1797,)."""
     from sklearn.datasets import load_digits
 
     lo, hi = _pair(scale, "scale")

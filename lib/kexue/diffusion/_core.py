@@ -1,12 +1,16 @@
-"""The few formulas every diffusion module shares, written once (ddim chapter, eqs. ddim-marginal, ddim-x0hat).
+"""The few formulas every diffusion module shares, written once (ddim chapter, eqs.
+ddim-marginal, ddim-x0hat).
 
-* :func:`expand_time` — a scalar or per-row (B,) coefficient shaped to broadcast over a (B, *S) state;
-* :func:`x0_from_eps` / :func:`eps_from_x0` — Tweedie's data estimate ``x0_hat = (x - b eps) / a`` and its
-  inverse, for ``x = a x0 + b eps`` (``a`` = Su's signal, ``b`` = Su's noise);
-* :func:`ddim_update` — the exact deterministic DDIM move between two noise levels with ``eps`` frozen;
-* :class:`NFECounter` — the one wrapper through which every sampler and loss calls a model: it passes the
-  times as a (B,) tensor, counts the calls and checks that the output is shaped like ``x`` (so a (B, 1)
-  output never broadcasts silently).
+* :func:`expand_time` — a scalar or per-row (B,) coefficient shaped to broadcast over a
+  (B, *S) state;
+* :func:`x0_from_eps` / :func:`eps_from_x0` — Tweedie's data estimate ``x0_hat = (x - b
+  eps) / a`` and its inverse, for ``x = a x0 + b eps`` (``a`` = Su's signal, ``b`` =
+  Su's noise);
+* :func:`ddim_update` — the exact deterministic DDIM move between two noise levels with
+  ``eps`` frozen;
+* :class:`NFECounter` — the one wrapper through which every sampler and loss calls a
+  model: it passes the times as a (B,) tensor, counts the calls and checks that the
+  output is shaped like ``x`` (so a (B, 1) output never broadcasts silently).
 
 Nothing here imports another part of :mod:`kexue.diffusion`.
 """
@@ -38,7 +42,8 @@ __all__ = [
 
 
 def expand_time(v, like: torch.Tensor) -> torch.Tensor:
-    """Shape a scalar or (B,) coefficient ``v`` to broadcast over ``like`` (B, *S), in ``like``'s dtype and device."""
+    """Shape a scalar or (B,) coefficient ``v`` to broadcast over ``like`` (B, *S), in
+    ``like``'s dtype and device."""
     return _expand(v, like, "v", "like")
 
 
@@ -65,7 +70,8 @@ def _expand(v, like, name, like_name):
 
 
 def x0_from_eps(x: torch.Tensor, eps: torch.Tensor, a, b) -> torch.Tensor:
-    """Tweedie's data estimate ``x0_hat = (x - b eps) / a`` (ddim chapter, eq. ddim-x0hat).
+    """Tweedie's data estimate ``x0_hat = (x - b eps) / a`` (ddim chapter, eq.
+    ddim-x0hat).
 
     x, eps: (B, *S); ``a`` (signal, > 0) and ``b`` (noise): numbers or (B,) tensors.
     NaN propagates (a helper used inside sampler loops).
@@ -80,7 +86,8 @@ def x0_from_eps(x: torch.Tensor, eps: torch.Tensor, a, b) -> torch.Tensor:
 
 
 def eps_from_x0(x: torch.Tensor, x0: torch.Tensor, a, b) -> torch.Tensor:
-    """The noise implied by a data estimate, ``eps = (x - a x0) / b`` (needs ``b > 0``)."""
+    """The noise implied by a data estimate, ``eps = (x - a x0) / b`` (needs ``b >
+    0``)."""
     check_tensor(x, "x", min_ndim=1)
     check_tensor(x0, "x0")
     check_same_shape(x, x0, "x", "x0")
@@ -93,7 +100,8 @@ def eps_from_x0(x: torch.Tensor, x0: torch.Tensor, a, b) -> torch.Tensor:
 def ddim_update(
     x: torch.Tensor, eps: torch.Tensor, a: float, b: float, a_next: float, b_next: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The deterministic DDIM move from noise level ``(a, b)`` to ``(a_next, b_next)`` (eq. ddim-update, eta = 0)::
+    """The deterministic DDIM move from noise level ``(a, b)`` to ``(a_next, b_next)``
+    (eq. ddim-update, eta = 0)::
 
         x0_hat = (x - b eps) / a
         x_next = a_next x0_hat + b_next eps
@@ -107,8 +115,9 @@ def ddim_update(
 def check_sampler_args(
     model, x, *, generator=None, callback=None, progress=False, x_name="x"
 ) -> None:
-    """The arguments every sampler shares: a callable model, a finite float state x (B, *S)
-    (NaN/inf rejected at the entry), a generator or None, a callable or None callback, a bool."""
+    """The arguments every sampler shares: a callable model, a finite float state x (B,
+    *S) (NaN/inf rejected at the entry), a generator or None, a callable or None
+    callback, a bool."""
     check_callable(model, "model")
     check_tensor(x, x_name, min_ndim=1, finite=True)
     check_generator(generator)
@@ -123,8 +132,8 @@ def check_time(t, name: str) -> float:
 
 
 class NFECounter:
-    """Wrap an eps-model ``model(x, t)``: count calls in ``.nfe``, pass times as a (B,) tensor in x's
-    dtype and device, and check that the output is shaped like ``x``.
+    """Wrap an eps-model ``model(x, t)``: count calls in ``.nfe``, pass times as a (B,)
+    tensor in x's dtype and device, and check that the output is shaped like ``x``.
 
     ``counter(x, t)``: x (B, *S); t a float (one time for the batch) or a (B,) tensor.
     """

@@ -1,15 +1,19 @@
-"""Score identity Distillation (SiD): a one-step generator from a diffusion teacher (sid chapter).
+"""Score identity Distillation (SiD): a one-step generator from a diffusion teacher (sid
+chapter).
 
-Notation of the chapter (Su's): teacher ``eps_phi``, fake (student-side) denoiser ``eps_psi``, generator
-``g_theta(z)``; ``x_t = signal(t) g(z) + noise(t) eps``. The generator losses, all averaged over z, t, eps
-(sid chapter, eqs. sid-l1, sid-l2, sid-l3)::
+Notation of the chapter (Su's): teacher ``eps_phi``, fake (student-side) denoiser
+``eps_psi``, generator ``g_theta(z)``; ``x_t = signal(t) g(z) + noise(t) eps``. The
+generator losses, all averaged over z, t, eps (sid chapter, eqs. sid-l1, sid-l2,
+sid-l3)::
 
     L1 = E || eps_phi(x_t) - eps_psi(x_t) ||^2
     L2 = E < eps_phi(x_t) - eps_psi(x_t), eps_phi(x_t) - eps >
-    L3 = E [ || eps_phi(x_t) - eps ||^2 + || eps_psi(x_t) ||^2 ]          (= L1 + dimension, at the fake optimum)
+    L3 = E [ || eps_phi(x_t) - eps ||^2 + || eps_psi(x_t) ||^2 ]          (= L1 +
+    dimension, at the fake optimum)
 
-Gradients reach theta through the *inputs* x_t of both networks; their parameters are never updated by
-these losses (the trainer switches their ``requires_grad`` off during the generator step).
+Gradients reach theta through the *inputs* x_t of both networks; their parameters are
+never updated by these losses (the trainer switches their ``requires_grad`` off during
+the generator step).
 """
 
 from __future__ import annotations
@@ -74,7 +78,8 @@ def fake_dsm_loss(
     t_range=(0.05, 0.8),
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Denoising score matching of the fake network on *detached* generator samples (eq. sid-fake)."""
+    """Denoising score matching of the fake network on *detached* generator samples (eq.
+    sid-fake)."""
     check_callable(fake, "fake")
     check_tensor(x_g, "x_g", ndim=2)
     check_generator(generator)
@@ -93,9 +98,11 @@ def sid_generator_loss(
     t_range=(0.05, 0.8),
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """The generator's loss on samples ``x_g`` (B, D) that carry gradients to theta; ``form`` one of :data:`FORMS`.
+    """The generator's loss on samples ``x_g`` (B, D) that carry gradients to theta;
+    ``form`` one of :data:`FORMS`.
 
-    ``"L2-lam*L1"`` is SiD's final loss ``L2 - lam L1`` (the paper's alpha; eq. sid-final).
+    ``"L2-lam*L1"`` is SiD's final loss ``L2 - lam L1`` (the paper's alpha; eq.
+    sid-final).
     """
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
@@ -124,9 +131,10 @@ def sid_generator_loss(
 
 
 class TeacherInitGenerator(torch.nn.Module):
-    """``g(z) = x0_hat_teacher(z, t_init) + MLP(z)``: the teacher's one-step data estimate from ``z`` read as a
-    sample at time ``t_init``, plus a residual MLP whose last layer starts at zero (SiD initialises its generator
-    from the teacher). The teacher is frozen."""
+    """``g(z) = x0_hat_teacher(z, t_init) + MLP(z)``: the teacher's one-step data
+    estimate from ``z`` read as a sample at time ``t_init``, plus a residual MLP
+    whose last layer starts at zero (SiD initialises its generator from the
+    teacher). The teacher is frozen."""
 
     def __init__(
         self,
@@ -199,10 +207,12 @@ def sid_distill(
     n_snapshot: int = 2000,
     progress: bool = True,
 ) -> dict:
-    """Alternate one fake DSM step and one generator step (eq. sid-fake, then the chosen loss), after
-    ``fake_pretrain`` fake steps on the initial generator. Adam with betas (0, 0.99) for both.
+    """Alternate one fake DSM step and one generator step (eq. sid-fake, then the chosen
+    loss), after ``fake_pretrain`` fake steps on the initial generator. Adam with
+    betas (0, 0.99) for both.
 
-    Returns ``{"snapshots": {iteration: samples (n_snapshot, dim)}, "g_loss": [...], "f_loss": [...]}``.
+    Returns ``{"snapshots": {iteration: samples (n_snapshot, dim)}, "g_loss": [...],
+    "f_loss": [...]}``.
     """
     iters, batch = (
         check_int(iters, "iters", min_value=1),

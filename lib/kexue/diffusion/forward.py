@@ -1,4 +1,5 @@
-"""The forward process q(x_t | x_0) and the eps <-> x0 conversions (DDIM chapter, eq. ddim-marginal, ddim-x0hat)."""
+"""The forward process q(x_t | x_0) and the eps <-> x0 conversions (DDIM chapter, eq.
+ddim-marginal, ddim-x0hat)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ __all__ = ["q_sample", "eps_to_x0", "x0_to_eps", "coef"]
 
 
 def coef(values: torch.Tensor, i, like: torch.Tensor) -> torch.Tensor:
-    """Pick ``values[i]`` (``i`` an int or a (B,) index tensor) shaped to broadcast over ``like`` (B, *S).
+    """Pick ``values[i]`` (``i`` an int or a (B,) index tensor) shaped to broadcast over
+    ``like`` (B, *S).
 
-    lucidrains' ``extract``: :func:`~kexue.diffusion.expand_time` applied to ``values[i]``.
+    lucidrains' ``extract``: :func:`~kexue.diffusion.expand_time` applied to
+    ``values[i]``.
     """
     check_tensor(values, "values", ndim=1)
     check_tensor(like, "like", min_ndim=1)
@@ -75,7 +78,8 @@ def q_sample(
     eps: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Draw ``x_i = signal[i] x0 + noise[i] eps`` (eq. ddim-marginal). x0: (B, *S); i: int or (B,). Returns (x_i, eps)."""
+    """Draw ``x_i = signal[i] x0 + noise[i] eps`` (eq. ddim-marginal). x0: (B, *S); i:
+    int or (B,). Returns (x_i, eps)."""
     check_tensor(x0, "x0", min_ndim=1, finite=True)
     check_generator(generator)
     if isinstance(
@@ -98,7 +102,8 @@ def eps_to_x0(
 ) -> torch.Tensor:
     """The data estimate ``(x_i - noise[i] eps) / signal[i]`` (eq. ddim-x0hat).
 
-    With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float or (B,)).
+    With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float
+    or (B,)).
     """
     if isinstance(sched, NoiseSchedule):
         return cont_eps_to_x0(x, eps, i, sched)
@@ -113,9 +118,11 @@ def eps_to_x0(
 def x0_to_eps(
     x: torch.Tensor, x0: torch.Tensor, i, sched: DiscreteSchedule
 ) -> torch.Tensor:
-    """The noise implied by a data estimate: ``(x_i - signal[i] x0) / noise[i]``; needs ``i >= 1``.
+    """The noise implied by a data estimate: ``(x_i - signal[i] x0) / noise[i]``; needs
+    ``i >= 1``.
 
-    With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float or (B,)) with noise(t) > 0.
+    With a continuous :class:`~kexue.diffusion.NoiseSchedule`, ``i`` is a time t (float
+    or (B,)) with noise(t) > 0.
     """
     if isinstance(sched, NoiseSchedule):
         return cont_x0_to_eps(x, x0, i, sched)

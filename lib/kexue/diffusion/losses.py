@@ -1,17 +1,22 @@
-"""Training losses for epsilon-models: denoising (conditional) score matching and score matching.
+"""Training losses for epsilon-models: denoising (conditional) score matching and score
+matching.
 
-ddim chapter, eq. ddim-loss (discrete chain); sde chapter, eq. sde-dsm and score-matching chapter,
-eq. score-matching-sm / score-matching-csm (continuous time). Both continuous losses are written in
-eps-units, i.e. the score losses weighted by ``lambda(t) = noise(t)^2``:
+ddim chapter, eq. ddim-loss (discrete chain); sde chapter, eq. sde-dsm and
+score-matching chapter, eq. score-matching-sm / score-matching-csm (continuous time).
+Both continuous losses are written in eps-units, i.e. the score losses weighted by
+``lambda(t) = noise(t)^2``:
 
-    DSM = E || model(x_t, t) - eps ||^2                       (target: the conditional score, times -noise)
-    SM  = E || model(x_t, t) + noise(t) score_t(x_t) ||^2     (target: the marginal score, times -noise)
+    DSM = E || model(x_t, t) - eps ||^2                       (target: the conditional
+    score, times -noise) SM  = E || model(x_t, t) + noise(t) score_t(x_t) ||^2
+    (target: the marginal score, times -noise)
 
-with ``x_t = signal(t) x0 + noise(t) eps``. They differ by a constant that does not depend on the model,
-``E || eps - E[eps | x_t] ||^2`` (score-matching chapter, eq. score-matching-gap).
+with ``x_t = signal(t) x0 + noise(t) eps``. They differ by a constant that does not
+depend on the model, ``E || eps - E[eps | x_t] ||^2`` (score-matching chapter, eq.
+score-matching-gap).
 
-These run inside training loops: NaN/inf in ``x0`` or in a model's output propagate into the loss,
-as in torch (the trainer stops on a non-finite loss); types, shapes and dtypes are checked.
+These run inside training loops: NaN/inf in ``x0`` or in a model's output propagate into
+the loss, as in torch (the trainer stops on a non-finite loss); types, shapes and dtypes
+are checked.
 """
 
 from __future__ import annotations
@@ -90,14 +95,17 @@ def _check_out(pred, x, name="model"):
 def dsm_loss(
     model, x0: torch.Tensor, sched, *, t=None, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """Denoising score matching as noise regression, ``E ||eps - model(signal x0 + noise eps, t)||^2``.
+    """Denoising score matching as noise regression, ``E ||eps - model(signal x0 + noise
+    eps, t)||^2``.
 
     x0: (B, *S). Returns a scalar (mean over batch and dimensions).
 
-    * ``DiscreteSchedule``: ``i ~ U{1..T}``, the model sees ``t = i/T`` (ddim chapter, eq. ddim-loss). The same
-      loss trains the model for every sampler of that chapter.
-    * ``NoiseSchedule``: ``t ~ U[t_min, t_max]`` unless ``t`` (a float or (B,)) is given; the model sees ``t``
-      (sde chapter, eq. sde-dsm: the conditional score loss weighted by ``noise(t)^2``).
+    * ``DiscreteSchedule``: ``i ~ U{1..T}``, the model sees ``t = i/T`` (ddim chapter,
+      eq. ddim-loss). The same loss trains the model for every sampler of that
+      chapter.
+    * ``NoiseSchedule``: ``t ~ U[t_min, t_max]`` unless ``t`` (a float or (B,)) is
+      given; the model sees ``t`` (sde chapter, eq. sde-dsm: the conditional score
+      loss weighted by ``noise(t)^2``).
     """
     _check_loss_args(model, x0, generator)
     b = x0.shape[0]
@@ -133,11 +141,13 @@ def sm_loss(
     t=None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """(Marginal) score matching in eps-units, ``E ||model(x_t, t) + noise(t) score(x_t, t)||^2``.
+    """(Marginal) score matching in eps-units, ``E ||model(x_t, t) + noise(t) score(x_t,
+    t)||^2``.
 
-    ``score(x, t)`` is the marginal score of ``p_t`` (x (B, *S), t (B,)), e.g. the exact one of a Gaussian
-    mixture, ``mixture.score_fn(sched)``. Draws ``t`` and ``x_t`` exactly as :func:`dsm_loss` does, so with
-    the same generator state both losses see the same points (score-matching chapter, eq. score-matching-sm).
+    ``score(x, t)`` is the marginal score of ``p_t`` (x (B, *S), t (B,)), e.g. the exact
+    one of a Gaussian mixture, ``mixture.score_fn(sched)``. Draws ``t`` and ``x_t``
+    exactly as :func:`dsm_loss` does, so with the same generator state both losses
+    see the same points (score-matching chapter, eq. score-matching-sm).
     """
     _check_loss_args(model, x0, generator)
     _check_cont(sched)
@@ -156,14 +166,16 @@ def sm_loss(
 def ratio_score_estimate(
     x_t: torch.Tensor, t: float, ref_x0: torch.Tensor, sched: NoiseSchedule
 ) -> torch.Tensor:
-    """The plug-in estimate of the marginal score as a ratio of two averages over reference data points
-    (score-matching chapter, eq. score-matching-ratio)::
+    """The plug-in estimate of the marginal score as a ratio of two averages over
+    reference data points (score-matching chapter, eq. score-matching-ratio)::
 
-        s_hat(x_t) = sum_k w_k grad log p(x_t | x0_k),   w_k = p(x_t | x0_k) / sum_j p(x_t | x0_j)
+        s_hat(x_t) = sum_k w_k grad log p(x_t | x0_k),   w_k = p(x_t | x0_k) / sum_j
+        p(x_t | x0_j)
 
-    x_t: (N, D); ``t`` one time (a float); ``ref_x0``: (M, D), one reference set shared by all rows, or
-    (N, M, D), one set per row. Computed in log space (softmax), so far-away points do not underflow.
-    Returns (N, D); memory O(N M D). Self-normalised, hence biased for small M unless the set contains the point that
+    x_t: (N, D); ``t`` one time (a float); ``ref_x0``: (M, D), one reference set shared
+    by all rows, or (N, M, D), one set per row. Computed in log space (softmax), so
+    far-away points do not underflow. Returns (N, D); memory O(N M D).
+    Self-normalised, hence biased for small M unless the set contains the point that
     generated x_t (see the chapter).
     """
     if not isinstance(sched, NoiseSchedule):
@@ -204,11 +216,13 @@ def sm_ratio_loss(
     ref_x0=None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Score matching with plug-in targets (score-matching chapter): ``E ||model(x_t, t) + noise(t) s_hat(x_t)||^2``.
+    """Score matching with plug-in targets (score-matching chapter): ``E ||model(x_t, t)
+    + noise(t) s_hat(x_t)||^2``.
 
-    All rows share one time ``t`` (drawn uniformly from ``[t_min, t_max]`` if None), because the estimate needs
-    the reference set at that time. ``ref_x0=None`` uses the batch ``x0`` itself as the reference set, so every
-    x_t's own source is in it; ``ref_x0`` (M, D) uses an independent set instead.
+    All rows share one time ``t`` (drawn uniformly from ``[t_min, t_max]`` if None),
+    because the estimate needs the reference set at that time. ``ref_x0=None`` uses
+    the batch ``x0`` itself as the reference set, so every x_t's own source is in
+    it; ``ref_x0`` (M, D) uses an independent set instead.
     """
     _check_loss_args(model, x0, generator, ndim=2)
     _check_cont(sched)

@@ -1,14 +1,16 @@
-"""The continuous limit of deterministic DDIM: an ODE in a virtual time s in [0, 1] (ddim chapter, eq. ddim-ode).
+"""The continuous limit of deterministic DDIM: an ODE in a virtual time s in [0, 1]
+(ddim chapter, eq. ddim-ode).
 
-For the post's schedule ``signal(s) = exp(-5 s^2)`` (the continuous version of betas ``0.02 i/T``,
-:meth:`DiscreteSchedule.su_linear`), eq. (ddim-ode) becomes eq. (ddim-ode-s)::
+For the post's schedule ``signal(s) = exp(-5 s^2)`` (the continuous version of betas
+``0.02 i/T``, :meth:`DiscreteSchedule.su_linear`), eq. (ddim-ode) becomes eq.
+(ddim-ode-s)::
 
     dx/ds = 10 s ( eps(x, s) / sqrt(1 - exp(-10 s^2)) - x )
 
-:func:`ode_sample` integrates it from ``s = 1`` down to ``s_end`` with a fixed-step method (Euler,
-Heun, or the DDIM update itself on the s-grid) or an adaptive one (torchdiffeq's ``dopri5``), then
-jumps from ``s_end`` to the data with the model's x0 estimate. It reports the number of network
-evaluations (NFE).
+:func:`ode_sample` integrates it from ``s = 1`` down to ``s_end`` with a fixed-step
+method (Euler, Heun, or the DDIM update itself on the s-grid) or an adaptive one
+(torchdiffeq's ``dopri5``), then jumps from ``s_end`` to the data with the model's x0
+estimate. It reports the number of network evaluations (NFE).
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def su_noise(s: torch.Tensor) -> torch.Tensor:
 
 
 def su_ode_velocity(model):
-    """``f(s, x) = 10 s (eps(x, s) / noise(s) - x)`` (eq. ddim-ode-s) in torchdiffeq's ``f(t, y)`` order."""
+    """``f(s, x) = 10 s (eps(x, s) / noise(s) - x)`` (eq. ddim-ode-s) in torchdiffeq's
+    ``f(t, y)`` order."""
 
     net = model if isinstance(model, NFECounter) else NFECounter(model)
 
@@ -80,12 +83,14 @@ def ode_solve(
     atol: float = 1e-5,
     callback=None,
 ) -> torch.Tensor:
-    """Integrate ``dx/ds = f(s, x)`` from ``s_start`` to ``s_end`` (either direction); x (B, *S).
+    """Integrate ``dx/ds = f(s, x)`` from ``s_start`` to ``s_end`` (either direction); x
+    (B, *S).
 
-    ``method``: ``"euler"`` or ``"heun"`` on a uniform grid of ``n_steps`` steps (our own, 5 lines each),
-    or ``"dopri5"`` (adaptive Dormand–Prince from torchdiffeq, tolerances ``rtol``/``atol``).
-    ``f`` receives ``s`` as a Python float. ``callback(s, x)``, fixed-step methods only, sees the state after
-    every step (for trajectory plots).
+    ``method``: ``"euler"`` or ``"heun"`` on a uniform grid of ``n_steps`` steps (our
+    own, 5 lines each), or ``"dopri5"`` (adaptive Dormand–Prince from torchdiffeq,
+    tolerances ``rtol``/``atol``). ``f`` receives ``s`` as a Python float.
+    ``callback(s, x)``, fixed-step methods only, sees the state after every step
+    (for trajectory plots).
     """
     check_callable(f, "f")
     check_tensor(x, "x", min_ndim=1, finite=True)
@@ -113,7 +118,8 @@ def ode_solve(
         grid = torch.tensor(
             [float(s_start), float(s_end)], dtype=torch.float64, device=x.device
         )
-        # never evaluate f outside [s_start, s_end]: torchdiffeq's first-step probe and its last step may overshoot
+        # never evaluate f outside [s_start, s_end]: torchdiffeq's first-step probe and
+        # its last step may overshoot
         opts = {"step_t": grid, "first_step": 0.01 * abs(float(s_end) - float(s_start))}
         return odeint(
             lambda s, y: f(float(s), y),
@@ -150,11 +156,12 @@ def _shape_checked(f, x):
 
 
 def _fixed_steps(f, x, grid, method, report=None):
-    """Euler or Heun (Karras et al. 2022, Alg. 1 without churn) on the given grid of times.
+    """Euler or Heun (Karras et al. 2022, Alg. 1 without churn) on the given grid of
+    times.
 
-    The one fixed-step loop of the library (``ode_solve`` and ``pf_ode_sample`` use it); it teaches the
-    algorithm, and the tests check it against torchdiffeq's ``euler`` / ``heun2``.
-    ``report(s, s_next, x_s, x_next)`` is called after every step.
+    The one fixed-step loop of the library (``ode_solve`` and ``pf_ode_sample`` use it);
+    it teaches the algorithm, and the tests check it against torchdiffeq's ``euler``
+    / ``heun2``. ``report(s, s_next, x_s, x_next)`` is called after every step.
     """
     for s, s_next in zip(grid[:-1], grid[1:], strict=False):
         h = s_next - s
@@ -181,11 +188,13 @@ def ode_sample(
     atol: float = 1e-3,
     s_end: float = 1e-3,
 ) -> tuple[torch.Tensor, dict]:
-    """Solve eq. (ddim-ode-s) from ``x = x(1)`` (B, *S) to ``s_end``, then denoise once; returns ``(x_0, info)``.
+    """Solve eq. (ddim-ode-s) from ``x = x(1)`` (B, *S) to ``s_end``, then denoise once;
+    returns ``(x_0, info)``.
 
-    ``method``: ``"euler"``, ``"heun"`` or ``"ddim"`` (fixed steps, ``n_steps`` required; ``"ddim"``
-    applies the exact deterministic DDIM update between grid points) or ``"dopri5"`` (adaptive, via
-    torchdiffeq, with ``rtol``/``atol``). ``info = {"nfe": network evaluations}``.
+    ``method``: ``"euler"``, ``"heun"`` or ``"ddim"`` (fixed steps, ``n_steps``
+    required; ``"ddim"`` applies the exact deterministic DDIM update between grid
+    points) or ``"dopri5"`` (adaptive, via torchdiffeq, with ``rtol``/``atol``).
+    ``info = {"nfe": network evaluations}``.
     """
     check_callable(model, "model")
     check_tensor(x, "x", min_ndim=1, finite=True)

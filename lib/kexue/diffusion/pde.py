@@ -1,15 +1,18 @@
-"""How densities move under an ODE or SDE: particles, the Fokker–Planck equation, and its residual
-(test-functions chapter, eqs. test-functions-continuity and test-functions-fp).
+"""How densities move under an ODE or SDE: particles, the Fokker–Planck equation, and
+its residual (test-functions chapter, eqs. test-functions-continuity and
+test-functions-fp).
 
 For ``dx = f_t(x) dt + g_t dw`` with a scalar, x-independent ``g_t`` the density solves
 
-    d_t p = -div(p f) + (g^2 / 2) lap p            (Fokker–Planck; g = 0 gives the continuity equation)
+    d_t p = -div(p f) + (g^2 / 2) lap p            (Fokker–Planck; g = 0 gives the
+    continuity equation)
 
 * :func:`simulate_sde` — Euler–Maruyama particles for a generic drift;
-* :func:`solve_fp_1d` — the 1-D equation by the method of lines in conservative (flux) form with zero-flux
-  walls, integrated by scipy's BDF: mass is conserved to round-off;
-* :func:`divergence`, :func:`fokker_planck_residual`, :func:`continuity_residual` — autograd checks that a given
-  ``log p(x, t)`` solves the equation.
+* :func:`solve_fp_1d` — the 1-D equation by the method of lines in conservative (flux)
+  form with zero-flux walls, integrated by scipy's BDF: mass is conserved to
+  round-off;
+* :func:`divergence`, :func:`fokker_planck_residual`, :func:`continuity_residual` —
+  autograd checks that a given ``log p(x, t)`` solves the equation.
 """
 
 from __future__ import annotations
@@ -90,10 +93,12 @@ def simulate_sde(
     generator: torch.Generator | None = None,
     save_every: int | None = None,
 ) -> torch.Tensor:
-    """Euler–Maruyama ``x += f(x, t) dt + g(t) sqrt(dt) z`` (sde chapter, eq. sde-em) for a generic drift.
+    """Euler–Maruyama ``x += f(x, t) dt + g(t) sqrt(dt) z`` (sde chapter, eq. sde-em)
+    for a generic drift.
 
-    ``drift(x, t)``: x (N, D) and a float t -> (N, D); ``g``: a number or ``g(t)``. x0 (N, D).
-    Returns the final state (N, D), or with ``save_every=k`` the states at steps 0, k, 2k, ... stacked, (S, N, D).
+    ``drift(x, t)``: x (N, D) and a float t -> (N, D); ``g``: a number or ``g(t)``. x0
+    (N, D). Returns the final state (N, D), or with ``save_every=k`` the states at
+    steps 0, k, 2k, ... stacked, (S, N, D).
     """
     check_callable(drift, "drift")
     g = _check_g(g, "g")
@@ -122,11 +127,14 @@ def simulate_sde(
 def solve_fp_1d(
     drift: Callable, g2, p0, grid, t_eval, *, rtol: float = 1e-8, atol: float = 1e-11
 ) -> np.ndarray:
-    """Solve ``d_t p = -d_x(f p) + (g^2/2) d_xx p`` on a uniform ``grid`` (M,) from ``p0`` (M,) at times ``t_eval``.
+    """Solve ``d_t p = -d_x(f p) + (g^2/2) d_xx p`` on a uniform ``grid`` (M,) from
+    ``p0`` (M,) at times ``t_eval``.
 
-    Finite volumes: fluxes ``J = f p - (g^2/2) d_x p`` at the cell faces (``f`` at the face, ``p`` averaged), zero at
-    the two walls, so ``sum(p) dx`` is conserved. ``drift(x, t)`` is vectorised over a numpy array of positions;
-    ``g2`` a number or ``g2(t)``. ``t_eval`` increasing, starting at or after 0. Returns (len(t_eval), M).
+    Finite volumes: fluxes ``J = f p - (g^2/2) d_x p`` at the cell faces (``f`` at the
+    face, ``p`` averaged), zero at the two walls, so ``sum(p) dx`` is conserved.
+    ``drift(x, t)`` is vectorised over a numpy array of positions; ``g2`` a number
+    or ``g2(t)``. ``t_eval`` increasing, starting at or after 0. Returns
+    (len(t_eval), M).
     """
     from scipy.integrate import solve_ivp
     from scipy.sparse import diags
@@ -179,7 +187,8 @@ def solve_fp_1d(
 
 
 def divergence(f: Callable, x: torch.Tensor, t=None) -> torch.Tensor:
-    """``div f`` at x (N, D) by autograd (the exact trace of the Jacobian, D backward passes). Returns (N,)."""
+    """``div f`` at x (N, D) by autograd (the exact trace of the Jacobian, D backward
+    passes). Returns (N,)."""
     check_callable(f, "f")
     check_tensor(x, "x", ndim=2)
     with torch.enable_grad():
@@ -204,11 +213,13 @@ def divergence(f: Callable, x: torch.Tensor, t=None) -> torch.Tensor:
 def fokker_planck_residual(
     log_p: Callable, f: Callable, g2: float, x: torch.Tensor, t: float
 ) -> torch.Tensor:
-    """``(d_t p + div(p f) - (g^2/2) lap p) / p`` at x (N, D), time t (test-functions chapter, eq. test-functions-fp).
+    """``(d_t p + div(p f) - (g^2/2) lap p) / p`` at x (N, D), time t (test-functions
+    chapter, eq. test-functions-fp).
 
-    In terms of ``l = log p``: ``d_t l + div f + f . grad l - (g^2/2)(lap l + |grad l|^2)``. ``log_p(x, t)`` -> (N,)
-    and ``f(x, t)`` -> (N, D) receive ``t`` as an (N,) tensor (differentiated for ``d_t``); ``g2`` a number.
-    Zero where p solves the equation.
+    In terms of ``l = log p``: ``d_t l + div f + f . grad l - (g^2/2)(lap l + |grad
+    l|^2)``. ``log_p(x, t)`` -> (N,) and ``f(x, t)`` -> (N, D) receive ``t`` as an
+    (N,) tensor (differentiated for ``d_t``); ``g2`` a number. Zero where p solves
+    the equation.
     """
     check_tensor(x, "x", ndim=2)
     if not callable(log_p):
@@ -259,7 +270,8 @@ def fokker_planck_residual(
 def continuity_residual(
     log_p: Callable, f: Callable, x: torch.Tensor, t: float
 ) -> torch.Tensor:
-    """``(d_t p + div(p f)) / p``: :func:`fokker_planck_residual` with ``g = 0`` (eq. test-functions-continuity)."""
+    """``(d_t p + div(p f)) / p``: :func:`fokker_planck_residual` with ``g = 0`` (eq.
+    test-functions-continuity)."""
     return fokker_planck_residual(log_p, f, 0.0, x, t)
 
 
@@ -273,13 +285,15 @@ def log_density_along_ode(
     steps: int = 200,
     method: str = "rk4",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Carry ``(x, log p)`` along ``dx/dt = v(t, x)`` from t0 to t1 with ``d log p(x_t)/dt = -div v`` (ode-direct
-    chapter, the limit of eq. ode-direct-jacobian; the instantaneous change of variables of FFJORD).
+    """Carry ``(x, log p)`` along ``dx/dt = v(t, x)`` from t0 to t1 with ``d log
+    p(x_t)/dt = -div v`` (ode-direct chapter, the limit of eq. ode-direct-jacobian;
+    the instantaneous change of variables of FFJORD).
 
-    ``velocity(t, x)``: a float t and x (N, D) -> (N, D) (e.g. :func:`kexue.diffusion.pf_ode_velocity`); x (N, D);
-    logp0 (N,). Fixed steps of torchdiffeq's ``euler``, ``heun2`` or ``rk4`` (``method`` ``"euler"``, ``"heun"``,
-    ``"rk4"``); exact divergence (D backward passes).
-    Returns ``(x_t1, log p_t1(x_t1))``.
+    ``velocity(t, x)``: a float t and x (N, D) -> (N, D) (e.g.
+    :func:`kexue.diffusion.pf_ode_velocity`); x (N, D); logp0 (N,). Fixed steps of
+    torchdiffeq's ``euler``, ``heun2`` or ``rk4`` (``method`` ``"euler"``,
+    ``"heun"``, ``"rk4"``); exact divergence (D backward passes). Returns ``(x_t1,
+    log p_t1(x_t1))``.
     """
     check_callable(velocity, "velocity")
     check_tensor(x, "x", ndim=2, finite=True)
@@ -303,8 +317,8 @@ def log_density_along_ode(
 
     from torchdiffeq import odeint
 
-    # torchdiffeq's fixed-grid solvers on the augmented state (x, log p): "heun" is its heun2,
-    # "rk4" its rk4 (the 3/8-rule variant of classical RK4; both fourth order)
+    # torchdiffeq's fixed-grid solvers on the augmented state (x, log p): "heun" is its
+    # heun2, "rk4" its rk4 (the 3/8-rule variant of classical RK4; both fourth order)
     grid = torch.linspace(t0, t1, steps + 1, dtype=torch.float64, device=x.device)
     peer = {"euler": "euler", "heun": "heun2", "rk4": "rk4"}[method]
     ys, lps = odeint(

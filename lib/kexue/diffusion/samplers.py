@@ -1,11 +1,14 @@
-"""Samplers of the discrete chain: DDPM's ancestral sampler and DDIM with any eta and any sub-sequence.
+"""Samplers of the discrete chain: DDPM's ancestral sampler and DDIM with any eta and
+any sub-sequence.
 
-All samplers share one signature, ``sampler(model, x, sched, *, ..., generator=None, callback=None,
-progress=False)``, where ``model(x, t)`` maps ``x`` (B, *S) and float times ``t`` (B,) in [0, 1] to
-the predicted noise (B, *S). ``callback`` receives a dict per step (``i``, ``j``, ``x`` the new state,
-``x0_hat``); :class:`Trajectory` is a ready-made callback that records the states.
+All samplers share one signature, ``sampler(model, x, sched, *, ..., generator=None,
+callback=None, progress=False)``, where ``model(x, t)`` maps ``x`` (B, *S) and float
+times ``t`` (B,) in [0, 1] to the predicted noise (B, *S). ``callback`` receives a dict
+per step (``i``, ``j``, ``x`` the new state, ``x0_hat``); :class:`Trajectory` is a
+ready-made callback that records the states.
 
-Random draws: one ``torch.randn(x.shape, generator=generator)`` per step that adds noise, in step order.
+Random draws: one ``torch.randn(x.shape, generator=generator)`` per step that adds
+noise, in step order.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class Trajectory:
-    """A sampler callback that keeps every state: ``traj.xs`` is a list of (B, *S) tensors, first = start."""
+    """A sampler callback that keeps every state: ``traj.xs`` is a list of (B, *S)
+    tensors, first = start."""
 
     def __init__(self):
         self.xs: list[torch.Tensor] = []
@@ -69,7 +73,8 @@ def _check_sched(sched):
 
 
 def _eval_model(net: NFECounter, x: torch.Tensor, i: int, sched: DiscreteSchedule):
-    """``eps = model(x, i / T)``: the model sees the float time of index i (shape-checked)."""
+    """``eps = model(x, i / T)``: the model sees the float time of index i
+    (shape-checked)."""
     return net(x, i / sched.T)
 
 
@@ -85,13 +90,15 @@ def ddim_step(
     noise: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One generalised DDIM step ``x_i -> x_j`` (``j < i``), ddim chapter eq. (ddim-update)::
+    """One generalised DDIM step ``x_i -> x_j`` (``j < i``), ddim chapter eq.
+    (ddim-update)::
 
         x0_hat = (x_i - noise[i] eps) / signal[i]
         x_j    = signal[j] x0_hat + sqrt(noise[j]^2 - sigma^2) eps + sigma z
 
-    with ``sigma = eta * ddim_sigma`` (eq. ddim-sigma-skip) unless ``sigma`` is given. ``eta = 1`` over
-    consecutive indices is DDPM's ancestral step; ``eta = 0`` is deterministic.
+    with ``sigma = eta * ddim_sigma`` (eq. ddim-sigma-skip) unless ``sigma`` is given.
+    ``eta = 1`` over consecutive indices is DDPM's ancestral step; ``eta = 0`` is
+    deterministic.
 
     x, eps, noise: (B, *S). Returns ``(x_j, x0_hat)``.
     """
@@ -123,7 +130,8 @@ def ddim_step(
 
 
 def _ddim_update(x, eps, sched, i, j, sigma, variance_noise=None, generator=None):
-    """Eq. (ddim-update) in the paper's steps (diffusers' ``DDIMScheduler.step`` order)."""
+    """Eq. (ddim-update) in the paper's steps (diffusers' ``DDIMScheduler.step``
+    order)."""
     # 1. the noise levels of the two indices (Su's bar-alpha = signal, bar-beta = noise)
     a_i, b_i = float(sched.signal[i]), float(sched.noise[i])
     a_j, b_j = float(sched.signal[j]), float(sched.noise[j])
@@ -149,9 +157,11 @@ def ddpm_step(
     noise: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One ancestral DDPM step ``x_i -> x_{i-1}`` in DDPM's own form (ddim chapter, eq. ddim-ddpm)::
+    """One ancestral DDPM step ``x_i -> x_{i-1}`` in DDPM's own form (ddim chapter, eq.
+    ddim-ddpm)::
 
-        x_{i-1} = (x_i - beta_i^2 / noise[i] * eps) / alpha_i + std * z,   alpha_i = signal[i]/signal[i-1]
+        x_{i-1} = (x_i - beta_i^2 / noise[i] * eps) / alpha_i + std * z,   alpha_i =
+        signal[i]/signal[i-1]
 
     ``var="posterior"``: std = noise[i-1] beta_i / noise[i] (diffusers ``fixed_small``);
     ``var="beta"``: std = beta_i (DDPM's "large" choice). Returns ``(x_{i-1}, x0_hat)``.
@@ -225,10 +235,12 @@ def ddim_sample(
     callback=None,
     progress: bool = False,
 ) -> torch.Tensor:
-    """Generate with DDIM from ``x = x_T`` (B, *S) along ``timesteps`` (or ``sched.timesteps(steps, spacing)``).
+    """Generate with DDIM from ``x = x_T`` (B, *S) along ``timesteps`` (or
+    ``sched.timesteps(steps, spacing)``).
 
-    ``eta`` in [0, 1]: 0 deterministic DDIM, 1 DDPM-like noise on the sub-sequence (ddim chapter,
-    eq. ddim-sigma-skip). Uses ``len(timesteps) - 1`` network evaluations. Returns x_0 (B, *S).
+    ``eta`` in [0, 1]: 0 deterministic DDIM, 1 DDPM-like noise on the sub-sequence (ddim
+    chapter, eq. ddim-sigma-skip). Uses ``len(timesteps) - 1`` network evaluations.
+    Returns x_0 (B, *S).
     """
     _check_sched(sched)
     check_sampler_args(
@@ -262,7 +274,8 @@ def ddpm_sample(
     callback=None,
     progress: bool = False,
 ) -> torch.Tensor:
-    """DDPM's ancestral sampler over all ``T`` steps from ``x = x_T`` (B, *S). Returns x_0 (B, *S)."""
+    """DDPM's ancestral sampler over all ``T`` steps from ``x = x_T`` (B, *S). Returns
+    x_0 (B, *S)."""
     _check_sched(sched)
     check_sampler_args(
         model, x, generator=generator, callback=callback, progress=progress
@@ -288,12 +301,14 @@ def ddim_invert(
     callback=None,
     progress: bool = False,
 ) -> torch.Tensor:
-    """Encode data ``x = x_0`` (B, *S) to noise by running the deterministic (eta = 0) map upwards.
+    """Encode data ``x = x_0`` (B, *S) to noise by running the deterministic (eta = 0)
+    map upwards.
 
     Each step ``j -> i`` (``j < i``, the reverse of a sampling step) uses
-    ``x_i = signal[i] x0_hat + noise[i] eps`` with ``eps = model(x_j, i/T)``: the network is queried at
-    the *target* noise level (as diffusers' ``DDIMInverseScheduler`` does), which avoids ``t = 0``.
-    The round trip ``ddim_sample(ddim_invert(x0)) ≈ x0`` is exact only as the steps shrink.
+    ``x_i = signal[i] x0_hat + noise[i] eps`` with ``eps = model(x_j, i/T)``: the
+    network is queried at the *target* noise level (as diffusers'
+    ``DDIMInverseScheduler`` does), which avoids ``t = 0``. The round trip
+    ``ddim_sample(ddim_invert(x0)) ≈ x0`` is exact only as the steps shrink.
     """
     _check_sched(sched)
     check_sampler_args(model, x, callback=callback, progress=progress)
@@ -330,8 +345,9 @@ def ddim_invert(
 
 
 def slerp(z1: torch.Tensor, z2: torch.Tensor, lam) -> torch.Tensor:
-    """``z1 cos(lam pi/2) + z2 sin(lam pi/2)`` (ddim chapter, eq. ddim-slerp): stays standard normal for
-    independent standard-normal ``z1, z2``, unlike the linear mix. lam: float or (L,) -> (L, *z1.shape)."""
+    """``z1 cos(lam pi/2) + z2 sin(lam pi/2)`` (ddim chapter, eq. ddim-slerp): stays
+    standard normal for independent standard-normal ``z1, z2``, unlike the linear
+    mix. lam: float or (L,) -> (L, *z1.shape)."""
     check_tensor(z1, "z1", finite=True)
     check_tensor(z2, "z2", finite=True)
     check_same_shape(z1, z2, "z1", "z2")

@@ -1,21 +1,26 @@
-"""Samplers in continuous time: the reverse SDE and the probability-flow ODE (sde chapter).
+"""Samplers in continuous time: the reverse SDE and the probability-flow ODE (sde
+chapter).
 
 For the forward SDE ``dx = f_t x dt + g_t dw`` of a :class:`NoiseSchedule`:
 
-* reverse SDE (sde chapter, eq. sde-reverse; Anderson 1982): ``dx = [f_t x - g_t^2 score] dt + g_t dw``, ``dt < 0``;
-* probability-flow ODE (Song et al. 2021; ode-direct chapter, eq. ode-direct-sampler, for the heat schedule): ``dx/dt = f_t x - g_t^2 score / 2``.
+* reverse SDE (sde chapter, eq. sde-reverse; Anderson 1982): ``dx = [f_t x - g_t^2
+  score] dt + g_t dw``, ``dt < 0``;
+* probability-flow ODE (Song et al. 2021; ode-direct chapter, eq. ode-direct-sampler,
+  for the heat schedule): ``dx/dt = f_t x - g_t^2 score / 2``.
 
-With an eps-model, ``score = -eps / noise(t)``. Every sampler here has the same signature::
+With an eps-model, ``score = -eps / noise(t)``. Every sampler here has the same
+signature::
 
     sampler(model, x, sched, *, steps, t_start=None, t_end=None, denoise=True,
             generator=None, callback=None, progress=False, ...) -> (x_0, info)
 
-``model(x, t)`` maps x (B, *S) and times t (B,) (the schedule's own times) to predicted noise (B, *S);
-``x`` is the start state at ``t_start`` (default ``sched.t_max``); the integration stops at ``t_end``
-(default ``sched.t_min``) and, with ``denoise=True``, one more network call returns Tweedie's estimate
-``(x - noise eps) / signal`` there. ``info = {"nfe": network evaluations, "times": grid}``.
-``callback`` receives a dict per step: ``t``, ``t_next``, ``x_start`` (state at t), ``x`` (state at t_next),
-``eps`` (the model output at t); ``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
+``model(x, t)`` maps x (B, *S) and times t (B,) (the schedule's own times) to predicted
+noise (B, *S); ``x`` is the start state at ``t_start`` (default ``sched.t_max``); the
+integration stops at ``t_end`` (default ``sched.t_min``) and, with ``denoise=True``, one
+more network call returns Tweedie's estimate ``(x - noise eps) / signal`` there. ``info
+= {"nfe": network evaluations, "times": grid}``. ``callback`` receives a dict per step:
+``t``, ``t_next``, ``x_start`` (state at t), ``x`` (state at t_next), ``eps`` (the model
+output at t); ``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
 """
 
 from __future__ import annotations
@@ -86,7 +91,8 @@ def time_grid(
 ) -> list[float]:
     """Decreasing times ``t_start = t_0 > ... > t_steps = t_end``.
 
-    ``spacing``: ``"uniform"`` in t, or ``"quadratic"`` (uniform in sqrt(t - t_end), denser near the data).
+    ``spacing``: ``"uniform"`` in t, or ``"quadratic"`` (uniform in sqrt(t - t_end),
+    denser near the data).
     """
     _check_sched(sched)
     steps = check_int(steps, "steps", min_value=1)
@@ -116,10 +122,11 @@ def _coefs(sched: NoiseSchedule, t: float) -> tuple[float, float, float, float]:
 def _coef_table(
     sched: NoiseSchedule, ts: list[float]
 ) -> dict[float, tuple[float, float, float, float]]:
-    """``{t: (signal, noise, f, g^2)}`` for every grid time, evaluated in one vectorised call per quantity.
+    """``{t: (signal, noise, f, g^2)}`` for every grid time, evaluated in one vectorised
+    call per quantity.
 
-    Evaluating the schedule once per run instead of once per step keeps the sampler's own cost small
-    next to the network's (see benchmarks/diffusion.py).
+    Evaluating the schedule once per run instead of once per step keeps the sampler's
+    own cost small next to the network's (see benchmarks/diffusion.py).
     """
     tt = torch.tensor(ts, dtype=torch.float64)
     cols = [
@@ -133,10 +140,12 @@ def _coef_table(
 
 
 def pf_ode_velocity(model, sched: NoiseSchedule, table: dict | None = None):
-    """``v(t, x) = f_t x + g_t^2 eps(x, t) / (2 noise(t))``: ``f_t x - g_t^2 score / 2`` with score = -eps/noise; torchdiffeq order.
+    """``v(t, x) = f_t x + g_t^2 eps(x, t) / (2 noise(t))``: ``f_t x - g_t^2 score / 2``
+    with score = -eps/noise; torchdiffeq order.
 
-    ``t`` may be a float or a 0-d tensor. The returned callable has an ``nfe`` attribute (its wrapped counter).
-    ``table``: optional precomputed coefficients ``{t: (signal, noise, f, g^2)}`` (from ``_coef_table``).
+    ``t`` may be a float or a 0-d tensor. The returned callable has an ``nfe`` attribute
+    (its wrapped counter). ``table``: optional precomputed coefficients ``{t:
+    (signal, noise, f, g^2)}`` (from ``_coef_table``).
     """
     _check_sched(sched)
     if table is not None and not isinstance(table, dict):
@@ -202,11 +211,14 @@ def reverse_sde_sample(
     callback=None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, dict]:
-    """Euler–Maruyama for the reverse SDE (sde chapter, eq. sde-reverse-step), ``steps`` network calls (+1 to denoise).
+    """Euler–Maruyama for the reverse SDE (sde chapter, eq. sde-reverse-step), ``steps``
+    network calls (+1 to denoise).
 
-    Each step ``t -> s < t`` with ``h = t - s`` evaluates f, g and the model at the later time t, as the post does::
+    Each step ``t -> s < t`` with ``h = t - s`` evaluates f, g and the model at the
+    later time t, as the post does::
 
-        x_s = x_t - [f_t x_t + g_t^2 eps(x_t, t) / noise(t)] h + g_t sqrt(h) z,     z ~ N(0, I)
+        x_s = x_t - [f_t x_t + g_t^2 eps(x_t, t) / noise(t)] h + g_t sqrt(h) z,     z ~
+        N(0, I)
 
     One ``torch.randn(x.shape, generator=generator)`` per step, in step order.
     """
@@ -271,16 +283,21 @@ def pf_ode_sample(
     callback=None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, dict]:
-    """Solve the probability-flow ODE ``dx/dt = f_t x - g_t^2 score / 2`` from ``t_start`` down to ``t_end``.
+    """Solve the probability-flow ODE ``dx/dt = f_t x - g_t^2 score / 2`` from
+    ``t_start`` down to ``t_end``.
 
     ``method``:
       * ``"euler"`` — ``x_s = x_t - h v(t, x_t)``; ``steps`` network calls;
-      * ``"heun"`` — Euler predictor + trapezoidal corrector (Karras et al. 2022, Alg. 1); ``2 steps`` calls;
-      * ``"ddim"`` — the exact DDIM update between grid points, ``x_s = signal_s x0_hat + noise_s eps``
-        (eps frozen over the step; ddim chapter); ``steps`` calls;
-      * ``"dopri5"`` — adaptive Dormand–Prince (torchdiffeq) with tolerances ``rtol``, ``atol`` (> 0); ``steps``
-        (optional) only sets how many intermediate states the callback sees.
-    ``generator`` is unused (the ODE is deterministic); it is accepted for the shared signature.
+      * ``"heun"`` — Euler predictor + trapezoidal corrector (Karras et al. 2022, Alg.
+        1); ``2 steps`` calls;
+      * ``"ddim"`` — the exact DDIM update between grid points, ``x_s = signal_s x0_hat
+        + noise_s eps`` (eps frozen over the step; ddim chapter); ``steps``
+        calls;
+      * ``"dopri5"`` — adaptive Dormand–Prince (torchdiffeq) with tolerances ``rtol``,
+        ``atol`` (> 0); ``steps`` (optional) only sets how many intermediate
+        states the callback sees.
+    ``generator`` is unused (the ODE is deterministic); it is accepted for the shared
+    signature.
     """
     _check_sched(sched)
     check_sampler_args(
@@ -300,8 +317,9 @@ def pf_ode_sample(
             sched, 1 if steps is None else steps, t_start, t_end, times, spacing
         )
         grid = torch.tensor(ts, dtype=torch.float64)
-        # step_t: never step past a grid time (the field is undefined below t_end); first_step: torchdiffeq's
-        # automatic first-step guess can probe times far outside the schedule's range.
+        # step_t: never step past a grid time (the field is undefined below t_end);
+        # first_step: torchdiffeq's automatic first-step guess can probe times far
+        # outside the schedule's range.
         opts = {"step_t": grid, "first_step": 0.02 * (ts[0] - ts[-1])}
         ys = odeint(
             v, x, grid, rtol=rtol, atol=atol, method="dopri5", options=opts
@@ -354,10 +372,12 @@ def forward_sde_simulate(
     generator: torch.Generator | None = None,
     callback=None,
 ) -> torch.Tensor:
-    """Euler–Maruyama for the forward SDE ``dx = f_t x dt + g_t dw`` (sde chapter, eq. sde-em) from 0 to ``t_end``.
+    """Euler–Maruyama for the forward SDE ``dx = f_t x dt + g_t dw`` (sde chapter, eq.
+    sde-em) from 0 to ``t_end``.
 
-    x0 (B, *S); ``t_end`` defaults to ``t_max``. The marginal at ``t_end`` should be ``N(signal x0, noise^2)``
-    up to O(dt) when ``noise(0) = 0`` (VP, heat); for VE, which starts at ``noise(0) = sigma_min``, add that.
+    x0 (B, *S); ``t_end`` defaults to ``t_max``. The marginal at ``t_end`` should be
+    ``N(signal x0, noise^2)`` up to O(dt) when ``noise(0) = 0`` (VP, heat); for VE,
+    which starts at ``noise(0) = sigma_min``, add that.
     """
     _check_sched(sched)
     check_tensor(x0, "x0", min_ndim=1, finite=True)
