@@ -151,7 +151,7 @@ def test_divergence_of_a_linear_field():
                 lambda y, t: y, -1.0, np.ones(5), np.linspace(0, 1, 5), [1.0]
             ),
             ValueError,
-            "g must be",
+            "g2 must be",
         ),
         (
             lambda: kd.simulate_sde(
