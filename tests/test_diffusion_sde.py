@@ -423,7 +423,7 @@ EPS = GM.eps_model(VP)
             ValueError,
             "signal",
         ),
-        (lambda: kd.CustomSchedule(1.0, lambda t: t), TypeError, "callables"),
+        (lambda: kd.CustomSchedule(1.0, lambda t: t), TypeError, "must be callable"),
         (
             lambda: kd.DiscreteSchedule.from_continuous(kd.VESchedule(), 10),
             ValueError,
