@@ -9,8 +9,13 @@ from kexue.diffusion import distill
 SU = kd.VPSchedule.su_quadratic()
 
 
+def ID(x, t):
+    return x
+
+
 def _gaussian_setup(n=400_000):
-    """1-D student N(mu, s^2) with its exact fake denoiser; teacher = exact eps of N(m_d, s_d^2)."""
+    """1-D student N(mu, s^2) with its exact fake denoiser; teacher = exact eps of
+    N(m_d, s_d^2)."""
     teacher_data, mu, s = data.GaussianMixture([[0.5]], [0.36]), 0.2, 0.4
     student = data.GaussianMixture([[mu]], [s * s])
     x_g = mu + s * torch.randn(
@@ -96,36 +101,34 @@ def test_trainer_runs_and_records_snapshots():
     [
         (
             lambda: distill.sid_generator_loss(
-                None, None, torch.zeros(4, 2), SU, form="L4"
+                ID, ID, torch.zeros(4, 2), SU, form="L4"
             ),
             ValueError,
             "form",
         ),
         (
             lambda: distill.sid_generator_loss(
-                None, None, torch.zeros(4, 2), kd.DiscreteSchedule.linear()
+                ID, ID, torch.zeros(4, 2), kd.DiscreteSchedule.linear()
             ),
             TypeError,
             "NoiseSchedule",
         ),
         (
             lambda: distill.fake_dsm_loss(
-                None, torch.zeros(4, 2), SU, t_range=(0.5, 0.2)
+                ID, torch.zeros(4, 2), SU, t_range=(0.5, 0.2)
             ),
             ValueError,
             "t_range",
         ),
         (
             lambda: distill.fake_dsm_loss(
-                None, torch.zeros(4, 2), SU, t_range=(0.0, 0.5)
+                ID, torch.zeros(4, 2), SU, t_range=(0.0, 0.5)
             ),
             ValueError,
             "t_range",
         ),
         (
-            lambda: distill.sid_generator_loss(
-                None, None, torch.zeros(4, 2), SU, lam=-1.0
-            ),
+            lambda: distill.sid_generator_loss(ID, ID, torch.zeros(4, 2), SU, lam=-1.0),
             ValueError,
             "lam",
         ),

@@ -51,7 +51,8 @@ def test_sampled_radii_follow_the_kernel(kernel, cdf, d):
 
 
 def test_radial_kernel_log_density_matches_its_sampler():
-    """q(z) ∝ psi'(|z|)/|z|^(d-1): the histogram of |z| in d=3 follows psi'(r) = e^{-r}."""
+    """q(z) ∝ psi'(|z|)/|z|^(d-1): the histogram of |z| in d=3 follows psi'(r) =
+    e^{-r}."""
     k = fl.RadialCDFKernel("exp")
     z = torch.tensor([[0.5, 0.0, 0.0], [0.0, 2.0, 0.0]], dtype=torch.float64)
     lq = k.log_q(z)
@@ -84,8 +85,9 @@ def test_gaussian_field_is_minus_t_score():
 
 @pytest.mark.parametrize("kernel", KERNELS, ids=lambda k: k.name)
 def test_exact_fields_reach_the_data(kernel):
-    """Backwards from the exact prior the exact field lands on training points, except for the kernel's own mass
-    beyond 0.01 at t_min (heavy Cauchy tails): compare with P(t_min |z| < 0.01)."""
+    """Backwards from the exact prior the exact field lands on training points, except
+    for the kernel's own mass beyond 0.01 at t_min (heavy Cauchy tails): compare
+    with P(t_min |z| < 0.01)."""
     train = data.moons(100, seed=0).double()
     xT = fl.prior_sample(
         train, 20.0, kernel, 600, generator=torch.Generator().manual_seed(2)

@@ -1,4 +1,5 @@
-"""Particles, the 1-D Fokker–Planck solver and the autograd residuals (test-functions chapter)."""
+"""Particles, the 1-D Fokker–Planck solver and the autograd residuals (test-functions
+chapter)."""
 
 import math
 
@@ -24,11 +25,14 @@ def test_fp_solver_reproduces_the_ou_gaussian_and_conserves_mass():
     ts = [0.0, 0.3, 1.0, 3.0]
     sol = kd.solve_fp_1d(lambda y, t: -THETA * y, G * G, p0, x, ts)
     h = x[1] - x[0]
-    for p, t in zip(sol, ts):
+    for p, t in zip(sol, ts, strict=False):
         m, v = ou_moments(t)
         exact = np.exp(-((x - m) ** 2) / (2 * v)) / math.sqrt(2 * math.pi * v)
-        assert abs(p.sum() * h - p0.sum() * h) < 1e-8
-        assert np.abs(p - exact).max() < 2e-3 * exact.max()
+        # mass: the flux form conserves it to round-off (measured 1.4e-16); the profile:
+        # measured max relative error 3.5e-5..1.25e-4 (review evidence slack.txt), bound
+        # 8x the largest
+        assert abs(p.sum() * h - p0.sum() * h) < 1e-13
+        assert np.abs(p - exact).max() < 1e-3 * exact.max()
     no_diffusion = kd.solve_fp_1d(lambda y, t: -THETA * y, 0.0, p0, x, ts)[-1]
     m, v = ou_moments(3.0)
     assert (
@@ -82,7 +86,8 @@ def test_fokker_planck_residual_vanishes_for_the_solution_only():
     )
     assert float(wrong_g.abs().max()) > 1e-2
 
-    # the continuity equation is the g = 0 case: contraction without noise, x_t = x_0 exp(-theta t)
+    # the continuity equation is the g = 0 case: contraction without noise, x_t = x_0
+    # exp(-theta t)
     def lp(y, t):
         m, v = (
             M0 * torch.exp(-THETA * t)[:, None],
@@ -146,7 +151,7 @@ def test_divergence_of_a_linear_field():
                 lambda y, t: y, -1.0, np.ones(5), np.linspace(0, 1, 5), [1.0]
             ),
             ValueError,
-            "g must be",
+            "g2 must be",
         ),
         (
             lambda: kd.simulate_sde(
@@ -160,7 +165,7 @@ def test_divergence_of_a_linear_field():
                 lambda y, t: y[:, :0], 1.0, torch.zeros(3, 1), dt=0.1, steps=3
             ),
             ValueError,
-            "shaped like x",
+            "shaped like",
         ),
         (
             lambda: kd.simulate_sde(
@@ -184,7 +189,8 @@ def test_errors(call, exc, match):
 
 
 def test_log_density_along_ode_gaussian_closed_form():
-    """Heat ODE for 1-D data N(m, s^2): the flow is affine and log p changes by -log(slope) (ode-direct, exercise 2)."""
+    """Heat ODE for 1-D data N(m, s^2): the flow is affine and log p changes by
+    -log(slope) (ode-direct, exercise 2)."""
     from kexue import data
 
     m, s = 0.4, 0.5

@@ -1,4 +1,5 @@
-"""DDIM and DDPM samplers: step-by-step agreement with diffusers, identities, inversion, shapes, errors."""
+"""DDIM and DDPM samplers: step-by-step agreement with diffusers, identities, inversion,
+shapes, errors."""
 
 import kexue.diffusion as kd
 import pytest
@@ -57,7 +58,8 @@ def test_alphas_cumprod_float32_agreement():
 
 
 def test_eta_one_full_chain_is_ddpm():
-    """ddim_sample(eta=1, every step) and ddpm_sample draw the same noise in the same order: same result."""
+    """ddim_sample(eta=1, every step) and ddpm_sample draw the same noise in the same
+    order: same result."""
     s = kd.DiscreteSchedule.linear(100)
     model = lambda x, t: torch.tanh(x) * (1 - t[:, None])  # noqa: E731  a fixed, smooth dummy model
     x = torch.randn(
@@ -95,7 +97,8 @@ def test_eta_one_step_mean_and_variance_are_ddpm_posterior():
     x0=st.floats(-3, 3),
 )
 def test_x0_conditioned_step_preserves_marginal(i, frac, eta, x0):
-    """Given the true x0 (true eps), a DDIM step maps p(x_i|x0) onto p(x_j|x0) for every eta (eq. ddim-match)."""
+    """Given the true x0 (true eps), a DDIM step maps p(x_i|x0) onto p(x_j|x0) for every
+    eta (eq. ddim-match)."""
     s = kd.DiscreteSchedule.linear()
     j = int(frac * i)
     n = 40_000
@@ -238,7 +241,7 @@ GOOD = lambda x, t: x  # noqa: E731
         (
             lambda: kd.ddim_sample(lambda x, t: x[:, :1], X, S, steps=2),
             ValueError,
-            "shaped like x",
+            "shaped like",
         ),
         (lambda: kd.ddim_invert(GOOD, X, S, steps=0), ValueError, "steps must be >= 1"),
         (lambda: kd.ddpm_step(X, X, 10, S, var="large"), ValueError, "var must be"),

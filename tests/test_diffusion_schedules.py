@@ -1,4 +1,5 @@
-"""kexue.diffusion.DiscreteSchedule against diffusers' schedulers, its identities, and its errors."""
+"""kexue.diffusion.DiscreteSchedule against diffusers' schedulers, its identities, and
+its errors."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""Continuous schedules, the reverse SDE and the probability-flow ODE (sde chapter), driven by exact scores."""
+"""Continuous schedules, the reverse SDE and the probability-flow ODE (sde chapter),
+driven by exact scores."""
 
 import math
 
@@ -12,7 +13,8 @@ VP = kd.VPSchedule()
 T_GRID = torch.linspace(0.01, 1.0, 23, dtype=torch.float64)
 
 
-# ---------------------------------------------------------------------------------------------- schedules
+# ----------------------------------------------------------------------------------------------
+# schedules
 def test_vp_matches_song_et_al_closed_form():
     b0, b1 = 0.1, 20.0
     log_mean_coeff = (
@@ -105,7 +107,8 @@ def test_conversions_round_trip():
     )
 
 
-# ---------------------------------------------------------------------------------------------- oracle
+# ----------------------------------------------------------------------------------------------
+# oracle
 def test_score_t_matches_torch_distributions_with_per_row_times():
     gm = data.GaussianMixture(
         [[0.0, 1.0], [2.0, -1.0], [-1.5, 0.5]],
@@ -135,12 +138,13 @@ def test_score_t_matches_torch_distributions_with_per_row_times():
     torch.testing.assert_close(
         gm.score_t(x, t, VP), torch.cat(ref), atol=1e-10, rtol=1e-10
     )
-    torch.testing.assert_close(
-        gm.eps_model(VP)(x, t), -kd.expand_time(VP.noise(t), x) * gm.score_t(x, t, VP)
-    )
+    # (the old check here restated eps_model's own formula -noise * score_t; the
+    # independent posterior-mean check of the eps-model is test_data.py's Monte Carlo
+    # test)
 
 
-# ---------------------------------------------------------------------------------------------- samplers
+# ----------------------------------------------------------------------------------------------
+# samplers
 GM = data.ring_mixture(8, 2.0, 0.15)
 N = 3000
 
@@ -151,10 +155,43 @@ def start_and_ref():
         N, generator=torch.Generator().manual_seed(10)
     )  # exact p_{t_max}
     ref = GM.sample(N, generator=torch.Generator().manual_seed(11))
-    floor = metrics.sliced_wasserstein(
-        GM.sample(N, generator=torch.Generator().manual_seed(12)), ref
+    # Error model for the sliced-W criterion: a perfect sampler's output is one more
+    # independent sample of the data, so its distance to ref is distributed like the
+    # distance between two independent samples. Four such distances (seeds 12-15) read
+    # 0.065-0.100; the bound allows 30 % above the largest of them.
+    floors = [
+        metrics.sliced_wasserstein(
+            GM.sample(N, generator=torch.Generator().manual_seed(s)), ref
+        )
+        for s in (12, 13, 14, 15)
+    ]
+    return x_T, ref, 1.3 * max(floors)
+
+
+def _quality(out, ref, sw_bound):
+    """(passes, stats): every mode, < 1 % outliers, within-mode std within 10 %, sliced
+    W at the sampling-noise level."""
+    st = metrics.mode_stats(out, GM.means, 0.15)
+    st["sw"] = metrics.sliced_wasserstein(out, ref)
+    ok = (
+        st["modes_covered"] == 8
+        and st["outlier_frac"] < 0.01
+        and abs(st["std_ratio"] - 1) < 0.1
+        and st["sw"] < sw_bound
     )
-    return x_T, ref, floor
+    return ok, st
+
+
+def _run(sampler, kw, x_T):
+    calls = [0]
+
+    def model(x, t):  # our own count of the network calls, independent of the sampler's
+        calls[0] += 1
+        return GM.eps_model(VP)(x, t)
+
+    fn = kd.reverse_sde_sample if sampler == "sde" else kd.pf_ode_sample
+    out, info = fn(model, x_T, VP, generator=torch.Generator().manual_seed(3), **kw)
+    return out, info, calls[0]
 
 
 @pytest.mark.parametrize(
@@ -168,34 +205,35 @@ def start_and_ref():
     ],
 )
 def test_exact_score_samplers_reproduce_the_mixture(start_and_ref, sampler, kw):
-    x_T, ref, floor = start_and_ref
-    fn = kd.reverse_sde_sample if sampler == "sde" else kd.pf_ode_sample
-    out, info = fn(
-        GM.eps_model(VP), x_T, VP, generator=torch.Generator().manual_seed(3), **kw
-    )
-    st = metrics.mode_stats(out, GM.means, 0.15)
-    sw = metrics.sliced_wasserstein(out, ref)
-    assert (
-        st["modes_covered"] == 8
-        and st["outlier_frac"] < 0.01
-        and abs(st["std_ratio"] - 1) < 0.1
-    ), st
-    assert sw < 1.5 * floor + 0.02, (sw, floor)
-    assert info["nfe"] == (
-        kw.get("steps", 0) * (2 if kw.get("method") == "heun" else 1) + 1
-        if kw.get("method") != "dopri5"
-        else info["nfe"]
-    )
-    assert info["nfe"] > 10
+    x_T, ref, sw_bound = start_and_ref
+    out, info, calls = _run(sampler, kw, x_T)
+    ok, st = _quality(out, ref, sw_bound)
+    assert ok, (st, sw_bound)
+    assert info["nfe"] == calls  # the reported NFE is the number of model calls
+    if kw.get("method") != "dopri5":  # fixed grids: steps (x2 for Heun) + 1 to denoise
+        assert calls == kw["steps"] * (2 if kw.get("method") == "heun" else 1) + 1
+    else:
+        assert calls > 20
 
 
-def test_too_few_sde_steps_are_visibly_worse(start_and_ref):
-    """A check that the bound above can fail: 5 Euler–Maruyama steps leave the modes far too wide."""
-    x_T, _, _ = start_and_ref
-    out, _ = kd.reverse_sde_sample(
-        GM.eps_model(VP), x_T, VP, steps=5, generator=torch.Generator().manual_seed(3)
-    )
-    assert abs(metrics.mode_stats(out, GM.means, 0.15)["std_ratio"] - 1) > 0.3
+@pytest.mark.parametrize(
+    "sampler, kw",
+    [
+        ("sde", dict(steps=5)),
+        ("ode", dict(method="euler", steps=5)),
+        ("ode", dict(method="heun", steps=3)),
+        ("ode", dict(method="ddim", steps=5)),
+        ("ode", dict(method="dopri5", rtol=0.5, atol=0.5)),
+    ],
+)
+def test_too_few_steps_fail_the_same_criteria(start_and_ref, sampler, kw):
+    """The twin of the test above: the same criteria reject each sampler with too few
+    steps (or too loose tolerances); measured std ratios 2.1-2.6 (outliers 5 %)
+    against 0.99-1.02 above."""
+    x_T, ref, sw_bound = start_and_ref
+    out, _, _ = _run(sampler, kw, x_T)
+    ok, st = _quality(out, ref, sw_bound)
+    assert not ok, st
 
 
 @pytest.mark.parametrize("t_mid", [0.2, 0.5])
@@ -211,12 +249,14 @@ def test_pf_ode_preserves_intermediate_marginals(start_and_ref, t_mid):
     )
     floor = metrics.sliced_wasserstein(ref2, ref)
     assert metrics.sliced_wasserstein(out, ref) < 1.5 * floor + 0.02
-    # the mean log-density under the exact p_t matches that of true samples (a second, finer statistic)
+    # the mean log-density under the exact p_t matches that of true samples (a second,
+    # finer statistic)
     assert abs(float(marg.log_prob(out).mean() - marg.log_prob(ref).mean())) < 0.05
 
 
 def test_pf_ode_maps_gaussian_to_gaussian_exactly():
-    """1-D data N(m, s^2): the PF-ODE flow is affine, x_t = a m + sqrt(a^2 s^2 + b^2) z, so it is known in closed form."""
+    """1-D data N(m, s^2): the PF-ODE flow is affine, x_t = a m + sqrt(a^2 s^2 + b^2) z,
+    so it is known in closed form."""
     m, s = 0.7, 0.4
     gm = data.GaussianMixture([[m]], [s**2])
     x1 = torch.linspace(-3, 3, 13, dtype=torch.float64)[:, None]
@@ -262,10 +302,14 @@ def test_pf_ode_solvers_against_torchdiffeq_and_scipy():
     ).y[:, -1]
     np.testing.assert_allclose(ref_t.reshape(-1).numpy(), ref_s, atol=1e-6)
     model = GM.eps_model(VP)
+    ref_s = torch.as_tensor(ref_s).reshape(x1.shape)
+    # the reference is scipy's RK45 (torchdiffeq is what our dopri5 calls); tolerances
+    # ~5-7x the measured errors (heun 2.0e-5, euler 1.6e-4, dopri5 7e-7: review evidence
+    # slack.txt)
     for method, steps, tol in [
         ("heun", 1000, 1e-4),
-        ("euler", 4000, 5e-3),
-        ("dopri5", None, 1e-5),
+        ("euler", 4000, 1e-3),
+        ("dopri5", None, 5e-6),
     ]:
         ours, info = kd.pf_ode_sample(
             model,
@@ -278,7 +322,7 @@ def test_pf_ode_solvers_against_torchdiffeq_and_scipy():
             rtol=1e-7,
             atol=1e-7,
         )
-        torch.testing.assert_close(ours, ref_t, atol=tol, rtol=0)
+        torch.testing.assert_close(ours, ref_s, atol=tol, rtol=0)
     coarse, _ = kd.pf_ode_sample(
         model, x1, VP, method="euler", steps=20, t_end=t1, denoise=False
     )
@@ -319,9 +363,11 @@ def test_forward_sde_moments():
         assert abs(float(x.std()) - b) < 4 * se + 2e-3
 
 
-# ---------------------------------------------------------------------------------------------- losses
+# ----------------------------------------------------------------------------------------------
+# losses
 def test_dsm_minus_sm_is_the_predicted_constant():
-    """1-D data N(m, s^2) at a fixed t: DSM - SM = a^2 s^2 / (a^2 s^2 + b^2), whatever the model."""
+    """1-D data N(m, s^2) at a fixed t: DSM - SM = a^2 s^2 / (a^2 s^2 + b^2), whatever
+    the model."""
     m, s, t = 0.5, 0.6, 0.3
     gm = data.GaussianMixture([[m]], [s**2])
     a, b = float(VP.signal(t)), float(VP.noise(t))
@@ -349,7 +395,8 @@ def test_dsm_minus_sm_is_the_predicted_constant():
     assert float(kd.sm_loss(exact, x0[:1000], VP, gm.score_fn(VP), t=t)) < 1e-20
 
 
-# ---------------------------------------------------------------------------------------------- errors
+# ----------------------------------------------------------------------------------------------
+# errors
 X = torch.randn(4, 2, dtype=torch.float64)
 EPS = GM.eps_model(VP)
 
@@ -376,7 +423,7 @@ EPS = GM.eps_model(VP)
             ValueError,
             "signal",
         ),
-        (lambda: kd.CustomSchedule(1.0, lambda t: t), TypeError, "callables"),
+        (lambda: kd.CustomSchedule(1.0, lambda t: t), TypeError, "must be callable"),
         (
             lambda: kd.DiscreteSchedule.from_continuous(kd.VESchedule(), 10),
             ValueError,
@@ -434,7 +481,7 @@ EPS = GM.eps_model(VP)
         (
             lambda: kd.reverse_sde_sample(lambda x, t: x[:, :1], X, VP, steps=2),
             ValueError,
-            "shaped like x",
+            "shaped like",
         ),
         (
             lambda: kd.reverse_sde_sample(
@@ -451,7 +498,7 @@ EPS = GM.eps_model(VP)
         (
             lambda: kd.dsm_loss(lambda x, t: x[:, :1], X, VP),
             ValueError,
-            "shaped like x",
+            "shaped like",
         ),
         (lambda: kd.dsm_loss(EPS, X, VP, t=torch.ones(3)), ValueError, "shape"),
         (lambda: kd.dsm_loss(EPS, X, VP, t=0.0), ValueError, "noise"),
@@ -468,7 +515,8 @@ def test_errors(call, exc, match):
         call()
 
 
-# ---------------------------------------------------------------------------------------------- score-matching chapter
+# ----------------------------------------------------------------------------------------------
+# score-matching chapter
 def test_ratio_estimate_converges_to_the_score_with_many_reference_points():
     x = torch.tensor([[1.0, 0.5], [-0.4, -1.2], [0.3, 1.9]], dtype=torch.float64)
     ref = GM.sample(200_000, generator=torch.Generator().manual_seed(0))
@@ -508,7 +556,8 @@ def test_posterior_sample_mean_is_tweedie():
 
 
 def test_sm_ratio_loss_with_the_batch_as_reference_targets_the_score():
-    """With a huge batch the plug-in target is the exact score, so the loss equals sm_loss at that time."""
+    """With a huge batch the plug-in target is the exact score, so the loss equals
+    sm_loss at that time."""
     x0 = GM.sample(4_000, generator=torch.Generator().manual_seed(0))
     model = lambda x, t: 0.3 * x  # noqa: E731
     a = kd.sm_ratio_loss(

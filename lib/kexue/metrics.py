@@ -1,11 +1,14 @@
-"""Distances between sample sets: sliced Wasserstein and MMD (used to score generated samples)."""
+"""Distances between sample sets: sliced Wasserstein and MMD (used to score generated
+samples)."""
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import torch
 
-from ._validate import check_int, check_positive
+from ._validate import check_bool, check_int, check_positive, check_real
 
 __all__ = [
     "sliced_wasserstein",
@@ -16,14 +19,38 @@ __all__ = [
 ]
 
 
+def _as_array(x, name: str) -> np.ndarray:
+    """A float64 numpy copy of a float tensor or array-like; integer tensors are
+    rejected."""
+    if isinstance(x, torch.Tensor):
+        if not x.is_floating_point():
+            raise TypeError(f"{name} must be a float tensor, got {x.dtype}")
+        return x.detach().cpu().double().numpy()
+    if x is None or isinstance(x, str | bytes | dict):
+        raise TypeError(
+            f"{name} must be a tensor or an array of numbers, got {type(x).__name__}"
+        )
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a tensor or an array of numbers") from err
+
+
 def _as_2d(x, name: str) -> np.ndarray:
-    a = (
-        x.detach().cpu().double().numpy()
-        if isinstance(x, torch.Tensor)
-        else np.asarray(x, dtype=np.float64)
-    )
+    a = _as_array(x, name)
     if a.ndim != 2 or a.shape[0] < 1:
         raise ValueError(f"{name} must have shape (N, D) with N >= 1, got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(
+            f"{name} contains NaN or inf ({int(np.sum(~np.isfinite(a)))} entries)"
+        )
+    return a
+
+
+def _as_1d(x, name: str) -> np.ndarray:
+    a = _as_array(x, name).ravel()
+    if a.size == 0:
+        raise ValueError(f"{name} must not be empty")
     if not np.all(np.isfinite(a)):
         raise ValueError(
             f"{name} contains NaN or inf ({int(np.sum(~np.isfinite(a)))} entries)"
@@ -35,28 +62,28 @@ def random_directions(d: int, n_proj: int, seed: int = 0) -> np.ndarray:
     """``n_proj`` unit vectors in R^d, shape (d, n_proj), uniform on the sphere."""
     d = check_int(d, "d", min_value=1)
     n_proj = check_int(n_proj, "n_proj", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
     g = np.random.default_rng(seed).standard_normal((d, n_proj))
     return g / np.linalg.norm(g, axis=0, keepdims=True)
 
 
 def _quantiles(v: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Empirical quantile functions of the columns of v (N, P) at ``levels`` (M,) -> (M, P)."""
-    v = np.sort(v, axis=0)
-    n = v.shape[0]
-    idx = np.minimum(
-        (levels * n).astype(int), n - 1
-    )  # the step quantile function F^{-1}(q)
-    return v[idx]
+    """Empirical quantile functions of the columns of v (N, P) at ``levels`` (M,) -> (M,
+    P)."""
+    # the step quantile function F^{-1}(q) = min{x : F(x) >= q} (numpy's "inverted_cdf")
+    return np.quantile(v, levels, axis=0, method="inverted_cdf")
 
 
 def sliced_wasserstein(
     x, y, n_proj: int = 256, p: int = 2, seed: int = 0, projections=None
 ) -> float:
-    """Sliced p-Wasserstein distance ``(mean_k W_p^p(x.theta_k, y.theta_k))^(1/p)`` between (N, D) and (M, D).
+    """Sliced p-Wasserstein distance ``(mean_k W_p^p(x.theta_k, y.theta_k))^(1/p)``
+    between (N, D) and (M, D).
 
-    Sample sizes may differ (exact 1-D transport between empirical measures via their quantile
-    functions on the merged grid). ``projections``: optional (D, P) unit directions; otherwise ``n_proj``
-    random directions from ``seed`` (fixed, so repeated calls compare like with like).
+    Sample sizes may differ (exact 1-D transport between empirical measures via their
+    quantile functions on the merged grid). ``projections``: optional (D, P) unit
+    directions; otherwise ``n_proj`` random directions from ``seed`` (fixed, so
+    repeated calls compare like with like).
     """
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     if a.shape[1] != b.shape[1]:
@@ -64,17 +91,23 @@ def sliced_wasserstein(
             f"x and y must have the same dimension, got {a.shape[1]} and {b.shape[1]}"
         )
     p = check_int(p, "p", min_value=1)
-    theta = (
-        random_directions(a.shape[1], n_proj, seed)
-        if projections is None
-        else np.asarray(projections, float)
-    )
-    if theta.ndim != 2 or theta.shape[0] != a.shape[1]:
-        raise ValueError(
-            f"projections must have shape (D={a.shape[1]}, P), got {theta.shape}"
-        )
+    n_proj = check_int(n_proj, "n_proj", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
+    if projections is None:
+        theta = random_directions(a.shape[1], n_proj, seed)
+    else:
+        theta = _as_array(projections, "projections")
+        if theta.ndim != 2 or theta.shape[0] != a.shape[1] or theta.shape[1] < 1:
+            raise ValueError(
+                f"projections must have shape (D={a.shape[1]}, P), got {theta.shape}"
+            )
+        if not np.all(np.isfinite(theta)):
+            raise ValueError("projections must be finite")
+        if not np.allclose(np.linalg.norm(theta, axis=0), 1.0, rtol=0, atol=1e-6):
+            raise ValueError("projections must have unit-norm columns (directions)")
     pa, pb = a @ theta, b @ theta
-    # exact 1-D OT between two empirical measures: integrate |F^-1 - G^-1|^p over the merged breakpoints
+    # exact 1-D OT between two empirical measures: integrate |F^-1 - G^-1|^p over the
+    # merged breakpoints
     n, m = len(pa), len(pb)
     cuts = np.union1d(np.arange(1, n) / n, np.arange(1, m) / m)
     edges = np.concatenate([[0.0], cuts, [1.0]])
@@ -85,11 +118,20 @@ def sliced_wasserstein(
 
 
 def mmd2_rbf(x, y, bandwidths=(0.1, 0.5, 1.0, 2.0), unbiased: bool = True) -> float:
-    """Squared MMD with a sum of Gaussian kernels ``exp(-|u-v|^2 / (2 h^2))`` over ``bandwidths``."""
+    """Squared MMD with a sum of Gaussian kernels ``exp(-|u-v|^2 / (2 h^2))`` over
+    ``bandwidths``."""
     a, b = _as_2d(x, "x"), _as_2d(y, "y")
     if a.shape[1] != b.shape[1]:
         raise ValueError(
             f"x and y must have the same dimension, got {a.shape[1]} and {b.shape[1]}"
+        )
+    check_bool(unbiased, "unbiased")
+    if isinstance(bandwidths, numbers.Real) and not isinstance(bandwidths, bool):
+        bandwidths = (bandwidths,)  # one bandwidth
+    if not isinstance(bandwidths, tuple | list | np.ndarray):
+        raise TypeError(
+            f"bandwidths must be a number or a sequence of numbers, got "
+            f"{type(bandwidths).__name__}"
         )
     hs = [check_positive(h, "bandwidths[k]") for h in bandwidths]
     if not hs:
@@ -113,12 +155,14 @@ def mmd2_rbf(x, y, bandwidths=(0.1, 0.5, 1.0, 2.0), unbiased: bool = True) -> fl
 
 
 def mode_stats(samples, centers, std: float, outlier_k: float = 4.0) -> dict:
-    """Per-mode summary for samples of a mixture with known, well-separated ``centers`` (K, D).
+    """Per-mode summary for samples of a mixture with known, well-separated ``centers``
+    (K, D).
 
-    Each sample is assigned to its nearest centre; samples farther than ``outlier_k * std`` (times
-    sqrt(D)) from it are outliers. Returns ``modes_covered`` (modes with >= 1 % of the inliers),
-    ``tv`` (total variation between mode frequencies and uniform), ``std_ratio`` (pooled within-mode
-    standard deviation of the inliers / ``std``) and ``outlier_frac``.
+    Each sample is assigned to its nearest centre; samples farther than ``outlier_k *
+    std`` (times sqrt(D)) from it are outliers. Returns ``modes_covered`` (modes
+    with >= 1 % of the inliers), ``tv`` (total variation between mode frequencies
+    and uniform), ``std_ratio`` (pooled within-mode standard deviation of the
+    inliers / ``std``) and ``outlier_frac``.
     """
     x, c = _as_2d(samples, "samples"), _as_2d(centers, "centers")
     if x.shape[1] != c.shape[1]:
@@ -126,6 +170,7 @@ def mode_stats(samples, centers, std: float, outlier_k: float = 4.0) -> dict:
             f"samples and centers must have the same dimension, got {x.shape[1]} and {c.shape[1]}"
         )
     std = check_positive(std, "std")
+    outlier_k = check_positive(outlier_k, "outlier_k")
     d2 = ((x[:, None, :] - c[None]) ** 2).sum(-1)  # (N, K)
     k = d2.argmin(1)
     dist = np.sqrt(d2[np.arange(len(x)), k])
@@ -154,30 +199,30 @@ def histogram_l1(
 ) -> float:
     """L1 distance between the histogram density of 1-D ``samples`` and a reference law.
 
-    ``reference`` is either a density evaluated on ``grid`` (interpolated to the bin centres) or, when ``grid``
-    is None, a second set of samples (histogrammed on the same bins). Used to compare particles with a PDE
-    solution (test-functions chapter).
+    ``reference`` is either a density evaluated on ``grid`` (interpolated to the bin
+    centres) or, when ``grid`` is None, a second set of samples (histogrammed on the
+    same bins). Used to compare particles with a PDE solution (test-functions
+    chapter).
     """
-    x = np.asarray(
-        samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples,
-        dtype=float,
-    ).ravel()
+    x = _as_1d(samples, "samples")
     bins = check_int(bins, "bins", min_value=1)
-    lo, hi = value_range
+    if not isinstance(value_range, tuple | list) or len(value_range) != 2:
+        raise TypeError(f"value_range must be a pair (low, high), got {value_range!r}")
+    lo = check_real(value_range[0], "value_range")
+    hi = check_real(value_range[1], "value_range")
     if not lo < hi:
         raise ValueError(
             f"value_range must be (low, high) with low < high, got {value_range}"
         )
     hist, edges = np.histogram(x, bins=bins, range=(lo, hi), density=True)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    ref = np.asarray(
-        reference.detach().cpu() if isinstance(reference, torch.Tensor) else reference,
-        dtype=float,
-    ).ravel()
+    ref = _as_1d(reference, "reference")
     if grid is None:
         other = np.histogram(ref, bins=bins, range=(lo, hi), density=True)[0]
     else:
-        g = np.asarray(grid, dtype=float)
+        g = _as_1d(grid, "grid")
+        if np.any(np.diff(g) <= 0):
+            raise ValueError("grid must be strictly increasing")
         if g.shape != ref.shape:
             raise ValueError(
                 f"grid and reference must have the same length, got {g.shape} and {ref.shape}"

@@ -1,13 +1,24 @@
-"""Toy data sets, generated locally or read from scikit-learn's bundled files (never downloaded)."""
+"""Toy data sets, generated locally or read from scikit-learn's bundled files (never
+downloaded)."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .._validate import check_int, check_positive
+from .._validate import check_bool, check_int, check_positive, check_real
 
 __all__ = ["moons", "swiss_roll", "two_d", "digits", "digits_images", "TWO_D"]
+
+
+def _pair(v, name: str) -> tuple[float, float]:
+    """A finite ``(low, high)`` pair with ``low < high``."""
+    if not isinstance(v, tuple | list) or len(v) != 2:
+        raise TypeError(f"{name} must be a pair (low, high), got {v!r}")
+    lo, hi = check_real(v[0], name), check_real(v[1], name)
+    if not lo < hi:
+        raise ValueError(f"{name} must be (low, high) with low < high, got {v}")
+    return lo, hi
 
 
 def _standardize(x: np.ndarray) -> np.ndarray:
@@ -17,11 +28,14 @@ def _standardize(x: np.ndarray) -> np.ndarray:
 def moons(
     n: int, noise: float = 0.05, seed: int = 0, standardize: bool = True
 ) -> torch.Tensor:
-    """Two interleaved half circles (scikit-learn ``make_moons``), shape (n, 2), float32."""
+    """Two interleaved half circles (scikit-learn ``make_moons``), shape (n, 2),
+    float32."""
     from sklearn.datasets import make_moons
 
     n = check_int(n, "n", min_value=2)
     check_positive(noise, "noise", allow_zero=True)
+    seed = check_int(seed, "seed", min_value=0)
+    check_bool(standardize, "standardize")
     x, _ = make_moons(n_samples=n, noise=noise, random_state=seed)
     return torch.as_tensor(_standardize(x) if standardize else x, dtype=torch.float32)
 
@@ -29,11 +43,14 @@ def moons(
 def swiss_roll(
     n: int, noise: float = 0.3, seed: int = 0, standardize: bool = True
 ) -> torch.Tensor:
-    """A 2-D swiss roll: scikit-learn ``make_swiss_roll`` projected on its (x, z) plane, shape (n, 2)."""
+    """A 2-D swiss roll: scikit-learn ``make_swiss_roll`` projected on its (x, z) plane,
+    shape (n, 2)."""
     from sklearn.datasets import make_swiss_roll
 
     n = check_int(n, "n", min_value=2)
     check_positive(noise, "noise", allow_zero=True)
+    seed = check_int(seed, "seed", min_value=0)
+    check_bool(standardize, "standardize")
     x, _ = make_swiss_roll(n_samples=n, noise=noise, random_state=seed)
     x = x[:, [0, 2]]
     return torch.as_tensor(
@@ -55,21 +72,23 @@ TWO_D = {"moons": moons, "swiss_roll": swiss_roll, "gaussians": _gaussians}
 
 
 def two_d(name: str, n: int, seed: int = 0) -> torch.Tensor:
-    """One of the book's 2-D sets by name: ``"moons"``, ``"swiss_roll"`` or ``"gaussians"`` (8-mode ring)."""
-    if name not in TWO_D:
+    """One of the book's 2-D sets by name: ``"moons"``, ``"swiss_roll"`` or
+    ``"gaussians"`` (8-mode ring)."""
+    if not isinstance(name, str) or name not in TWO_D:
         raise ValueError(f"name must be one of {sorted(TWO_D)}, got {name!r}")
+    n = check_int(n, "n", min_value=2)
+    seed = check_int(seed, "seed", min_value=0)
     return TWO_D[name](n, seed=seed)
 
 
 def digits(
     scale: tuple[float, float] = (-1.0, 1.0),
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's 1,797 handwritten digits as (1797, 64) float32 in ``scale``, with labels (1797,)."""
+    """scikit-learn's 1,797 handwritten digits as (1797, 64) float32 in ``scale``, with
+    labels (1797,)."""
     from sklearn.datasets import load_digits
 
-    lo, hi = scale
-    if not lo < hi:
-        raise ValueError(f"scale must be (low, high) with low < high, got {scale}")
+    lo, hi = _pair(scale, "scale")
     d = load_digits()
     x = d.data.astype(np.float32) / 16.0
     return torch.as_tensor(lo + (hi - lo) * x), torch.as_tensor(d.target)

@@ -1,8 +1,10 @@
-"""Diffusion models: schedules, the forward process, samplers and losses (diffusion part of the book).
+"""Diffusion models: schedules, the forward process, samplers and losses (diffusion part
+of the book).
 
-Notation follows the posts: ``x_t = signal[t] * x_0 + noise[t] * eps``, where ``signal`` is Su's
-:math:`\\bar\\alpha_t` and ``noise`` is :math:`\\bar\\beta_t`. **Su's** :math:`\\bar\\alpha_t` **is the square
-root of DDPM's / diffusers'** ``alphas_cumprod``; the code never uses a bare ``alpha_bar`` name.
+Notation follows the posts: ``x_t = signal[t] * x_0 + noise[t] * eps``, where ``signal``
+is Su's :math:`\\bar\\alpha_t` and ``noise`` is :math:`\\bar\\beta_t`. **Su's**
+:math:`\\bar\\alpha_t` **is the square root of DDPM's / diffusers'** ``alphas_cumprod``;
+the code never uses a bare ``alpha_bar`` name.
 """
 
 from . import (
@@ -15,6 +17,7 @@ from . import (
     sid_tools,
     testfn,
 )
+from ._core import eps_from_x0, x0_from_eps
 from .continuous import (
     CustomSchedule,
     HeatSchedule,
@@ -61,6 +64,8 @@ __all__ = [
     "DiscreteSchedule",
     "q_sample",
     "eps_to_x0",
+    "x0_from_eps",
+    "eps_from_x0",
     "x0_to_eps",
     "Trajectory",
     "ddim_step",

@@ -1,24 +1,34 @@
-"""Continuous-time noise schedules ``x_t = signal(t) x_0 + noise(t) eps`` (sde chapter, eq. sde-marginal).
+"""Continuous-time noise schedules ``x_t = signal(t) x_0 + noise(t) eps`` (sde chapter,
+eq. sde-marginal).
 
-A :class:`NoiseSchedule` is defined by its two coefficient functions, Su's :math:`\\bar\\alpha_t` (``signal``)
-and :math:`\\bar\\beta_t` (``noise``). The linear SDE ``dx = f_t x dt + g_t dw`` with exactly these marginals has
-(sde chapter, eq. sde-fg)::
+A :class:`NoiseSchedule` is defined by its two coefficient functions, Su's
+:math:`\\bar\\alpha_t` (``signal``) and :math:`\\bar\\beta_t` (``noise``). The linear
+SDE ``dx = f_t x dt + g_t dw`` with exactly these marginals has (sde chapter, eq.
+sde-fg)::
 
     f_t   = d log signal / dt
     g_t^2 = 2 signal noise d(noise / signal)/dt  =  d(noise^2)/dt - 2 f_t noise^2
 
-The base class computes both by autograd; the named schedules override them with closed forms (and the
-tests check that the two agree). Times are floats in ``[0, t_max]``; ``t_min`` is the smallest time that
-samplers and losses use (the score is singular where ``noise = 0``).
+The base class computes both by autograd; the named schedules override them with closed
+forms (and the tests check that the two agree). Times are floats in ``[0, t_max]``;
+``t_min`` is the smallest time that samplers and losses use (the score is singular where
+``noise = 0``).
 
-* :class:`VPSchedule` — Song et al.'s variance-preserving SDE, ``beta(t) = beta_min + t (beta_max - beta_min)``.
-* :class:`VESchedule` — variance exploding, ``signal = 1``, ``noise = sigma_min (sigma_max/sigma_min)^t``.
-* :class:`HeatSchedule` — ``signal = 1``, ``noise = t`` on ``(0, t_max]``: pure added noise (the heat equation).
-* :class:`CustomSchedule` — any differentiable pair of functions; ``f`` and ``g^2`` by autograd.
+* :class:`VPSchedule` — Song et al.'s variance-preserving SDE, ``beta(t) = beta_min + t
+  (beta_max - beta_min)``.
+* :class:`VESchedule` — variance exploding, ``signal = 1``, ``noise = sigma_min
+  (sigma_max/sigma_min)^t``.
+* :class:`HeatSchedule` — ``signal = 1``, ``noise = t`` on ``(0, t_max]``: pure added
+  noise (the heat equation).
+* :class:`CustomSchedule` — any differentiable pair of functions; ``f`` and ``g^2`` by
+  autograd.
 
-Conversions: :meth:`DiscreteSchedule.from_continuous` (a VP schedule sampled at ``t = i/T``) and
-:meth:`CustomSchedule.from_discrete` (log-linear interpolation of a discrete chain); :func:`eps_to_score`,
-:func:`score_to_eps`, :func:`eps_to_x0`, :func:`x0_to_eps` for the three parametrisations of a model.
+Conversions run one way, continuous -> discrete: :meth:`NoiseSchedule.discretize` (a VP
+schedule sampled at ``t = i/T``; :meth:`DiscreteSchedule.from_continuous` is the same,
+duck-typed, and imports nothing from here) and :meth:`CustomSchedule.from_discrete`
+(log-linear interpolation of a discrete chain); :func:`eps_to_score`,
+:func:`score_to_eps`, :func:`eps_to_x0`, :func:`x0_to_eps` for the three
+parametrisations of a model.
 """
 
 from __future__ import annotations
@@ -28,7 +38,15 @@ from collections.abc import Callable
 
 import torch
 
-from .._validate import check_int, check_positive, check_same_shape, check_tensor
+from .._validate import (
+    check_callable,
+    check_generator,
+    check_positive,
+    check_same_shape,
+    check_tensor,
+    randn_for,
+)
+from ._core import _expand, eps_from_x0, expand_time, x0_from_eps
 from .schedules import DiscreteSchedule
 
 __all__ = [
@@ -42,17 +60,20 @@ __all__ = [
     "cont_eps_to_x0",
     "cont_x0_to_eps",
     "expand_time",
+    "discrete_from_continuous",
 ]
 
 _TOL = 1e-9
 
 
 class NoiseSchedule:
-    """A continuous Gaussian perturbation ``x_t = signal(t) x0 + noise(t) eps``, ``t`` in ``[0, t_max]``.
+    """A continuous Gaussian perturbation ``x_t = signal(t) x0 + noise(t) eps``, ``t``
+    in ``[0, t_max]``.
 
-    Subclasses implement ``_signal(t)`` and ``_noise(t)`` on float64 tensors (differentiably, so that the
-    autograd drift and diffusion work). Public methods take a float or a tensor of times and return a
-    float64 tensor of the same shape; a time outside ``[0, t_max]`` raises ``ValueError``.
+    Subclasses implement ``_signal(t)`` and ``_noise(t)`` on float64 tensors
+    (differentiably, so that the autograd drift and diffusion work). Public methods
+    take a float or a tensor of times and return a float64 tensor of the same shape;
+    a time outside ``[0, t_max]`` raises ``ValueError``.
     """
 
     t_min: float = 1e-3
@@ -65,10 +86,16 @@ class NoiseSchedule:
     def _noise(self, t: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ checked public API
+    # ------------------------------------------------------------------ checked public
+    # API
     def _t(self, t, name: str = "t") -> torch.Tensor:
         if isinstance(t, bool):
             raise TypeError(f"{name} must be a number or a tensor, got bool")
+        if isinstance(t, torch.Tensor) and not t.is_floating_point():
+            raise TypeError(
+                f"{name} must be a float time or tensor of times, got dtype {t.dtype} "
+                f"(use {name}.double())"
+            )
         try:
             tt = torch.as_tensor(t, dtype=torch.float64)
         except (TypeError, ValueError, RuntimeError) as err:
@@ -86,18 +113,23 @@ class NoiseSchedule:
                 f"{name} must lie in the schedule's range [0, {self.t_max:g}], got "
                 f"[{float(tt.min()):.4g}, {float(tt.max()):.4g}]"
             )
-        return tt
+        # the tolerance band admits round-off just outside [0, t_max]; evaluate at the
+        # boundary
+        return tt.clamp(0.0, self.t_max)
 
     def signal(self, t) -> torch.Tensor:
-        """Su's :math:`\\bar\\alpha_t`, the coefficient of ``x0`` (float64, shape of ``t``)."""
+        """Su's :math:`\\bar\\alpha_t`, the coefficient of ``x0`` (float64, shape of
+        ``t``)."""
         return self._signal(self._t(t))
 
     def noise(self, t) -> torch.Tensor:
-        """Su's :math:`\\bar\\beta_t`, the standard deviation of the added noise (float64, shape of ``t``)."""
+        """Su's :math:`\\bar\\beta_t`, the standard deviation of the added noise
+        (float64, shape of ``t``)."""
         return self._noise(self._t(t))
 
     def sigma_ve(self, t) -> torch.Tensor:
-        """``noise / signal``: the noise level of the equivalent VE process ``x_t / signal(t)`` (ddim eq. ddim-ode)."""
+        """``noise / signal``: the noise level of the equivalent VE process ``x_t /
+        signal(t)`` (ddim eq. ddim-ode)."""
         t = self._t(t)
         return self._noise(t) / self._signal(t)
 
@@ -107,7 +139,8 @@ class NoiseSchedule:
         return 2 * (torch.log(self._signal(t)) - torch.log(self._noise(t)))
 
     def _grads(self, t: torch.Tensor):
-        """signal, noise and their time derivatives at ``t`` (autograd; elementwise in t)."""
+        """signal, noise and their time derivatives at ``t`` (autograd; elementwise in
+        t)."""
 
         def d(y, tt):
             if not y.requires_grad:
@@ -124,13 +157,15 @@ class NoiseSchedule:
         return s.detach(), n.detach(), ds.detach(), dn.detach()
 
     def drift_coef(self, t) -> torch.Tensor:
-        """``f_t = d log signal / dt`` (sde chapter, eq. sde-fg); autograd unless a subclass has a closed form."""
+        """``f_t = d log signal / dt`` (sde chapter, eq. sde-fg); autograd unless a
+        subclass has a closed form."""
         t = self._t(t)
         s, _, ds, _ = self._grads(t)
         return ds / s
 
     def diffusion_sq(self, t) -> torch.Tensor:
-        """``g_t^2 = 2 signal noise d(noise/signal)/dt = 2 noise (d noise/dt - f_t noise)`` (eq. sde-fg)."""
+        """``g_t^2 = 2 signal noise d(noise/signal)/dt = 2 noise (d noise/dt - f_t
+        noise)`` (eq. sde-fg)."""
         t = self._t(t)
         s, n, ds, dn = self._grads(t)
         return 2 * n * (dn - n * ds / s)
@@ -142,47 +177,49 @@ class NoiseSchedule:
         eps: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw ``x_t = signal(t) x0 + noise(t) eps``; x0 (B, *S), t a float or (B,). Returns ``(x_t, eps)``."""
-        check_tensor(x0, "x0", min_ndim=1)
+        """Draw ``x_t = signal(t) x0 + noise(t) eps``; x0 (B, *S), t a float or (B,).
+        Returns ``(x_t, eps)``."""
+        check_tensor(x0, "x0", min_ndim=1, finite=True)
+        check_generator(generator)
         if eps is None:
-            eps = torch.randn(
-                x0.shape, generator=generator, dtype=x0.dtype, device="cpu"
-            ).to(x0.device)
+            eps = randn_for(x0, generator)
         else:
+            check_tensor(eps, "eps")
             check_same_shape(x0, eps, "x0", "eps")
-        return expand_time(self.signal(t), x0) * x0 + expand_time(
-            self.noise(t), x0
-        ) * eps, eps
+        a, b = (
+            _expand(self.signal(t), x0, "t", "x0"),
+            _expand(self.noise(t), x0, "t", "x0"),
+        )
+        return a * x0 + b * eps, eps
 
     def prior_std(self) -> float:
-        """The standard deviation of the Gaussian that samplers start from, ``noise(t_max)``.
+        """The standard deviation of the Gaussian that samplers start from,
+        ``noise(t_max)``.
 
-        (It ignores ``signal(t_max) x0``, which is small for VP with the usual parameters and zero-mean data.)
+        (It ignores ``signal(t_max) x0``, which is small for VP with the usual
+        parameters and zero-mean data.)
         """
         return float(self.noise(self.t_max))
+
+    def discretize(self, T: int = 1000) -> DiscreteSchedule:
+        """The DDPM chain ``signal[i] = self.signal(i t_max / T)``, ``i = 1..T`` (sde
+        chapter); needs a VP schedule.
+
+        The score_sde ``SDE.discretize`` direction: the continuous side knows the
+        discrete one, never the reverse.
+        """
+        return DiscreteSchedule.from_continuous(self, T)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(t in [{self.t_min:g}, {self.t_max:g}])"
 
 
-def expand_time(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Shape a scalar or (B,) coefficient to broadcast over ``like`` (B, *S), in ``like``'s dtype and device."""
-    v = torch.as_tensor(v)
-    if v.ndim == 0:
-        return v.to(dtype=like.dtype, device=like.device)
-    if v.ndim != 1 or v.shape[0] != like.shape[0]:
-        raise ValueError(
-            f"times must be a number or have shape ({like.shape[0]},), got {tuple(v.shape)}"
-        )
-    return v.to(dtype=like.dtype, device=like.device).reshape(
-        -1, *([1] * (like.ndim - 1))
-    )
-
-
 class VPSchedule(NoiseSchedule):
-    """Song et al.'s VP SDE: ``f = -beta(t)/2``, ``g^2 = beta(t)``, ``beta(t) = beta_min + t (beta_max - beta_min)``.
+    """Song et al.'s VP SDE: ``f = -beta(t)/2``, ``g^2 = beta(t)``, ``beta(t) = beta_min
+    + t (beta_max - beta_min)``.
 
-    ``signal = exp(-t^2 (beta_max - beta_min)/4 - t beta_min/2)``, ``noise = sqrt(1 - signal^2)`` (sde chapter, the VP case of eq. sde-fg).
+    ``signal = exp(-t^2 (beta_max - beta_min)/4 - t beta_min/2)``, ``noise = sqrt(1 -
+    signal^2)`` (sde chapter, the VP case of eq. sde-fg).
     """
 
     def __init__(
@@ -205,7 +242,8 @@ class VPSchedule(NoiseSchedule):
 
     @classmethod
     def su_quadratic(cls, t_min: float = 1e-3) -> VPSchedule:
-        """``beta_min = 0, beta_max = 20``: ``signal = exp(-5 t^2)``, the DDIM post's schedule (ddim eq. ddim-su-approx)."""
+        """``beta_min = 0, beta_max = 20``: ``signal = exp(-5 t^2)``, the DDIM post's
+        schedule (ddim eq. ddim-su-approx)."""
         return cls(0.0, 20.0, t_min=t_min)
 
     def _log_signal(self, t):
@@ -232,9 +270,11 @@ class VPSchedule(NoiseSchedule):
 
 
 class VESchedule(NoiseSchedule):
-    """Variance exploding: ``signal = 1``, ``noise = sigma_min (sigma_max / sigma_min)^t``; ``f = 0``, ``g^2 = d noise^2/dt``.
+    """Variance exploding: ``signal = 1``, ``noise = sigma_min (sigma_max /
+    sigma_min)^t``; ``f = 0``, ``g^2 = d noise^2/dt``.
 
-    ``noise(0) = sigma_min > 0``, so the score is finite on the whole range and ``t_min`` defaults to 0.
+    ``noise(0) = sigma_min > 0``, so the score is finite on the whole range and
+    ``t_min`` defaults to 0.
     """
 
     def __init__(
@@ -268,10 +308,12 @@ class VESchedule(NoiseSchedule):
 
 
 class HeatSchedule(NoiseSchedule):
-    """Pure added noise: ``signal = 1``, ``noise = t`` for ``t`` in ``[0, t_max]``; ``f = 0``, ``g^2 = 2 t``.
+    """Pure added noise: ``signal = 1``, ``noise = t`` for ``t`` in ``[0, t_max]``; ``f
+    = 0``, ``g^2 = 2 t``.
 
-    The marginal density solves the heat equation ``d_t p = t lap p`` (ode-direct chapter). ``noise(0) = 0``:
-    the score is singular at ``t = 0``, so samplers stop at ``t_min``.
+    The marginal density solves the heat equation ``d_t p = t lap p`` (ode-direct
+    chapter). ``noise(0) = 0``: the score is singular at ``t = 0``, so samplers stop
+    at ``t_min``.
     """
 
     def __init__(self, t_max: float = 50.0, t_min: float = 1e-3):
@@ -297,10 +339,12 @@ class HeatSchedule(NoiseSchedule):
 
 
 class CustomSchedule(NoiseSchedule):
-    """Any differentiable ``signal(t)``, ``noise(t)`` (float64 tensor -> tensor); ``f`` and ``g^2`` by autograd.
+    """Any differentiable ``signal(t)``, ``noise(t)`` (float64 tensor -> tensor); ``f``
+    and ``g^2`` by autograd.
 
-    Example: ``CustomSchedule(lambda t: torch.cos(t * pi / 2), lambda t: torch.sin(t * pi / 2), t_min=1e-3)``
-    (a cosine VP schedule). ``signal`` must be > 0 and ``noise`` >= 0 on ``[0, t_max]`` (checked on a grid).
+    Example: ``CustomSchedule(lambda t: torch.cos(t * pi / 2), lambda t: torch.sin(t *
+    pi / 2), t_min=1e-3)`` (a cosine VP schedule). ``signal`` must be > 0 and
+    ``noise`` >= 0 on ``[0, t_max]`` (checked on a grid).
     """
 
     def __init__(
@@ -312,10 +356,10 @@ class CustomSchedule(NoiseSchedule):
         t_max: float = 1.0,
         name: str = "custom",
     ):
-        if not callable(signal) or not callable(noise):
-            raise TypeError(
-                "signal and noise must be callables mapping a float64 tensor of times to a tensor"
-            )
+        check_callable(signal, "signal")
+        check_callable(noise, "noise")
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
         self._sig_fn, self._noi_fn, self.name = signal, noise, name
         self.t_max = check_positive(t_max, "t_max")
         self.t_min = check_positive(t_min, "t_min", allow_zero=True)
@@ -323,8 +367,9 @@ class CustomSchedule(NoiseSchedule):
             raise ValueError(f"t_min must be < t_max, got {t_min} >= {t_max}")
         grid = torch.linspace(0, self.t_max, 101, dtype=torch.float64)
         s, n = self._signal(grid), self._noise(grid)
-        if s.shape != grid.shape or n.shape != grid.shape:
-            raise ValueError("signal(t) and noise(t) must return tensors shaped like t")
+        for out, nm in ((s, "signal"), (n, "noise")):
+            if not isinstance(out, torch.Tensor) or out.shape != grid.shape:
+                raise ValueError(f"{nm}(t) must return a tensor shaped like t")
         if not (torch.all(torch.isfinite(s)) and torch.all(s > 0)):
             raise ValueError("signal(t) must be finite and > 0 on [0, t_max]")
         if not (torch.all(torch.isfinite(n)) and torch.all(n >= 0)):
@@ -338,13 +383,20 @@ class CustomSchedule(NoiseSchedule):
 
     @classmethod
     def from_discrete(cls, sched: DiscreteSchedule) -> CustomSchedule:
-        """A VP schedule through the points ``(i/T, signal[i])`` of a discrete chain, log-linear in between.
+        """A VP schedule through the points ``(i/T, signal[i])`` of a discrete chain,
+        log-linear in between.
 
-        ``noise = sqrt(1 - signal^2)``; ``t_min = 1/T`` (the first noisy index). Its ``f_t`` is piecewise constant.
+        ``noise = sqrt(1 - signal^2)``; ``t_min = 1/T`` (the first noisy index). Its
+        ``f_t`` is piecewise constant.
         """
         if not isinstance(sched, DiscreteSchedule):
             raise TypeError(
                 f"sched must be a DiscreteSchedule, got {type(sched).__name__}"
+            )
+        if sched.T < 2:
+            raise ValueError(
+                f"sched must have T >= 2 for a continuous interpolation (t_min = 1/T < 1), "
+                f"got T = {sched.T}"
             )
         logs, T = torch.log(sched.signal), sched.T
 
@@ -367,25 +419,20 @@ class CustomSchedule(NoiseSchedule):
 
 
 def discrete_from_continuous(sched: NoiseSchedule, T: int) -> DiscreteSchedule:
-    """The DDPM chain with ``signal[i] = sched.signal(i T' / T)`` (``T' = t_max``); needs a VP schedule.
+    """The DDPM chain with ``signal[i] = sched.signal(i T' / T)`` (``T' = t_max``);
+    needs a VP schedule.
 
-    Models trained on the continuous schedule with time ``t`` are called with ``t = i/T`` by the discrete
-    samplers, so use ``t_max = 1``.
+    Models trained on the continuous schedule with time ``t`` are called with ``t =
+    i/T`` by the discrete samplers, so use ``t_max = 1``. Same as
+    ``sched.discretize(T)``.
     """
     if not isinstance(sched, NoiseSchedule):
         raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
-    T = check_int(T, "T", min_value=1)
-    t = torch.arange(1, T + 1, dtype=torch.float64) * sched.t_max / T
-    s, n = sched.signal(t), sched.noise(t)
-    if not torch.allclose(s**2 + n**2, torch.ones_like(s), atol=1e-9, rtol=0):
-        raise ValueError(
-            "a DiscreteSchedule is variance preserving (signal^2 + noise^2 = 1); "
-            f"{sched!r} is not: use a VPSchedule or a VP CustomSchedule"
-        )
-    return DiscreteSchedule(s**2)
+    return sched.discretize(T)
 
 
-# ---------------------------------------------------------------------- parametrisations of a model
+# ----------------------------------------------------------------------
+# parametrisations of a model
 def _check_sched(sched):
     if not isinstance(sched, NoiseSchedule):
         raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
@@ -400,11 +447,12 @@ def _noise_nonzero(
             f"{what} is singular where noise(t) = 0 (t = 0 for this schedule); "
             f"use t >= sched.t_min = {sched.t_min:g}"
         )
-    return expand_time(n, like)
+    return _expand(n, like, "t", "x")
 
 
 def eps_to_score(eps: torch.Tensor, t, sched: NoiseSchedule) -> torch.Tensor:
-    """``score = -eps / noise(t)`` (sde chapter, eq. sde-eps-score). eps (B, *S); t a float or (B,)."""
+    """``score = -eps / noise(t)`` (sde chapter, eq. sde-eps-score). eps (B, *S); t a
+    float or (B,)."""
     _check_sched(sched)
     check_tensor(eps, "eps", min_ndim=1)
     return -eps / _noise_nonzero(sched, t, eps, "the score")
@@ -414,7 +462,7 @@ def score_to_eps(score: torch.Tensor, t, sched: NoiseSchedule) -> torch.Tensor:
     """``eps = -noise(t) score`` (the inverse of :func:`eps_to_score`)."""
     _check_sched(sched)
     check_tensor(score, "score", min_ndim=1)
-    return -expand_time(sched.noise(t), score) * score
+    return -_expand(sched.noise(t), score, "t", "score") * score
 
 
 def cont_eps_to_x0(
@@ -422,16 +470,20 @@ def cont_eps_to_x0(
 ) -> torch.Tensor:
     """Tweedie's data estimate ``(x - noise(t) eps) / signal(t)``; x, eps (B, *S)."""
     _check_sched(sched)
+    check_tensor(x, "x", min_ndim=1)
+    check_tensor(eps, "eps")
     check_same_shape(x, eps, "x", "eps")
-    return (x - expand_time(sched.noise(t), x) * eps) / expand_time(sched.signal(t), x)
+    return x0_from_eps(x, eps, sched.signal(t), sched.noise(t))
 
 
 def cont_x0_to_eps(
     x: torch.Tensor, x0: torch.Tensor, t, sched: NoiseSchedule
 ) -> torch.Tensor:
-    """The noise implied by a data estimate, ``(x - signal(t) x0) / noise(t)``; singular where noise = 0."""
+    """The noise implied by a data estimate, ``(x - signal(t) x0) / noise(t)``; singular
+    where noise = 0."""
     _check_sched(sched)
+    check_tensor(x, "x", min_ndim=1)
+    check_tensor(x0, "x0")
     check_same_shape(x, x0, "x", "x0")
-    return (x - expand_time(sched.signal(t), x) * x0) / _noise_nonzero(
-        sched, t, x, "x0_to_eps"
-    )
+    _noise_nonzero(sched, t, x, "x0_to_eps")
+    return eps_from_x0(x, x0, sched.signal(t), sched.noise(t))

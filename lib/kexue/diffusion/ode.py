@@ -1,14 +1,16 @@
-"""The continuous limit of deterministic DDIM: an ODE in a virtual time s in [0, 1] (ddim chapter, eq. ddim-ode).
+"""The continuous limit of deterministic DDIM: an ODE in a virtual time s in [0, 1]
+(ddim chapter, eq. ddim-ode).
 
-For the post's schedule ``signal(s) = exp(-5 s^2)`` (the continuous version of betas ``0.02 i/T``,
-:meth:`DiscreteSchedule.su_linear`), eq. (ddim-ode) becomes eq. (ddim-ode-s)::
+For the post's schedule ``signal(s) = exp(-5 s^2)`` (the continuous version of betas
+``0.02 i/T``, :meth:`DiscreteSchedule.su_linear`), eq. (ddim-ode) becomes eq.
+(ddim-ode-s)::
 
     dx/ds = 10 s ( eps(x, s) / sqrt(1 - exp(-10 s^2)) - x )
 
-:func:`ode_sample` integrates it from ``s = 1`` down to ``s_end`` with a fixed-step method (Euler,
-Heun, or the DDIM update itself on the s-grid) or an adaptive one (torchdiffeq's ``dopri5``), then
-jumps from ``s_end`` to the data with the model's x0 estimate. It reports the number of network
-evaluations (NFE).
+:func:`ode_sample` integrates it from ``s = 1`` down to ``s_end`` with a fixed-step
+method (Euler, Heun, or the DDIM update itself on the s-grid) or an adaptive one
+(torchdiffeq's ``dopri5``), then jumps from ``s_end`` to the data with the model's x0
+estimate. It reports the number of network evaluations (NFE).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import math
 
 import torch
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import (
+    check_callable,
+    check_int,
+    check_positive,
+    check_real,
+    check_tensor,
+)
+from ._core import NFECounter, ddim_update, x0_from_eps
 
 __all__ = [
     "su_signal",
@@ -33,32 +42,32 @@ ODE_METHODS = ("euler", "heun", "ddim", "dopri5")
 
 def su_signal(s: torch.Tensor) -> torch.Tensor:
     """Su's continuous signal level ``exp(-5 s^2)`` (eq. ddim-su-approx)."""
+    check_tensor(s, "s")
     return torch.exp(-5 * s**2)
 
 
 def su_noise(s: torch.Tensor) -> torch.Tensor:
     """``sqrt(1 - exp(-10 s^2))``, computed stably with expm1."""
+    check_tensor(s, "s")
     return torch.sqrt(-torch.expm1(-10 * s**2))
 
 
-class _Counted:
-    def __init__(self, model):
-        self.model, self.nfe = model, 0
-
-    def __call__(self, x, s):
-        self.nfe += 1
-        t = torch.full((x.shape[0],), float(s), dtype=x.dtype, device=x.device)
-        return self.model(x, t)
-
-
 def su_ode_velocity(model):
-    """``f(s, x) = 10 s (eps(x, s) / noise(s) - x)`` (eq. ddim-ode-s) in torchdiffeq's ``f(t, y)`` order."""
+    """``f(s, x) = 10 s (eps(x, s) / noise(s) - x)`` (eq. ddim-ode-s) in torchdiffeq's
+    ``f(t, y)`` order."""
+
+    net = model if isinstance(model, NFECounter) else NFECounter(model)
 
     def f(s, x):
-        s_t = torch.as_tensor(s, dtype=x.dtype)
-        t = s_t.expand(x.shape[0])
-        return 10 * s_t * (model(x, t) / su_noise(s_t) - x)
+        s = float(s)
+        if s == 0 or not math.isfinite(s):
+            raise ValueError(
+                f"s must be finite and != 0 (the velocity is singular at s = 0), got {s}"
+            )
+        noise = math.sqrt(-math.expm1(-10 * s * s))
+        return 10 * s * (net(x, s) / noise - x)
 
+    f.counter = net
     return f
 
 
@@ -74,14 +83,23 @@ def ode_solve(
     atol: float = 1e-5,
     callback=None,
 ) -> torch.Tensor:
-    """Integrate ``dx/ds = f(s, x)`` from ``s_start`` to ``s_end`` (either direction); x (B, *S).
+    """Integrate ``dx/ds = f(s, x)`` from ``s_start`` to ``s_end`` (either direction); x
+    (B, *S).
 
-    ``method``: ``"euler"`` or ``"heun"`` on a uniform grid of ``n_steps`` steps (our own, 5 lines each),
-    or ``"dopri5"`` (adaptive Dormand–Prince from torchdiffeq, tolerances ``rtol``/``atol``).
-    ``f`` receives ``s`` as a Python float. ``callback(s, x)``, fixed-step methods only, sees the state after
-    every step (for trajectory plots).
+    ``method``: ``"euler"`` or ``"heun"`` on a uniform grid of ``n_steps`` steps (our
+    own, 5 lines each), or ``"dopri5"`` (adaptive Dormand–Prince from torchdiffeq,
+    tolerances ``rtol``/``atol``). ``f`` receives ``s`` as a Python float.
+    ``callback(s, x)``, fixed-step methods only, sees the state after every step
+    (for trajectory plots).
     """
-    check_tensor(x, "x", min_ndim=1)
+    check_callable(f, "f")
+    check_tensor(x, "x", min_ndim=1, finite=True)
+    s_start, s_end = check_real(s_start, "s_start"), check_real(s_end, "s_end")
+    if s_start == s_end:
+        raise ValueError(f"s_start and s_end must differ, got {s_start} for both")
+    if callback is not None:
+        check_callable(callback, "callback")
+    f = _shape_checked(f, x)
     if method not in ("euler", "heun", "dopri5"):
         raise ValueError(f"method must be 'euler', 'heun' or 'dopri5', got {method!r}")
     if method == "dopri5":
@@ -100,7 +118,8 @@ def ode_solve(
         grid = torch.tensor(
             [float(s_start), float(s_end)], dtype=torch.float64, device=x.device
         )
-        # never evaluate f outside [s_start, s_end]: torchdiffeq's first-step probe and its last step may overshoot
+        # never evaluate f outside [s_start, s_end]: torchdiffeq's first-step probe and
+        # its last step may overshoot
         opts = {"step_t": grid, "first_step": 0.01 * abs(float(s_end) - float(s_start))}
         return odeint(
             lambda s, y: f(float(s), y),
@@ -117,15 +136,44 @@ def ode_solve(
     grid = torch.linspace(
         float(s_start), float(s_end), n_steps + 1, dtype=torch.float64
     ).tolist()
-    for s, s_next in zip(grid[:-1], grid[1:]):
+    report = (
+        None if callback is None else (lambda s, s_next, x0, x1: callback(s_next, x1))
+    )
+    return _fixed_steps(f, x, grid, method, report)
+
+
+def _shape_checked(f, x):
+    def g(s, y):
+        out = f(s, y)
+        if not isinstance(out, torch.Tensor) or out.shape != y.shape:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
+            raise ValueError(
+                f"f(s, x) must return a tensor shaped like x {tuple(y.shape)}, got {got}"
+            )
+        return out
+
+    return g
+
+
+def _fixed_steps(f, x, grid, method, report=None):
+    """Euler or Heun (Karras et al. 2022, Alg. 1 without churn) on the given grid of
+    times.
+
+    The one fixed-step loop of the library (``ode_solve`` and ``pf_ode_sample`` use it);
+    it teaches the algorithm, and the tests check it against torchdiffeq's ``euler``
+    / ``heun2``. ``report(s, s_next, x_s, x_next)`` is called after every step.
+    """
+    for s, s_next in zip(grid[:-1], grid[1:], strict=False):
         h = s_next - s
-        k1 = f(s, x)
-        if method == "euler":
-            x = x + h * k1
-        else:
-            x = x + h / 2 * (k1 + f(s_next, x + h * k1))
-        if callback is not None:
-            callback(s_next, x)
+        d = f(s, x)  # the slope at the start
+        x_next = x + h * d  # Euler
+        if (
+            method == "heun"
+        ):  # trapezoid: average the start slope and the Euler end slope
+            x_next = x + h / 2 * (d + f(s_next, x_next))
+        if report is not None:
+            report(s, s_next, x, x_next)
+        x = x_next
     return x
 
 
@@ -140,20 +188,24 @@ def ode_sample(
     atol: float = 1e-3,
     s_end: float = 1e-3,
 ) -> tuple[torch.Tensor, dict]:
-    """Solve eq. (ddim-ode-s) from ``x = x(1)`` (B, *S) to ``s_end``, then denoise once; returns ``(x_0, info)``.
+    """Solve eq. (ddim-ode-s) from ``x = x(1)`` (B, *S) to ``s_end``, then denoise once;
+    returns ``(x_0, info)``.
 
-    ``method``: ``"euler"``, ``"heun"`` or ``"ddim"`` (fixed steps, ``n_steps`` required; ``"ddim"``
-    applies the exact deterministic DDIM update between grid points) or ``"dopri5"`` (adaptive, via
-    torchdiffeq, with ``rtol``/``atol``). ``info = {"nfe": network evaluations}``.
+    ``method``: ``"euler"``, ``"heun"`` or ``"ddim"`` (fixed steps, ``n_steps``
+    required; ``"ddim"`` applies the exact deterministic DDIM update between grid
+    points) or ``"dopri5"`` (adaptive, via torchdiffeq, with ``rtol``/``atol``).
+    ``info = {"nfe": network evaluations}``.
     """
-    check_tensor(x, "x", min_ndim=1)
+    check_callable(model, "model")
+    check_tensor(x, "x", min_ndim=1, finite=True)
     if method not in ODE_METHODS:
         raise ValueError(f"method must be one of {ODE_METHODS}, got {method!r}")
+    rtol, atol = check_positive(rtol, "rtol"), check_positive(atol, "atol")
     s_end = check_positive(s_end, "s_end")
     if s_end >= 1:
         raise ValueError(f"s_end must be in (0, 1), got {s_end}")
-    net = _Counted(model)
-    vel = lambda s, y: 10 * s * (net(y, s) / math.sqrt(-math.expm1(-10 * s * s)) - y)  # noqa: E731
+    net = NFECounter(model)
+    vel = su_ode_velocity(net)
     if method != "ddim":
         x = ode_solve(
             vel, x, 1.0, s_end, method=method, n_steps=n_steps, rtol=rtol, atol=atol
@@ -164,12 +216,13 @@ def ode_sample(
         n_steps = check_int(n_steps, "n_steps", min_value=1)
         grid = torch.linspace(1.0, s_end, n_steps + 1, dtype=torch.float64).tolist()
         for s, s_next in zip(
-            grid[:-1], grid[1:]
+            grid[:-1], grid[1:], strict=False
         ):  # exact DDIM update between s and s_next (eq. ddim-difference)
-            a, b = math.exp(-5 * s**2), math.sqrt(-math.expm1(-10 * s**2))
-            a2, b2 = math.exp(-5 * s_next**2), math.sqrt(-math.expm1(-10 * s_next**2))
-            eps = net(x, s)
-            x = a2 * (x - b * eps) / a + b2 * eps
-    a, b = math.exp(-5 * s_end**2), math.sqrt(-math.expm1(-10 * s_end**2))
-    x0 = (x - b * net(x, s_end)) / a
+            x, _ = ddim_update(x, net(x, s), *_su_levels(s), *_su_levels(s_next))
+    x0 = x0_from_eps(x, net(x, s_end), *_su_levels(s_end))
     return x0, {"nfe": net.nfe}
+
+
+def _su_levels(s: float) -> tuple[float, float]:
+    """``(signal, noise) = (exp(-5 s^2), sqrt(1 - exp(-10 s^2)))`` as Python floats."""
+    return math.exp(-5 * s * s), math.sqrt(-math.expm1(-10 * s * s))

@@ -1,21 +1,26 @@
-"""Samplers in continuous time: the reverse SDE and the probability-flow ODE (sde chapter).
+"""Samplers in continuous time: the reverse SDE and the probability-flow ODE (sde
+chapter).
 
 For the forward SDE ``dx = f_t x dt + g_t dw`` of a :class:`NoiseSchedule`:
 
-* reverse SDE (sde chapter, eq. sde-reverse; Anderson 1982): ``dx = [f_t x - g_t^2 score] dt + g_t dw``, ``dt < 0``;
-* probability-flow ODE (Song et al. 2021; ode-direct chapter, eq. ode-direct-sampler, for the heat schedule): ``dx/dt = f_t x - g_t^2 score / 2``.
+* reverse SDE (sde chapter, eq. sde-reverse; Anderson 1982): ``dx = [f_t x - g_t^2
+  score] dt + g_t dw``, ``dt < 0``;
+* probability-flow ODE (Song et al. 2021; ode-direct chapter, eq. ode-direct-sampler,
+  for the heat schedule): ``dx/dt = f_t x - g_t^2 score / 2``.
 
-With an eps-model, ``score = -eps / noise(t)``. Every sampler here has the same signature::
+With an eps-model, ``score = -eps / noise(t)``. Every sampler here has the same
+signature::
 
     sampler(model, x, sched, *, steps, t_start=None, t_end=None, denoise=True,
             generator=None, callback=None, progress=False, ...) -> (x_0, info)
 
-``model(x, t)`` maps x (B, *S) and times t (B,) (the schedule's own times) to predicted noise (B, *S);
-``x`` is the start state at ``t_start`` (default ``sched.t_max``); the integration stops at ``t_end``
-(default ``sched.t_min``) and, with ``denoise=True``, one more network call returns Tweedie's estimate
-``(x - noise eps) / signal`` there. ``info = {"nfe": network evaluations, "times": grid}``.
-``callback`` receives a dict per step: ``t``, ``t_next``, ``x_start`` (state at t), ``x`` (state at t_next),
-``eps`` (the model output at t); ``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
+``model(x, t)`` maps x (B, *S) and times t (B,) (the schedule's own times) to predicted
+noise (B, *S); ``x`` is the start state at ``t_start`` (default ``sched.t_max``); the
+integration stops at ``t_end`` (default ``sched.t_min``) and, with ``denoise=True``, one
+more network call returns Tweedie's estimate ``(x - noise eps) / signal`` there. ``info
+= {"nfe": network evaluations, "times": grid}``. ``callback`` receives a dict per step:
+``t``, ``t_next``, ``x_start`` (state at t), ``x`` (state at t_next), ``eps`` (the model
+output at t); ``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
 
 End-of-chain convention, shared by every sampler of the book: **the final step adds
 no fresh noise**. DDPM's step 1 -> 0 (``ddpm_step`` with ``i = 1``) and Song et al.'s
@@ -32,8 +37,18 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import (
+    check_bool,
+    check_callable,
+    check_generator,
+    check_int,
+    check_positive,
+    check_tensor,
+    randn_for,
+)
+from ._core import NFECounter, check_sampler_args, ddim_update
 from .continuous import NoiseSchedule
+from .ode import _fixed_steps
 
 __all__ = [
     "time_grid",
@@ -46,32 +61,6 @@ __all__ = [
 ]
 
 PF_METHODS = ("euler", "heun", "ddim", "dopri5")
-
-
-class NFECounter:
-    """Wrap an eps-model: count calls in ``.nfe``, pass times as a (B,) tensor, check the output shape."""
-
-    def __init__(self, model):
-        if not callable(model):
-            raise TypeError(
-                f"model must be callable as model(x, t), got {type(model).__name__}"
-            )
-        self.model, self.nfe = model, 0
-
-    def __call__(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        self.nfe += 1
-        tt = torch.full((x.shape[0],), float(t), dtype=x.dtype, device=x.device)
-        out = self.model(x, tt)
-        if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-            got = (
-                tuple(out.shape)
-                if isinstance(out, torch.Tensor)
-                else type(out).__name__
-            )
-            raise ValueError(
-                f"model(x, t) must return a tensor shaped like x {tuple(x.shape)}, got {got}"
-            )
-        return out
 
 
 def _check_sched(sched):
@@ -109,8 +98,10 @@ def time_grid(
 ) -> list[float]:
     """Decreasing times ``t_start = t_0 > ... > t_steps = t_end``.
 
-    ``spacing``: ``"uniform"`` in t, or ``"quadratic"`` (uniform in sqrt(t - t_end), denser near the data).
+    ``spacing``: ``"uniform"`` in t, or ``"quadratic"`` (uniform in sqrt(t - t_end),
+    denser near the data).
     """
+    _check_sched(sched)
     steps = check_int(steps, "steps", min_value=1)
     t0, t1 = _span(sched, t_start, t_end)
     u = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
@@ -138,10 +129,11 @@ def _coefs(sched: NoiseSchedule, t: float) -> tuple[float, float, float, float]:
 def _coef_table(
     sched: NoiseSchedule, ts: list[float]
 ) -> dict[float, tuple[float, float, float, float]]:
-    """``{t: (signal, noise, f, g^2)}`` for every grid time, evaluated in one vectorised call per quantity.
+    """``{t: (signal, noise, f, g^2)}`` for every grid time, evaluated in one vectorised
+    call per quantity.
 
-    Evaluating the schedule once per run instead of once per step keeps the sampler's own cost small
-    next to the network's (see benchmarks/diffusion.py).
+    Evaluating the schedule once per run instead of once per step keeps the sampler's
+    own cost small next to the network's (see benchmarks/diffusion.py).
     """
     tt = torch.tensor(ts, dtype=torch.float64)
     cols = [
@@ -151,16 +143,20 @@ def _coef_table(
         sched.diffusion_sq(tt),
     ]
     rows = torch.stack([c.to(torch.float64).reshape(-1) for c in cols], dim=1).tolist()
-    return {t: tuple(r) for t, r in zip(ts, rows)}
+    return {t: tuple(r) for t, r in zip(ts, rows, strict=False)}
 
 
 def pf_ode_velocity(model, sched: NoiseSchedule, table: dict | None = None):
-    """``v(t, x) = f_t x + g_t^2 eps(x, t) / (2 noise(t))``: ``f_t x - g_t^2 score / 2`` with score = -eps/noise; torchdiffeq order.
+    """``v(t, x) = f_t x + g_t^2 eps(x, t) / (2 noise(t))``: ``f_t x - g_t^2 score / 2``
+    with score = -eps/noise; torchdiffeq order.
 
-    ``t`` may be a float or a 0-d tensor. The returned callable has an ``nfe`` attribute (its wrapped counter).
-    ``table``: optional precomputed coefficients ``{t: (signal, noise, f, g^2)}`` (from ``_coef_table``).
+    ``t`` may be a float or a 0-d tensor. The returned callable has an ``nfe`` attribute
+    (its wrapped counter). ``table``: optional precomputed coefficients ``{t:
+    (signal, noise, f, g^2)}`` (from ``_coef_table``).
     """
     _check_sched(sched)
+    if table is not None and not isinstance(table, dict):
+        raise TypeError(f"table must be a dict or None, got {type(table).__name__}")
     net = model if isinstance(model, NFECounter) else NFECounter(model)
 
     def v(t, x):
@@ -170,7 +166,8 @@ def pf_ode_velocity(model, sched: NoiseSchedule, table: dict | None = None):
             raise ValueError(
                 f"the probability-flow velocity is singular at t={t:g} (noise = 0)"
             )
-        return (net(x, t) * (0.5 * g2 / n)).add_(x, alpha=f)
+        eps = net(x, t)
+        return f * x + 0.5 * g2 / n * eps  # f_t x - g_t^2 score / 2, score = -eps / n
 
     v.counter = net
     return v
@@ -185,11 +182,14 @@ def _finish(net, x, sched, t1, denoise):
 
 def _times(sched, steps, t_start, t_end, times, spacing):
     if times is not None:
-        ts = [
-            float(v)
-            for v in (times.tolist() if isinstance(times, torch.Tensor) else times)
-        ]
-        if len(ts) < 2 or any(b >= a for a, b in zip(ts, ts[1:])):
+        try:
+            seq = times.tolist() if isinstance(times, torch.Tensor) else list(times)
+            ts = [float(v) for v in seq]
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"times must be a sequence of numbers, got {type(times).__name__}"
+            ) from err
+        if len(ts) < 2 or any(b >= a for a, b in zip(ts, ts[1:], strict=False)):
             raise ValueError(
                 f"times must be a strictly decreasing sequence of at least two times, got {ts}"
             )
@@ -218,23 +218,29 @@ def reverse_sde_sample(
     callback=None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, dict]:
-    """Euler–Maruyama for the reverse SDE (sde chapter, eq. sde-reverse-step), ``steps`` network calls (+1 to denoise).
+    """Euler–Maruyama for the reverse SDE (sde chapter, eq. sde-reverse-step), ``steps``
+    network calls (+1 to denoise).
 
-    Each step ``t -> s < t`` with ``h = t - s`` evaluates f, g and the model at the later time t, as the post does::
+    Each step ``t -> s < t`` with ``h = t - s`` evaluates f, g and the model at the
+    later time t, as the post does::
 
-        x_s = x_t - [f_t x_t + g_t^2 eps(x_t, t) / noise(t)] h + g_t sqrt(h) z,     z ~ N(0, I)
+        x_s = x_t - [f_t x_t + g_t^2 eps(x_t, t) / noise(t)] h + g_t sqrt(h) z,     z ~
+        N(0, I)
 
     The last step (to ``t_end``) adds no noise (the end-of-chain convention of the
     module docstring). One ``torch.randn(x.shape, generator=generator)`` per step that
     adds noise, in step order (``steps - 1`` draws).
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_sampler_args(
+        model, x, generator=generator, callback=callback, progress=progress
+    )
+    check_bool(denoise, "denoise")
     ts = _times(sched, steps, t_start, t_end, times, spacing)
     net = NFECounter(model)
     table = _coef_table(sched, ts)
     for t, s in tqdm(
-        list(zip(ts[:-1], ts[1:])),
+        list(zip(ts[:-1], ts[1:], strict=False)),
         disable=not progress,
         desc="reverse SDE",
         leave=False,
@@ -284,21 +290,30 @@ def pf_ode_sample(
     callback=None,
     progress: bool = False,
 ) -> tuple[torch.Tensor, dict]:
-    """Solve the probability-flow ODE ``dx/dt = f_t x - g_t^2 score / 2`` from ``t_start`` down to ``t_end``.
+    """Solve the probability-flow ODE ``dx/dt = f_t x - g_t^2 score / 2`` from
+    ``t_start`` down to ``t_end``.
 
     ``method``:
       * ``"euler"`` — ``x_s = x_t - h v(t, x_t)``; ``steps`` network calls;
-      * ``"heun"`` — Euler predictor + trapezoidal corrector (Karras et al. 2022, Alg. 1); ``2 steps`` calls;
-      * ``"ddim"`` — the exact DDIM update between grid points, ``x_s = signal_s x0_hat + noise_s eps``
-        (eps frozen over the step; ddim chapter); ``steps`` calls;
-      * ``"dopri5"`` — adaptive Dormand–Prince (torchdiffeq) with tolerances ``rtol``, ``atol`` (> 0); ``steps``
-        (optional) only sets how many intermediate states the callback sees.
-    ``generator`` is unused (the ODE is deterministic); it is accepted for the shared signature.
+      * ``"heun"`` — Euler predictor + trapezoidal corrector (Karras et al. 2022, Alg.
+        1); ``2 steps`` calls;
+      * ``"ddim"`` — the exact DDIM update between grid points, ``x_s = signal_s x0_hat
+        + noise_s eps`` (eps frozen over the step; ddim chapter); ``steps``
+        calls;
+      * ``"dopri5"`` — adaptive Dormand–Prince (torchdiffeq) with tolerances ``rtol``,
+        ``atol`` (> 0); ``steps`` (optional) only sets how many intermediate
+        states the callback sees.
+    ``generator`` is unused (the ODE is deterministic); it is accepted for the shared
+    signature.
     """
     _check_sched(sched)
-    check_tensor(x, "x", min_ndim=1)
+    check_sampler_args(
+        model, x, generator=generator, callback=callback, progress=progress
+    )
+    check_bool(denoise, "denoise")
     if method not in PF_METHODS:
         raise ValueError(f"method must be one of {PF_METHODS}, got {method!r}")
+    rtol, atol = check_positive(rtol, "rtol"), check_positive(atol, "atol")
     net = NFECounter(model)
     v = pf_ode_velocity(net, sched)  # dopri5 evaluates at times of its own choosing
     if method == "dopri5":
@@ -309,8 +324,9 @@ def pf_ode_sample(
             sched, 1 if steps is None else steps, t_start, t_end, times, spacing
         )
         grid = torch.tensor(ts, dtype=torch.float64)
-        # step_t: never step past a grid time (the field is undefined below t_end); first_step: torchdiffeq's
-        # automatic first-step guess can probe times far outside the schedule's range.
+        # step_t: never step past a grid time (the field is undefined below t_end);
+        # first_step: torchdiffeq's automatic first-step guess can probe times far
+        # outside the schedule's range.
         opts = {"step_t": grid, "first_step": 0.02 * (ts[0] - ts[-1])}
         ys = odeint(
             v, x, grid, rtol=rtol, atol=atol, method="dopri5", options=opts
@@ -333,37 +349,23 @@ def pf_ode_sample(
         ts = _times(sched, steps, t_start, t_end, times, spacing)
         table = _coef_table(sched, ts)
         v = pf_ode_velocity(net, sched, table)
-        for t, s in tqdm(
-            list(zip(ts[:-1], ts[1:])),
-            disable=not progress,
-            desc=f"PF-ODE {method}",
-            leave=False,
-        ):
-            h = s - t  # negative
-            if method == "ddim":
-                a, n, _, _ = table[t]
-                a2, n2, _, _ = table[s]
-                eps = net(x, t)
-                x_new = a2 * (x - n * eps) / a + n2 * eps
-            else:
-                k1 = v(t, x)
-                x_new = x + h * k1
-                if method == "heun":
-                    x_new = x + h / 2 * (k1 + v(s, x_new))
-                eps = None
+        pairs = list(zip(ts[:-1], ts[1:], strict=False))
+        if progress:
+            pairs = tqdm(pairs, desc=f"PF-ODE {method}", leave=False)
+
+        def report(t, s, x_old, x_new, eps=None):
             if callback is not None:
-                callback(
-                    {
-                        "t": t,
-                        "t_next": s,
-                        "i": t,
-                        "j": s,
-                        "x_start": x,
-                        "x": x_new,
-                        "eps": eps,
-                    }
-                )
-            x = x_new
+                payload = {"t": t, "t_next": s, "i": t, "j": s}
+                callback({**payload, "x_start": x_old, "x": x_new, "eps": eps})
+
+        if method == "ddim":  # exact DDIM update between grid points, eps frozen
+            for t, s in pairs:
+                eps = net(x, t)
+                x_new, _ = ddim_update(x, eps, *table[t][:2], *table[s][:2])
+                report(t, s, x, x_new, eps)
+                x = x_new
+        else:  # the Euler / Heun loop of ode_solve on this grid
+            x = _fixed_steps(v, x, ts, method, report)
     return _finish(net, x, sched, ts[-1], denoise), {"nfe": net.nfe, "times": ts}
 
 
@@ -377,27 +379,30 @@ def forward_sde_simulate(
     generator: torch.Generator | None = None,
     callback=None,
 ) -> torch.Tensor:
-    """Euler–Maruyama for the forward SDE ``dx = f_t x dt + g_t dw`` (sde chapter, eq. sde-em) from 0 to ``t_end``.
+    """Euler–Maruyama for the forward SDE ``dx = f_t x dt + g_t dw`` (sde chapter, eq.
+    sde-em) from 0 to ``t_end``.
 
-    x0 (B, *S); ``t_end`` defaults to ``t_max``. The marginal at ``t_end`` should be ``N(signal x0, noise^2)``
-    up to O(dt) when ``noise(0) = 0`` (VP, heat); for VE, which starts at ``noise(0) = sigma_min``, add that.
+    x0 (B, *S); ``t_end`` defaults to ``t_max``. The marginal at ``t_end`` should be
+    ``N(signal x0, noise^2)`` up to O(dt) when ``noise(0) = 0`` (VP, heat); for VE,
+    which starts at ``noise(0) = sigma_min``, add that.
     """
     _check_sched(sched)
-    check_tensor(x0, "x0", min_ndim=1)
+    check_tensor(x0, "x0", min_ndim=1, finite=True)
+    check_generator(generator)
+    if callback is not None:
+        check_callable(callback, "callback")
     steps = check_int(steps, "steps", min_value=1)
     t1 = sched.t_max if t_end is None else check_positive(t_end, "t_end")
-    sched.noise(t1)  # range check
+    if t1 > sched.t_max * (1 + 1e-12):
+        raise ValueError(f"t_end must be <= t_max = {sched.t_max:g}, got {t1:g}")
     ts = torch.linspace(0.0, t1, steps + 1, dtype=torch.float64)
     f_all, g2_all = sched.drift_coef(ts), sched.diffusion_sq(ts)
     x = x0
     for k in range(steps):
         h = float(ts[k + 1] - ts[k])
-        z = torch.randn(x.shape, generator=generator, dtype=x.dtype, device="cpu").to(
-            x.device
-        )
-        x_new = (
-            x + float(f_all[k]) * x * h + math.sqrt(max(float(g2_all[k]), 0.0) * h) * z
-        )
+        f, g = float(f_all[k]), math.sqrt(max(float(g2_all[k]), 0.0))
+        z = randn_for(x, generator)
+        x_new = x + f * x * h + g * math.sqrt(h) * z  # eq. sde-em
         if callback is not None:
             callback(
                 {
