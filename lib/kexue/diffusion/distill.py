@@ -19,7 +19,6 @@ the generator step).
 from __future__ import annotations
 
 import os
-import time
 
 import torch
 from tqdm.auto import tqdm
@@ -269,7 +268,6 @@ def sid_distill(
     book = (
         os.environ.get("KEXUE_BOOK_BUILD") == "1"
     )  # as kexue.nn.train: one summary line in the book
-    start = time.perf_counter()
     for it in tqdm(
         range(iters + 1),
         disable=not progress or book,
@@ -300,7 +298,5 @@ def sid_distill(
         fake.requires_grad_(True)
         out["g_loss"].append(loss.item())
     if progress and book:
-        print(
-            f"SiD ({form}): {iters} iterations in {time.perf_counter() - start:.1f} s"
-        )
+        print(f"SiD ({form}): {iters} iterations")
     return out

@@ -236,9 +236,7 @@ def sm_ratio_loss(
     eps = randn_for(x0, generator)
     x_t, _ = sched.perturb(x0, tt, eps=eps)
     ref = x0 if ref_x0 is None else ref_x0
-    target = -float(sched.noise(tt)) * ratio_score_estimate(
-        x_t, tt, ref.to(x0.dtype), sched
-    )
+    target = -float(sched.noise(tt)) * ratio_score_estimate(x_t, tt, ref.to(x0), sched)
     pred = _check_out(
         model(x_t, torch.full((x0.shape[0],), tt, dtype=x0.dtype, device=x0.device)),
         x_t,
