@@ -18,7 +18,7 @@ from kexue import data
 D = torch.float64
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # imports
 @pytest.mark.parametrize(
     "module",
@@ -93,7 +93,7 @@ def test_discretize_equals_from_continuous_and_is_variance_preserving():
         kd.DiscreteSchedule.from_continuous("vp", 10)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # numerics
 def test_vp_times_in_the_tolerance_band_are_clamped():
     """``VP.noise(-5e-10)`` was NaN (signal 1 + 2.5e-11 > 1); now the boundary value."""
@@ -172,7 +172,7 @@ def test_the_discrete_oracle_takes_one_time_per_row_and_works_in_dsm_loss():
     assert 0 < float(loss) < 0.8 * float(zero)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # one check
 @pytest.mark.parametrize(
     "run",

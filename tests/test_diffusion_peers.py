@@ -171,7 +171,7 @@ def test_sliced_wasserstein_2d_matches_pot(n, m, p):
     assert w1 == pytest.approx(wasserstein_distance(x[:, 0], y[:, 0]), rel=1e-9)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # names
 def test_step_alpha_is_the_one_step_ratio_and_composes():
     d = kd.DiscreteSchedule.linear(50)

@@ -13,7 +13,7 @@ VP = kd.VPSchedule()
 T_GRID = torch.linspace(0.01, 1.0, 23, dtype=torch.float64)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # schedules
 def test_vp_matches_song_et_al_closed_form():
     b0, b1 = 0.1, 20.0
@@ -107,7 +107,7 @@ def test_conversions_round_trip():
     )
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # oracle
 def test_score_t_matches_torch_distributions_with_per_row_times():
     gm = data.GaussianMixture(
@@ -143,7 +143,7 @@ def test_score_t_matches_torch_distributions_with_per_row_times():
     # test)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # samplers
 GM = data.ring_mixture(8, 2.0, 0.15)
 N = 3000
@@ -363,7 +363,7 @@ def test_forward_sde_moments():
         assert abs(float(x.std()) - b) < 4 * se + 2e-3
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # losses
 def test_dsm_minus_sm_is_the_predicted_constant():
     """1-D data N(m, s^2) at a fixed t: DSM - SM = a^2 s^2 / (a^2 s^2 + b^2), whatever
@@ -395,7 +395,7 @@ def test_dsm_minus_sm_is_the_predicted_constant():
     assert float(kd.sm_loss(exact, x0[:1000], VP, gm.score_fn(VP), t=t)) < 1e-20
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # errors
 X = torch.randn(4, 2, dtype=torch.float64)
 EPS = GM.eps_model(VP)
@@ -515,7 +515,7 @@ def test_errors(call, exc, match):
         call()
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # score-matching chapter
 def test_ratio_estimate_converges_to_the_score_with_many_reference_points():
     x = torch.tensor([[1.0, 0.5], [-0.4, -1.2], [0.3, 1.9]], dtype=torch.float64)

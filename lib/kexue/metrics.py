@@ -167,7 +167,8 @@ def mode_stats(samples, centers, std: float, outlier_k: float = 4.0) -> dict:
     x, c = _as_2d(samples, "samples"), _as_2d(centers, "centers")
     if x.shape[1] != c.shape[1]:
         raise ValueError(
-            f"samples and centers must have the same dimension, got {x.shape[1]} and {c.shape[1]}"
+            f"samples and centers must have the same dimension, got {x.shape[1]} and "
+            f"{c.shape[1]}"
         )
     std = check_positive(std, "std")
     outlier_k = check_positive(outlier_k, "outlier_k")
@@ -225,7 +226,8 @@ def histogram_l1(
             raise ValueError("grid must be strictly increasing")
         if g.shape != ref.shape:
             raise ValueError(
-                f"grid and reference must have the same length, got {g.shape} and {ref.shape}"
+                f"grid and reference must have the same length, got {g.shape} and "
+                f"{ref.shape}"
             )
         other = np.interp(centres, g, ref)
     return float(np.abs(hist - other).sum() * (edges[1] - edges[0]))

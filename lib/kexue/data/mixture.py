@@ -57,7 +57,8 @@ class GaussianMixture:
             c = torch.diag_embed(c)
         elif c.shape != (K, D, D):
             raise ValueError(
-                f"covs must be a scalar, (K,), (K, D) or (K, D, D) with K={K}, D={D}; got {tuple(c.shape)}"
+                f"covs must be a scalar, (K,), (K, D) or (K, D, D) with K={K}, D={D}; "
+                f"got {tuple(c.shape)}"
             )
         if not torch.all(torch.isfinite(mu)):
             raise ValueError("means must be finite (no NaN or inf)")
@@ -98,7 +99,8 @@ class GaussianMixture:
         mu, covs, w = self._params(x)
         if torch.linalg.eigvalsh(self.covs).min() <= 0:
             raise ValueError(
-                "the density of a mixture with singular covariances (e.g. point masses, "
+                "the density of a mixture with singular covariances (e.g. point "
+                "masses, "
                 "covs=0) does not exist: use noised(signal, noise) with noise > 0 first"
             )
         prec = torch.linalg.inv(covs)  # (K, D, D)
@@ -154,7 +156,8 @@ class GaussianMixture:
         mu, covs, w = self._params(x)
         if torch.any(b == 0) and torch.linalg.eigvalsh(self.covs).min() <= 0:
             raise ValueError(
-                "the score is singular at noise = 0 for data with a singular covariance; "
+                "the score is singular at noise = 0 for data with a singular "
+                "covariance; "
                 "use a time with noise(t) > 0 (t >= sched.t_min)"
             )
         eye = torch.eye(self.D, dtype=torch.float64, device=x.device)

@@ -51,7 +51,8 @@ def _expand(v, like, name, like_name):
     check_tensor(like, like_name, min_ndim=1)
     if isinstance(v, bool) or not isinstance(v, numbers.Real | torch.Tensor):
         raise TypeError(
-            f"{name} must be a number or a tensor of coefficients, got {type(v).__name__}"
+            f"{name} must be a number or a tensor of coefficients, got "
+            f"{type(v).__name__}"
         )
     if not isinstance(v, torch.Tensor):
         v = torch.tensor(float(v), dtype=torch.float64)  # never via float32

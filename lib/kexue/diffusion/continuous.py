@@ -266,7 +266,10 @@ class VPSchedule(NoiseSchedule):
         return self.beta(t)
 
     def __repr__(self) -> str:
-        return f"VPSchedule(beta_min={self.beta_min:g}, beta_max={self.beta_max:g}, t in [{self.t_min:g}, {self.t_max:g}])"
+        return (
+            f"VPSchedule(beta_min={self.beta_min:g}, beta_max={self.beta_max:g}, "
+            f"t in [{self.t_min:g}, {self.t_max:g}])"
+        )
 
 
 class VESchedule(NoiseSchedule):
@@ -395,7 +398,8 @@ class CustomSchedule(NoiseSchedule):
             )
         if sched.T < 2:
             raise ValueError(
-                f"sched must have T >= 2 for a continuous interpolation (t_min = 1/T < 1), "
+                "sched must have T >= 2 for a continuous interpolation (t_min = 1/T < "
+                "1), "
                 f"got T = {sched.T}"
             )
         logs, T = torch.log(sched.signal), sched.T

@@ -64,7 +64,8 @@ def _times(sched: NoiseSchedule, n: int, t_range, generator):
     lo, hi = _check_range(sched, t_range)
     if not (sched.t_min <= lo < hi <= sched.t_max):
         raise ValueError(
-            f"t_range must satisfy t_min <= lo < hi <= t_max = [{sched.t_min:g}, {sched.t_max:g}], got {t_range}"
+            f"t_range must satisfy t_min <= lo < hi <= t_max = [{sched.t_min:g}, "
+            f"{sched.t_max:g}], got {t_range}"
         )
     return lo + (hi - lo) * torch.rand(n, generator=generator, dtype=torch.float64)
 
@@ -173,7 +174,8 @@ class TeacherInitGenerator(torch.nn.Module):
         check_tensor(z, "z", ndim=2)
         if z.shape[1] != self.net[0].in_features:
             raise ValueError(
-                f"z must have shape (B, {self.net[0].in_features}), got {tuple(z.shape)}"
+                f"z must have shape (B, {self.net[0].in_features}), got "
+                f"{tuple(z.shape)}"
             )
         a, b = (
             float(self.sched.signal(self.t_init)),

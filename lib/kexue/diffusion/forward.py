@@ -27,7 +27,8 @@ def coef(values: torch.Tensor, i, like: torch.Tensor) -> torch.Tensor:
             raise TypeError(f"i must be an int or an integer tensor, got {i.dtype}")
         if i.ndim != 1 or i.shape[0] != like.shape[0]:
             raise ValueError(
-                f"i (an index tensor) must have shape ({like.shape[0]},), got {tuple(i.shape)}"
+                f"i (an index tensor) must have shape ({like.shape[0]},), got "
+                f"{tuple(i.shape)}"
             )
         if i.numel() and (int(i.min()) < 0 or int(i.max()) >= values.shape[0]):
             raise ValueError(f"i must lie in [0, {values.shape[0] - 1}]")
@@ -65,7 +66,8 @@ def _check_index(sched: DiscreteSchedule, i, name="i", like=None):
             raise TypeError(f"{name} must be an integer tensor, got {i.dtype}")
         if i.numel() and (int(i.min()) < 0 or int(i.max()) > sched.T):
             raise ValueError(
-                f"{name} must lie in [0, {sched.T}], got range [{int(i.min())}, {int(i.max())}]"
+                f"{name} must lie in [0, {sched.T}], got range [{int(i.min())}, "
+                f"{int(i.max())}]"
             )
         return i
     return sched._index(i, name)

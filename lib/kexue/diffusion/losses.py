@@ -117,7 +117,8 @@ def dsm_loss(
         return torch.mean((pred - eps) ** 2)
     if not isinstance(sched, DiscreteSchedule):
         raise TypeError(
-            f"sched must be a DiscreteSchedule or a NoiseSchedule, got {type(sched).__name__}"
+            "sched must be a DiscreteSchedule or a NoiseSchedule, got "
+            f"{type(sched).__name__}"
         )
     if t is not None:
         raise ValueError(
@@ -188,11 +189,13 @@ def ratio_score_estimate(
         ref = ref_x0
     else:
         raise ValueError(
-            f"ref_x0 must have shape (M, D) or ({x_t.shape[0]}, M, D), got {tuple(ref_x0.shape)}"
+            f"ref_x0 must have shape (M, D) or ({x_t.shape[0]}, M, D), got "
+            f"{tuple(ref_x0.shape)}"
         )
     if ref.shape[-1] != x_t.shape[1] or ref.shape[1] < 1:
         raise ValueError(
-            f"ref_x0 must hold at least one point of dimension {x_t.shape[1]}, got {tuple(ref_x0.shape)}"
+            f"ref_x0 must hold at least one point of dimension {x_t.shape[1]}, got "
+            f"{tuple(ref_x0.shape)}"
         )
     if isinstance(t, torch.Tensor) and t.numel() != 1:
         raise ValueError("t: ratio_score_estimate takes one time t for all rows")
@@ -200,7 +203,8 @@ def ratio_score_estimate(
     a, b = float(sched.signal(t)), float(sched.noise(t))
     if b <= 0:
         raise ValueError(
-            f"the score is singular where noise(t) = 0; use t >= sched.t_min = {sched.t_min:g}"
+            "the score is singular where noise(t) = 0; use t >= sched.t_min = "
+            f"{sched.t_min:g}"
         )
     diff = x_t[:, None, :] - a * ref  # (N, M, D)
     w = torch.softmax(-(diff**2).sum(-1) / (2 * b * b), dim=1)  # (N, M)

@@ -62,7 +62,8 @@ def su_ode_velocity(model):
         s = float(s)
         if s == 0 or not math.isfinite(s):
             raise ValueError(
-                f"s must be finite and != 0 (the velocity is singular at s = 0), got {s}"
+                "s must be finite and != 0 (the velocity is singular at s = 0), got "
+                f"{s}"
             )
         noise = math.sqrt(-math.expm1(-10 * s * s))
         return 10 * s * (net(x, s) / noise - x)
@@ -105,11 +106,13 @@ def ode_solve(
     if method == "dopri5":
         if n_steps is not None:
             raise ValueError(
-                "n_steps is for fixed-step methods; dopri5 chooses its own steps (set rtol/atol)"
+                "n_steps is for fixed-step methods; dopri5 chooses its own steps (set "
+                "rtol/atol)"
             )
         if callback is not None:
             raise ValueError(
-                "callback is for fixed-step methods; dopri5's internal steps are not reported"
+                "callback is for fixed-step methods; dopri5's internal steps are not "
+                "reported"
             )
         check_positive(rtol, "rtol")
         check_positive(atol, "atol")
@@ -148,7 +151,8 @@ def _shape_checked(f, x):
         if not isinstance(out, torch.Tensor) or out.shape != y.shape:
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
             raise ValueError(
-                f"f(s, x) must return a tensor shaped like x {tuple(y.shape)}, got {got}"
+                f"f(s, x) must return a tensor shaped like x {tuple(y.shape)}, got "
+                f"{got}"
             )
         return out
 

@@ -201,7 +201,8 @@ def divergence(f: Callable, x: torch.Tensor, t=None) -> torch.Tensor:
             )
         if not out.requires_grad:
             raise ValueError(
-                "f must be differentiable in x (its output does not depend on x through "
+                "f must be differentiable in x (its output does not depend on x "
+                "through "
                 "autograd: detached or constant)"
             )
         return sum(

@@ -120,8 +120,10 @@ def ddim_step(
     nj = sched.noise[j]
     if sig > nj * (1 + 1e-12):
         raise ValueError(
-            f"sigma={float(sig):.4g} exceeds noise[j]={float(nj):.4g}: no Gaussian step keeps the "
-            f"marginals (eq. ddim-coefficients needs sigma <= noise[j]); lower eta or sigma"
+            f"sigma={float(sig):.4g} exceeds noise[j]={float(nj):.4g}: no Gaussian "
+            "step keeps the "
+            "marginals (eq. ddim-coefficients needs sigma <= noise[j]); lower eta or "
+            "sigma"
         )
     if noise is not None:
         check_tensor(noise, "noise")

@@ -52,7 +52,8 @@ class DiscreteSchedule:
         ac = as_tensor(alphas_cumprod, "alphas_cumprod")
         if ac.ndim != 1 or ac.numel() < 1:
             raise ValueError(
-                f"alphas_cumprod must be a non-empty 1-D sequence, got shape {tuple(ac.shape)}"
+                "alphas_cumprod must be a non-empty 1-D sequence, got shape "
+                f"{tuple(ac.shape)}"
             )
         if not torch.all(torch.isfinite(ac)) or not torch.all((ac > 0) & (ac <= 1)):
             bad = ac[~((ac > 0) & (ac <= 1))]
@@ -155,7 +156,8 @@ class DiscreteSchedule:
             and isinstance(getattr(sched, "t_max", None), numbers.Real)
         ):
             raise TypeError(
-                "sched must be a continuous schedule (a NoiseSchedule: signal(t), noise(t), "
+                "sched must be a continuous schedule (a NoiseSchedule: signal(t), "
+                "noise(t), "
                 f"t_max), got {type(sched).__name__}"
             )
         t = torch.arange(1, T + 1, dtype=torch.float64) * float(sched.t_max) / T

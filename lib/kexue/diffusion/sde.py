@@ -79,11 +79,13 @@ def _span(sched: NoiseSchedule, t_start, t_end) -> tuple[float, float]:
         raise ValueError(f"t_start must be <= t_max = {sched.t_max:g}, got {t0:g}")
     if not t1 < t0:
         raise ValueError(
-            f"sampling runs backwards in time: need t_end < t_start, got t_end={t1:g}, t_start={t0:g}"
+            f"sampling runs backwards in time: need t_end < t_start, got t_end={t1:g}, "
+            f"t_start={t0:g}"
         )
     if float(sched.noise(t1)) <= 0:
         raise ValueError(
-            f"the score is singular at t_end={t1:g} (noise = 0); stop at t_end >= sched.t_min = "
+            f"the score is singular at t_end={t1:g} (noise = 0); stop at t_end >= "
+            "sched.t_min = "
             f"{sched.t_min:g}"
         )
     return t0, t1
@@ -191,7 +193,8 @@ def _times(sched, steps, t_start, t_end, times, spacing):
             ) from err
         if len(ts) < 2 or any(b >= a for a, b in zip(ts, ts[1:], strict=False)):
             raise ValueError(
-                f"times must be a strictly decreasing sequence of at least two times, got {ts}"
+                "times must be a strictly decreasing sequence of at least two times, "
+                f"got {ts}"
             )
         _span(sched, ts[0], ts[-1])
         return ts
