@@ -44,6 +44,26 @@ CALLS = [
         bad={"mixture": [None, 3], "sched": [None]},
     ),
     Call(
+        score_study.plugin_bias_size,
+        lambda: dict(
+            mixture=RING, points=_pts(), t=0.1, sched=VP, n=2, reps=4, generator=None
+        ),
+        {
+            "points": "finite",
+            "t": "float>0",
+            "n": "int>=1",
+            "reps": "int>=2",
+            "generator": "generator|None",
+        },
+        bad={"mixture": [None, 3], "sched": [None]},
+    ),
+    Call(
+        score_study.plugin_bias_theory,
+        lambda: dict(mixture=RING, x=_pts(), t=0.1, sched=VP),
+        {"x": "finite", "t": "float>0"},
+        bad={"mixture": [None, 3], "sched": [None], "x": [torch.zeros(2, 3)]},
+    ),
+    Call(
         score_study.ratio_bias_study,
         lambda: dict(
             mixture=RING,

@@ -3,12 +3,17 @@ chapter).
 
 ``ratio_bias_study`` measures the bias of the plug-in ratio estimate of the score (eq.
 score-matching-ratio) with and without the source of ``x_t`` in the reference batch;
-``plugin_bias_field`` does the same on a grid of points (the chapter's demo);
+``plugin_bias_field`` does the same on a grid of points (the chapter's demo), and
+``plugin_bias_size`` averages its length over a set of equivalent points;
+``plugin_bias_theory`` gives that bias in closed form where it has one: exactly for one
+reference point and to first order in 1/n (the delta method) for large batches;
 ``quadrature_objectives`` evaluates the SM and CSM objectives of a 1-D model on a 1-D
 mixture by Gauss-Hermite quadrature (eq. score-matching-gap).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -25,7 +30,13 @@ from .._validate import (
 from .continuous import NoiseSchedule
 from .losses import ratio_score_estimate
 
-__all__ = ["ratio_bias_study", "plugin_bias_field", "quadrature_objectives"]
+__all__ = [
+    "ratio_bias_study",
+    "plugin_bias_field",
+    "plugin_bias_size",
+    "plugin_bias_theory",
+    "quadrature_objectives",
+]
 
 
 def _check_mixture(mixture, name="mixture"):
@@ -73,6 +84,76 @@ def plugin_bias_field(
     est = ratio_score_estimate(xr, t, ref, sched).reshape(G, reps, D)
     bias = est.mean(1) - mixture.score_t(points.double(), t, sched)
     return bias, est.std(1) / reps**0.5
+
+
+def plugin_bias_size(
+    mixture,
+    points: torch.Tensor,
+    t: float,
+    sched: NoiseSchedule,
+    n: int,
+    *,
+    reps: int = 200,
+    generator: torch.Generator | None = None,
+) -> tuple[float, float]:
+    """Mean over ``points`` (G, D) of the bias length of the plug-in score with ``n``
+    independent references, in noise units (times ``noise(t)``), and its standard error.
+
+    The points are treated as independent measurements of one quantity (e.g. the
+    symmetric images of one point under the symmetries of the data): the standard
+    error is the root-mean-square of the per-point standard errors over ``sqrt(G)``
+    (score-matching chapter, the demo's default frame).
+    """
+    bias, se = plugin_bias_field(
+        mixture, points, t, sched, n, reps=reps, generator=generator
+    )
+    b = float(sched.noise(t))
+    size = b * bias.norm(dim=1)
+    err = b * se.norm(dim=1).pow(2).mean().sqrt() / len(points) ** 0.5
+    return float(size.mean()), float(err)
+
+
+def plugin_bias_theory(
+    mixture, x: torch.Tensor, t: float, sched: NoiseSchedule
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Closed forms of the bias of the plug-in score with ``n`` independent references
+    (score-matching chapter, eq. score-matching-ratio), at points ``x`` (G, D).
+
+    With ``w = p_t(x | x0)``, ``c = grad log p_t(x | x0) = -(x - a x0) / b^2`` and
+    ``s`` the exact score, returns ``(bias_1, coef)``, both (G, D) float64:
+
+    * ``bias_1``: the exact bias for ``n = 1``, ``E c - s = -(x - a E x0) / b^2 - s``
+      (the estimate is the kernel score towards the scaled data mean);
+    * ``coef``: the delta-method constant, ``E s_hat_n - s = coef / n + O(1/n^2)``
+      with ``coef = -E[w^2 (c - s)] / (E w)^2``, expectations over ``x0 ~ p0``.
+
+    For a Gaussian mixture both expectations are Gaussian integrals: ``w^2`` is
+    ``(4 pi b^2)^(-D/2)`` times the kernel ``N(x; a x0, b^2/2 I)``, so
+    ``E[w^2 g(x0)] = (4 pi b^2)^(-D/2) sum_k pi_k N(x; a mu_k, a^2 C_k + b^2/2 I)
+    g(m_k)`` for affine ``g``, with ``m_k`` the posterior mean of ``x0`` in component
+    k under that kernel.
+    """
+    _check_mixture(mixture)
+    _check_sched(sched)
+    check_finite(check_tensor(x, "x", ndim=2), "x")
+    t = check_positive(t, "t")
+    if x.shape[1] != mixture.D:
+        raise ValueError(f"x must have shape (G, {mixture.D}), got {tuple(x.shape)}")
+    x = x.double()
+    a, b = float(sched.signal(t)), float(sched.noise(t))
+    mu, C, D = mixture.means, mixture.covs, mixture.D
+    score = mixture.score_t(x, t, sched)
+    bias_1 = -(x - a * (mixture.weights @ mu)) / b**2 - score
+    eye = torch.eye(D, dtype=torch.float64)
+    log_pt = mixture.marginal(t, sched).log_prob(x)  # (G,) log E w
+    S = a * a * C + 0.5 * b * b * eye  # (K, D, D): covariance of the w^2 kernel
+    log_z = torch.distributions.MultivariateNormal(a * mu, S).log_prob(x[:, None])
+    gain = a * C @ torch.linalg.inv(S)  # (K, D, D)
+    m = mu + torch.einsum("kij,gkj->gki", gain, x[:, None] - a * mu)  # (G, K, D)
+    g = -(x[:, None] - a * m) / b**2 - score[:, None]  # c - s at m_k, (G, K, D)
+    r = torch.exp(torch.log(mixture.weights) + log_z - 2 * log_pt[:, None])  # (G, K)
+    coef = -((4 * math.pi * b * b) ** (-D / 2)) * (r[..., None] * g).sum(1)
+    return bias_1, coef
 
 
 def ratio_bias_study(
