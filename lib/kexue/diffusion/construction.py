@@ -71,8 +71,13 @@ def empirical_log_prob_t(
 
 
 def _radius(r) -> np.ndarray:
-    r = np.asarray(r, dtype=np.float64)
-    if r.dtype.kind not in "fiu" or not np.all(np.isfinite(r)) or np.any(r < 0):
+    if isinstance(r, (str, bytes, dict)) or r is None:
+        raise TypeError(f"r must be a number or array of radii, got {type(r).__name__}")
+    try:
+        r = np.asarray(r, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"r must be a number or array of radii ({err})") from None
+    if not np.all(np.isfinite(r)) or np.any(r < 0):
         raise ValueError("r must hold finite radii >= 0")
     return r
 
