@@ -122,6 +122,32 @@ CALLS = [
         {"samples": "tensor", "data": "tensor", "n_sim": "int>=1", "seed": "int>=0"},
     ),
     Call(
+        construction.radial_cdf,
+        lambda: dict(kernel=fields.PoissonKernel(), r=np.array([0.5, 2.0]), d=2),
+        {"kernel": "object", "r": "object", "d": "int>=1"},
+        bad={"kernel": [3], "r": ["x", None, [-1.0], [np.nan]]},
+    ),
+    Call(
+        construction.radial_pdf,
+        lambda: dict(kernel=fields.GaussianKernel(), r=np.array([0.5, 2.0]), d=2),
+        {"kernel": "object", "r": "object", "d": "int>=1"},
+        bad={"kernel": [3], "r": ["x", None, [-1.0], [np.inf]]},
+    ),
+    Call(
+        construction.prior_tv,
+        lambda: dict(
+            data=_x(4, seed=3), T=5.0, kernel=fields.PoissonKernel(), n=20, seed=0
+        ),
+        {
+            "data": "tensor",
+            "T": "float>0",
+            "kernel": "object",
+            "n": "int>=2",
+            "seed": "int>=0",
+        },
+        bad={"kernel": [3]},
+    ),
+    Call(
         construction.kernel_paths_1d,
         lambda: dict(
             points=_pts(),

@@ -141,3 +141,41 @@ def test_pf_ode_particles_follow_the_ou_law():
     xs = testfn.pf_ode_particles_1d(lambda x, t: -x, g2, x0, grid, times, P)
     # the flow map is linear: x_t = x_0 sqrt(v_t / v_0)
     np.testing.assert_allclose(xs[-1], x0 * np.sqrt(v[-1] / v[0]), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5])
+def test_radial_cdf_and_pdf_match_samplers_and_each_other(d):
+    from scipy import integrate
+
+    kernels = [
+        fields.GaussianKernel(),
+        fields.PoissonKernel(),
+        fields.RadialCDFKernel("exp"),
+        fields.RadialCDFKernel("tanh"),
+    ]
+    for k in kernels:
+        z = k.sample_z(20_000, d, torch.Generator().manual_seed(d)).norm(dim=1)
+        p = stats.kstest(z.numpy(), lambda r, k=k: construction.radial_cdf(k, r, d))
+        assert p.pvalue > 1e-3, k.name
+        for r in (0.3, 1.0, 4.0):  # the pdf is the derivative of the cdf
+            area = integrate.quad(lambda u, k=k: construction.radial_pdf(k, u, d), 0, r)
+            cdf = construction.radial_cdf(k, r, d)
+            assert area[0] == pytest.approx(float(cdf), abs=1e-9), k.name
+    # Poisson = multivariate Cauchy: |z|^2 / d ~ F(d, 1) (scipy), a different route
+    r = np.array([0.2, 1.0, 7.0])
+    ref = stats.f(d, 1).cdf(r**2 / d)
+    got = construction.radial_cdf(fields.PoissonKernel(), r, d)
+    np.testing.assert_allclose(got, ref, rtol=1e-10)
+
+
+def test_prior_tv_sees_a_shift_and_vanishes_for_one_point_at_zero():
+    k = fields.PoissonKernel()
+    origin = torch.zeros(1, 2, dtype=torch.float64)
+    tv0, _ = construction.prior_tv(origin, 5.0, k, 500, 0)
+    assert tv0 == pytest.approx(0.0, abs=1e-12)  # p_T is the centred prior
+    shifted = torch.tensor([[1.0, 0.0]], dtype=torch.float64)
+    g = fields.GaussianKernel()
+    tv, se = construction.prior_tv(shifted, 5.0, g, 4000, 0)
+    # two Gaussians N(0, 25 I) and N(e1, 25 I): TV = 2 Phi(1/10) - 1
+    exact = 2 * stats.norm.cdf(0.1) - 1
+    assert abs(tv - exact) < 4 * se

@@ -1,9 +1,10 @@
 """Checks and demo helpers for the ode-construction chapter (scale-family kernels).
 
 * :func:`empirical_log_prob_t` -- ``log p_t(x)`` of the empirical law of a data set
-under
-  a scale-family kernel, differentiable in ``x`` and ``t`` (for
+  under a scale-family kernel, differentiable in ``x`` and ``t`` (for
   ``continuity_residual``);
+* :func:`radial_cdf`, :func:`radial_pdf` -- the exact law of ``|z|`` for each kernel;
+* :func:`prior_tv` -- how far the exact ``p_T`` is from the centred prior (TV);
 * :func:`landing_uniformity` -- do ODE samples land uniformly over the training points?
   (chi-square statistic with a Monte-Carlo p-value);
 * :func:`kernel_paths_1d`, :func:`draw_kernel_demo` -- the chapter's 1-D demo.
@@ -15,14 +16,25 @@ import math
 
 import numpy as np
 import torch
+from scipy import special, stats
 
 from .._validate import check_int, check_positive, check_tensor
-from .fields import LogTimeField, ScaleKernel, prior_sample
+from .fields import (
+    GaussianKernel,
+    LogTimeField,
+    PoissonKernel,
+    RadialCDFKernel,
+    ScaleKernel,
+    prior_sample,
+)
 from .ode import ode_solve
 
 __all__ = [
     "empirical_log_prob_t",
     "landing_uniformity",
+    "radial_cdf",
+    "radial_pdf",
+    "prior_tv",
     "kernel_paths_1d",
     "draw_kernel_demo",
 ]
@@ -56,6 +68,90 @@ def empirical_log_prob_t(
     log_q = kernel.log_q(z)  # (N, M)
     d = x.shape[1]
     return torch.logsumexp(log_q, dim=1) - d * torch.log(t) - math.log(data.shape[0])
+
+
+def _radius(r) -> np.ndarray:
+    if isinstance(r, (str, bytes, dict)) or r is None:
+        raise TypeError(f"r must be a number or array of radii, got {type(r).__name__}")
+    try:
+        r = np.asarray(r, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"r must be a number or array of radii ({err})") from None
+    if not np.all(np.isfinite(r)) or np.any(r < 0):
+        raise ValueError("r must hold finite radii >= 0")
+    return r
+
+
+def _radial_kind(kernel) -> str:
+    _kernel(kernel)
+    if isinstance(kernel, GaussianKernel):
+        return "gauss"
+    if isinstance(kernel, PoissonKernel):
+        return "poisson"
+    if isinstance(kernel, RadialCDFKernel):
+        return kernel.kind
+    raise ValueError(f"kernel has no known radial law: {kernel!r}")
+
+
+def radial_cdf(kernel: ScaleKernel, r, d: int) -> np.ndarray:
+    """``psi(r) = P(|z| <= r)`` for the kernel's ``z`` in dimension ``d``; r (...,).
+
+    ode-construction chapter, eq. ode-construction-reverse with ``t = 1``. Gaussian:
+    the chi law, ``P(d/2, r^2/2)``; Poisson (multivariate Cauchy): ``|z|^2/d ~ F(d,
+    1)``, i.e. ``I_{r^2/(1+r^2)}(d/2, 1/2)``; the reverse-construction kernels are
+    built from their CDF (``1 - e^{-r}``, ``tanh r``) in every ``d``.
+    """
+    kind, r = _radial_kind(kernel), _radius(r)
+    d = check_int(d, "d", min_value=1)
+    if kind == "gauss":
+        return special.gammainc(d / 2, r**2 / 2)
+    if kind == "poisson":
+        return special.betainc(d / 2, 0.5, r**2 / (1 + r**2))
+    return -np.expm1(-r) if kind == "exp" else np.tanh(r)
+
+
+def radial_pdf(kernel: ScaleKernel, r, d: int) -> np.ndarray:
+    """The density of ``|z|``, ``psi'(r)``, in dimension ``d``; r (...,).
+
+    The derivative of :func:`radial_cdf` in closed form (chi, scaled F, ``e^{-r}``,
+    ``sech^2 r``); it integrates to 1 over ``[0, inf)``.
+    """
+    kind, r = _radial_kind(kernel), _radius(r)
+    d = check_int(d, "d", min_value=1)
+    if kind == "gauss":
+        return stats.chi(d).pdf(r)
+    if kind == "poisson":
+        return stats.f(d, 1).pdf(r**2 / d) * 2 * r / d
+    return np.exp(-r) if kind == "exp" else 1 / np.cosh(np.minimum(r, 300)) ** 2
+
+
+def prior_tv(
+    data: torch.Tensor,
+    T: float,
+    kernel: ScaleKernel,
+    n: int = 4000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Total variation between the exact ``p_T`` and the centred prior ``q_T``.
+
+    ``p_T = mean_i T^-d q((x - x_i)/T)`` for ``data`` (M, D) and ``q_T(x) = T^-d
+    q(x/T)`` (what the post samples for large T, dropping ``x0``). Monte Carlo with
+    ``n`` exact draws of ``p_T``: ``TV = E_p[(1 - q_T/p_T)_+]`` (ode-construction
+    chapter, "Dropping x0"). The kernel's normalising constant cancels in the ratio.
+    Returns ``(tv, se)``, ``se`` the standard error of the mean over the draws.
+    """
+    _kernel(kernel)
+    check_tensor(data, "data", ndim=2)
+    T = check_positive(T, "T")
+    n = check_int(n, "n", min_value=2)
+    gen = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    data = data.double()
+    x = prior_sample(data, T, kernel, n, generator=gen)
+    t = torch.full((n,), T, dtype=torch.float64)
+    log_p = empirical_log_prob_t(x, t, data, kernel)
+    log_q = kernel.log_q(x / T) - data.shape[1] * math.log(T)
+    gap = (1 - torch.exp(log_q - log_p)).clamp(min=0)
+    return float(gap.mean()), float(gap.std() / math.sqrt(n))
 
 
 def landing_uniformity(
@@ -155,19 +251,18 @@ def draw_kernel_demo(kernels: dict, paths: dict, kernel: str, d: int, window=6.0
     fig, axes = plotting.figure(ncols=2, size=3.4)
     axes[0].plot(t, xs.numpy(), color="tab:blue", lw=0.6)
     axes[0].set(xscale="log", xlabel="t", ylabel="x_t", ylim=(-window, window))
-    axes[0].set_title(f"{kernel}\n{outside} of {xs.shape[1]} paths start off-axis")
-    r = np.linspace(0.01, 8, 400)
+    axes[0].set_title(
+        f"{kernel}\n{outside} of {xs.shape[1]} paths start outside the window",
+        fontsize=8,
+    )
+    r = np.linspace(0.0, 8, 401)[1:]
     for name, k in kernels.items():
-        z = torch.zeros(len(r), d, dtype=torch.float64)
-        z[:, 0] = torch.as_tensor(r)
-        dens = np.exp(k.log_q(z).numpy() + (d - 1) * np.log(r))
         axes[1].plot(
-            r,
-            dens / (dens.sum() * (r[1] - r[0])),
-            lw=2.5 if name == kernel else 1,
-            label=name,
+            r, radial_pdf(k, r, d), lw=2.5 if name == kernel else 1, label=name
         )
-    axes[1].set(yscale="log", ylim=(1e-6, 2), xlabel="|z|", ylabel="density of |z|")
-    axes[1].set_title(f"radial law of |z|, d = {d}")
+    axes[1].set(yscale="log", ylim=(1e-6, 2), xlabel="|z|")
+    axes[1].set_ylabel("density of |z| (exact)", labelpad=1)
+    axes[1].set_title(f"radial law of |z|, d = {d}", fontsize=8)
     axes[1].legend(fontsize=6, loc="upper right")
+    fig.tight_layout()
     return fig
