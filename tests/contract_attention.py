@@ -617,7 +617,7 @@ CALLS = [
         {
             "n": "int>=1",
             "seed": "int>=0",
-            "task": "choice:reverse|random",
+            "task": "choice:reverse|sort|random",
             "length": "int>=1",
             "vocab": "int>=2",
         },
@@ -627,6 +627,25 @@ CALLS = [
         K(mask=lambda: ka.prefix_lm_mask(ka.seq2seq_segments(3)), length=3),
         {"mask": "object", "length": "int>=1"},
         bad={"mask": [None, torch.ones(9, 9), ka.causal_mask(8)], "length": [2]},
+    ),
+    Call(
+        ka.seq2seq_target_ce,
+        K(
+            model=lambda: _tf(vocab_size=12, max_len=9),
+            mask=lambda: ka.prefix_lm_mask(ka.seq2seq_segments(3)),
+            seqs=lambda: ka.seq2seq_pairs(2, 0, "sort", length=3),
+            length=3,
+        ),
+        {"model": "callable", "mask": "object", "seqs": "object", "length": "int>=1"},
+        bad={
+            "mask": [None, torch.ones(9, 9), ka.causal_mask(8)],
+            "seqs": [
+                None,
+                ka.seq2seq_pairs(2, 0, "sort", length=3).float(),
+                torch.zeros(2, 5, dtype=torch.long),
+            ],
+            "length": [2],
+        },
     ),
     Call(
         ka.greedy_generate,

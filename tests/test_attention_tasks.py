@@ -19,6 +19,41 @@ def test_seq2seq_layout_and_reverse_task():
     assert ka.seq2seq_segments(4).tolist() == [0] * 6 + [1] * 5
 
 
+def test_sort_task_is_the_sorted_source_and_shares_the_sources():
+    x = ka.seq2seq_pairs(200, 3, "sort", length=5, vocab=7)
+    src, tgt = x[:, 1:6], x[:, 7:12]
+    # independent oracle: sorting by counting occurrences of each digit
+    counts = F.one_hot(src, 7).sum(1)  # (200, 7)
+    by_count = torch.cat([torch.arange(7).repeat_interleave(c) for c in counts])
+    assert torch.equal(tgt.reshape(-1), by_count)
+    assert torch.all(tgt[:, 1:] >= tgt[:, :-1]) and torch.all(x[:, 0] == 7)
+    # the same seed gives the same sources whatever the task
+    rev = ka.seq2seq_pairs(200, 3, "reverse", length=5, vocab=7)
+    assert torch.equal(rev[:, :7], x[:, :7])
+
+
+def test_target_ce_is_the_per_digit_loss_of_seq2seq_loss():
+    S = 4
+    mask = ka.prefix_lm_mask(ka.seq2seq_segments(S))
+    torch.manual_seed(0)
+    model = nn.Transformer(
+        nn.TransformerConfig(
+            vocab_size=12, d_model=16, n_heads=2, n_layers=1, max_len=11
+        )
+    )
+    seqs = ka.seq2seq_pairs(6, 2, "sort", length=S)
+    with torch.no_grad():
+        ce = ka.seq2seq_target_ce(model, mask, seqs, S)
+        whole = ka.seq2seq_loss(mask, S)(model, seqs)
+        # independent: log-softmax of the output before digit t, read at that digit
+        logp = model(seqs[:, :-1], mask=mask[:-1, :-1]).log_softmax(-1)
+        t = 7  # the third target digit (index S + 2 + 2) is predicted by output 7
+        direct = -logp[torch.arange(6), t, seqs[:, t + 1]]
+    assert ce.shape == (6, S)
+    torch.testing.assert_close(ce.mean(), whole)
+    torch.testing.assert_close(ce[:, 2], direct)
+
+
 def test_seq2seq_loss_counts_only_the_target_digits():
     S = 3
     mask = ka.prefix_lm_mask(ka.seq2seq_segments(S))

@@ -75,6 +75,7 @@ from .tasks import (
     seq2seq_loss,
     seq2seq_pairs,
     seq2seq_segments,
+    seq2seq_target_ce,
 )
 
 __all__ = [

@@ -27,6 +27,7 @@ __all__ = [
     "seq2seq_pairs",
     "seq2seq_segments",
     "seq2seq_loss",
+    "seq2seq_target_ce",
     "greedy_generate",
     "progressions",
     "permutation_lm_logits",
@@ -45,10 +46,12 @@ def seq2seq_segments(length: int) -> torch.Tensor:
 def seq2seq_pairs(
     n: int, seed: int, task: str, *, length: int = 6, vocab: int = 10
 ) -> torch.Tensor:
-    """(n, 2 length + 3) sequences; ``task="reverse"``: the target is the source
-    reversed; ``"random"``: unrelated.
+    """(n, 2 length + 3) sequences ``[CLS] source [SEP] target [SEP]`` (masks
+    chapter). ``task="reverse"``: the target is the source reversed; ``"sort"``: the
+    source sorted in ascending order (its first digit needs the whole source);
+    ``"random"``: drawn independently of the source.
     """
-    check_choice(task, "task", ("reverse", "random"))
+    check_choice(task, "task", ("reverse", "sort", "random"))
     seed = check_int(seed, "seed", min_value=0)
     n, length, vocab = (
         check_int(n, "n", min_value=1),
@@ -57,13 +60,14 @@ def seq2seq_pairs(
     )
     g = torch.Generator().manual_seed(seed)
     src = torch.randint(0, vocab, (n, length), generator=g)
-    tgt = (
-        src.flip(-1)
-        if task == "reverse"
-        else torch.randint(0, vocab, (n, length), generator=g)
-    )
-    col = lambda tok: torch.full((n, 1), tok)  # noqa: E731
-    return torch.cat([col(vocab), src, col(vocab + 1), tgt, col(vocab + 1)], dim=1)
+    if task == "reverse":
+        tgt = src.flip(-1)
+    elif task == "sort":
+        tgt = src.sort(dim=-1).values
+    else:
+        tgt = torch.randint(0, vocab, (n, length), generator=g)
+    cls, sep = torch.full((n, 1), vocab), torch.full((n, 1), vocab + 1)
+    return torch.cat([cls, src, sep, tgt, sep], dim=1)
 
 
 def seq2seq_loss(mask: torch.Tensor, length: int):
@@ -91,6 +95,37 @@ def seq2seq_loss(mask: torch.Tensor, length: int):
         return (ce.view(len(batch), -1) * w).sum() / (w.sum() * len(batch))
 
     return loss
+
+
+@torch.no_grad()
+def seq2seq_target_ce(
+    model, mask: torch.Tensor, seqs: torch.Tensor, length: int
+) -> torch.Tensor:
+    """Teacher-forced cross-entropy (N, length) of each target digit under ``mask``
+    (L, L), L = 2 length + 3 (masks chapter: the held-out loss and its standard
+    error); its mean is :func:`seq2seq_loss` on ``seqs``.
+    """
+    check_callable(model, "model")
+    check_bool_mask(mask, "mask")
+    length = check_int(length, "length", min_value=1)
+    check_int_tensor(seqs, "seqs")
+    n_seq = 2 * length + 3
+    if tuple(mask.shape) != (n_seq, n_seq):
+        raise ValueError(
+            f"mask must have shape ({n_seq}, {n_seq}) for length={length}, got "
+            f"{tuple(mask.shape)}"
+        )
+    if seqs.ndim != 2 or seqs.shape[1] != n_seq or len(seqs) < 1:
+        raise ValueError(
+            f"seqs must have shape (N, 2 length + 3 = {n_seq}), got {tuple(seqs.shape)}"
+        )
+    logits = model(seqs[:, :-1], mask=mask[:-1, :-1])  # output t predicts token t + 1
+    digits = slice(length + 1, 2 * length + 1)  # outputs at [SEP] and target 1..L-1
+    return F.cross_entropy(
+        logits[:, digits].transpose(1, 2),
+        seqs[:, length + 2 : n_seq - 1],
+        reduction="none",
+    )
 
 
 @torch.no_grad()
