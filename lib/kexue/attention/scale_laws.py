@@ -161,9 +161,7 @@ def entropy_scale_vs_d(
         for b, d in enumerate(ds):
             qd = q[:, :d] / q[:, :d].norm(dim=1, keepdim=True) * math.sqrt(d)
             kd = k[:, :d] / k[:, :d].norm(dim=1, keepdim=True) * math.sqrt(d)
-            out[a, b] = float(
-                solve_scale_for_entropy(qd @ kd.T, target, iters=iters).mean()
-            )
+            out[a, b] = float(_solve_in_chunks(qd @ kd.T, target, iters).mean())
     return out
 
 
