@@ -31,6 +31,11 @@ CALLS = [
         {"gamma": "object", "d": "int>=2", "noise": "float>=0"},
         bad={"gamma": ["x", np.array([]), np.array([-1.0]), np.array([np.nan]), 9.0]},
     ),
+    Call(
+        jl.cosine_figure,
+        lambda: dict(n=8, d=4, seed=0),
+        {"n": "int>=2", "d": "int>=2", "seed": "int>=0"},
+    ),
 ]
 
 EXEMPT = {}

@@ -57,3 +57,14 @@ def test_neglected_noise_shift_formula():
 def test_bad_input(call):
     with pytest.raises((ValueError, TypeError)):
         call()
+
+
+def test_cosine_figure_marks_criterion_and_max():
+    import matplotlib.pyplot as plt
+
+    fig = jl.cosine_figure(64, 16)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["$N(0, 1/d)$", "max |cos|", "Poisson prediction", r"$\pm1/2$"]
+    assert ax.get_title().startswith("max|cos| ")
+    plt.close(fig)

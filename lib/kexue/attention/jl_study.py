@@ -15,14 +15,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validate import check_int
+from .scale import jl_min_dim, jl_scale_factor
 from .scale_laws import (
     annealed_factor,
+    predicted_max_abs_cos,
+    sphere_points,
     true_key_logits,
     true_key_weight,
     weight_keeping_factor,
 )
 
-__all__ = ["factor_by_dim", "annealed_increment", "neglected_noise_shift"]
+__all__ = [
+    "factor_by_dim",
+    "annealed_increment",
+    "neglected_noise_shift",
+    "cosine_figure",
+]
 
 
 def _int_list(values, name: str, min_value: int) -> list[int]:
@@ -113,3 +121,44 @@ def neglected_noise_shift(gamma, d: int, *, noise: float = 0.5) -> np.ndarray:
     if np.any(g >= math.sqrt(d)):
         raise ValueError(f"gamma must be < sqrt(d)={math.sqrt(d):.3g}")
     return np.abs((noise * g) ** 2 - noise**2) / 2 / (math.sqrt(d) - g)
+
+
+def cosine_figure(n: int, d: int, *, seed: int = 0):
+    """Histogram of the pairwise cosines of ``n`` random unit vectors in ``d`` dims.
+
+    The chapter's widget ("Try it"): the normal approximation ``N(0, 1/d)`` of one
+    cosine (``scipy.stats.norm``), the largest ``|cos|`` (solid red), its Poisson
+    prediction (dotted red) and the JL criterion ``+-1/2`` (dashed grey). The title
+    gives ``8 ln n``, the bound (jl-bound) at ``eps = 1/2`` and ``log_512 n``. Returns
+    the figure.
+    """
+    import torch
+    from scipy import stats
+
+    from .. import plotting
+
+    n = check_int(n, "n", min_value=2)
+    d = check_int(d, "d", min_value=2)
+    g = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
+    x = sphere_points(n, d, radius=1.0, generator=g)
+    c = (x @ x.T)[torch.triu_indices(n, n, 1).unbind()].numpy()
+    m, p, t = (
+        float(np.abs(c).max()),
+        predicted_max_abs_cos(n, d),
+        np.linspace(-1, 1, 400),
+    )
+    fig, ax = plotting.figure(size=3.8)
+    ax.hist(c, bins=60, range=(-1, 1), color="tab:blue", alpha=0.7)
+    normal = len(c) * (2 / 60) * stats.norm.pdf(t, scale=1 / math.sqrt(d))
+    ax.plot(t, normal, "k-", lw=1, label="$N(0, 1/d)$")
+    for x0, style, label in ((m, "-", "max |cos|"), (p, ":", "Poisson prediction")):
+        ax.vlines([-x0, x0], 0.5, len(c), color="tab:red", ls=style, label=label)
+    ax.vlines([-0.5, 0.5], 0.5, len(c), color="0.4", ls="--", label=r"$\pm1/2$")
+    ax.set(xlabel="cosine of a pair", ylabel="pairs", yscale="log", ylim=(0.5, len(c)))
+    ax.set_title(
+        f"max|cos| {m:.2f}; 8 ln n = {8 * math.log(n):.0f}, JL(1/2) = "
+        f"{jl_min_dim(n, 0.5)}, log_512 n = {jl_scale_factor(n):.2f}",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, loc="lower center")
+    return fig
