@@ -13,7 +13,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import torch
+from scipy import stats
 
+from .. import plotting
 from .._validate import check_int
 from .scale import jl_min_dim, jl_scale_factor
 from .scale_laws import (
@@ -132,11 +135,6 @@ def cosine_figure(n: int, d: int, *, seed: int = 0):
     gives ``8 ln n``, the bound (jl-bound) at ``eps = 1/2`` and ``log_512 n``. Returns
     the figure.
     """
-    import torch
-    from scipy import stats
-
-    from .. import plotting
-
     n = check_int(n, "n", min_value=2)
     d = check_int(d, "d", min_value=2)
     g = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
