@@ -6,7 +6,8 @@ score (eq. sde-eps-score), that rival's score and the conditional targets (eq. s
 are from a mixture's exact marginal score, with the Monte-Carlo standard error of the
 paired difference network - rival; ``one_mode_spread`` is the exact variance recursion
 of the reverse Euler-Maruyama sampler (eq. sde-reverse-step) on one Gaussian mode, which
-explains the few-step spreads of the chapter's experiment.
+explains the few-step spreads of the chapter's experiment; ``few_step_spreads`` runs
+that experiment (reverse SDE over several noise seeds, Euler PF-ODE) on one grid.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ import math
 
 import torch
 
-from .._validate import check_callable, check_generator, check_int, check_positive
+from .. import metrics
+from .._validate import (
+    check_callable,
+    check_generator,
+    check_int,
+    check_positive,
+    check_tensor,
+)
 from ..data.mixture import GaussianMixture
 from .continuous import NoiseSchedule
-from .sde import time_grid
+from .sde import pf_ode_sample, reverse_sde_sample, time_grid
 
-__all__ = ["moment_gaussian", "score_errors", "one_mode_spread"]
+__all__ = ["moment_gaussian", "score_errors", "one_mode_spread", "few_step_spreads"]
 
 
 def _check_mixture(mixture):
@@ -149,3 +157,43 @@ def one_mode_spread(
     a, b = float(sched.signal(ts[-1])), float(sched.noise(ts[-1]))
     c_end = (1 - b * b / var(ts[-1])) / a
     return {"ratio": math.sqrt(v) * abs(c_end) / std, "c_last": c}
+
+
+def few_step_spreads(
+    eps_model,
+    z: torch.Tensor,
+    sched: NoiseSchedule,
+    centers: torch.Tensor,
+    std: float,
+    steps=(10, 20, 50),
+    spacing: str = "uniform",
+    seeds=(5, 6, 7),
+) -> dict:
+    """Spread ratios of the reverse SDE (one run per noise seed) and of the Euler
+    PF-ODE from the same start ``z`` (B, D), on the grid ``time_grid(sched, k,
+    spacing=spacing)`` for each k in ``steps`` (sde chapter, few-step experiment).
+
+    Returns ``{k: {"sde": [metrics.mode_stats per seed], "ode": mode_stats}}`` with
+    ``centers`` (K, D) and ``std`` the true mode width.
+    """
+    check_callable(eps_model, "eps_model")
+    check_tensor(z, "z", ndim=2, finite=True)
+    std = check_positive(std, "std")
+    steps = [check_int(k, "steps", min_value=1) for k in steps]
+    seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
+    if not steps or not seeds:
+        raise ValueError("steps and seeds must each hold at least one value")
+    out = {}
+    for k in steps:
+        sde = []
+        for seed in seeds:
+            g = torch.Generator().manual_seed(seed)
+            x, _ = reverse_sde_sample(
+                eps_model, z, sched, steps=k, spacing=spacing, generator=g
+            )
+            sde.append(metrics.mode_stats(x, centers, std))
+        x, _ = pf_ode_sample(
+            eps_model, z, sched, method="euler", steps=k, spacing=spacing
+        )
+        out[k] = {"sde": sde, "ode": metrics.mode_stats(x, centers, std)}
+    return out
