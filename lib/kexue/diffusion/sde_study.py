@@ -7,7 +7,8 @@ are from a mixture's exact marginal score, with the Monte-Carlo standard error o
 paired difference network - rival; ``one_mode_spread`` is the exact variance recursion
 of the reverse Euler-Maruyama sampler (eq. sde-reverse-step) on one Gaussian mode, which
 explains the few-step spreads of the chapter's experiment; ``few_step_spreads`` runs
-that experiment (reverse SDE over several noise seeds, Euler PF-ODE) on one grid.
+that experiment (reverse SDE over several noise seeds, Euler PF-ODE) on one grid;
+``sampler_sw`` scores the trained network's samplers by sliced W2 over several seeds.
 """
 
 from __future__ import annotations
@@ -26,9 +27,17 @@ from .._validate import (
 )
 from ..data.mixture import GaussianMixture
 from .continuous import NoiseSchedule
+from .samplers import ddpm_sample
+from .schedules import DiscreteSchedule
 from .sde import pf_ode_sample, reverse_sde_sample, time_grid
 
-__all__ = ["moment_gaussian", "score_errors", "one_mode_spread", "few_step_spreads"]
+__all__ = [
+    "moment_gaussian",
+    "score_errors",
+    "one_mode_spread",
+    "few_step_spreads",
+    "sampler_sw",
+]
 
 
 def _check_mixture(mixture):
@@ -196,4 +205,60 @@ def few_step_spreads(
             eps_model, z, sched, method="euler", steps=k, spacing=spacing
         )
         out[k] = {"sde": sde, "ode": metrics.mode_stats(x, centers, std)}
+    return out
+
+
+def sampler_sw(
+    eps_model,
+    sched: NoiseSchedule,
+    x_test: torch.Tensor,
+    n: int,
+    seeds=(0, 1, 2, 3, 4),
+    ddpm_steps: int = 500,
+) -> dict:
+    """Sliced W2 to ``x_test`` (M, D) of n samples from each of the chapter's samplers,
+    once per seed (sde chapter, trained-network table).
+
+    Seed s draws the start ``z ~ N(0, I)`` (n, D) from ``manual_seed(100 + s)`` and the
+    noise of DDPM (``ddpm_steps`` on the chain ``DiscreteSchedule.from_continuous``)
+    and of the reverse SDE (20, 100, 500 steps) from ``manual_seed(200 + s)``; the
+    PF-ODE runs Euler (20 steps), Heun (10) and dopri5 (rtol = atol = 1e-3) from the
+    same z. Returns ``{name: {"nfe": int (first seed), "sw": [float per seed]}}``.
+    """
+    check_callable(eps_model, "eps_model")
+    _check_sched(sched)
+    check_tensor(x_test, "x_test", ndim=2, finite=True)
+    n = check_int(n, "n", min_value=2)
+    ddpm_steps = check_int(ddpm_steps, "ddpm_steps", min_value=2)
+    seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    chain = DiscreteSchedule.from_continuous(sched, ddpm_steps)
+    runs = [("SDE", dict(steps=k)) for k in (20, 100, 500)]
+    runs += [("ODE", dict(method=m, steps=k)) for m, k in (("euler", 20), ("heun", 10))]
+    runs += [("ODE", dict(method="dopri5", rtol=1e-3, atol=1e-3))]
+    out: dict = {}
+
+    def add(name, nfe, x):
+        out.setdefault(name, {"nfe": nfe, "sw": []})["sw"].append(
+            metrics.sliced_wasserstein(x, x_test)
+        )
+
+    for s in seeds:
+        z = torch.randn(
+            n, x_test.shape[1], generator=torch.Generator().manual_seed(100 + s)
+        )
+        x = ddpm_sample(
+            eps_model, z, chain, generator=torch.Generator().manual_seed(200 + s)
+        )
+        add(f"DDPM, {ddpm_steps} steps", ddpm_steps, x)
+        for kind, kw in runs:
+            if kind == "SDE":
+                g = torch.Generator().manual_seed(200 + s)
+                x, info = reverse_sde_sample(eps_model, z, sched, generator=g, **kw)
+                name = f"SDE Euler-Maruyama, {kw['steps']}"
+            else:
+                x, info = pf_ode_sample(eps_model, z, sched, **kw)
+                name = f"ODE {kw['method']}, {kw.get('steps', 'adaptive')}"
+            add(name, info["nfe"], x)
     return out
