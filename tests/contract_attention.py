@@ -44,6 +44,11 @@ def _tf(**kw):
     return nn.Transformer(_tf_cfg(**kw))
 
 
+def _probe_result():
+    cfg = probe.ProbeConfig(n=3, d_model=8, n_heads=2, n_layers=1, steps=1)
+    return probe.run_position_probe(cfg, progress=False)
+
+
 def _toks():
     return torch.tensor([[0, 1, 2, 3], [4, 3, 2, 1]])
 
@@ -710,6 +715,7 @@ CALLS = [
             position="rope",
             normalization="l2",
             markers=True,
+            same_markers=False,
             causal=False,
             toeplitz_gate=None,
             steps=2,
@@ -724,6 +730,7 @@ CALLS = [
             "position": "choice:learned|sinusoidal|rope|t5|alibi|none",
             "normalization": NORMS,
             "markers": B,
+            "same_markers": B,
             "causal": B,
             "toeplitz_gate": "int>=0|None",
             "steps": "int>=1",
@@ -733,7 +740,21 @@ CALLS = [
         bad={"n_heads": [3]},
     ),
     Call(
-        probe.position_probe_batch, K(n=4, markers=True), {"n": "int>=1", "markers": B}
+        probe.position_probe_batch,
+        K(n=4, markers=True, same_markers=False),
+        {"n": "int>=1", "markers": B, "same_markers": B},
+    ),
+    Call(
+        probe.mirror_gap,
+        K(result=_probe_result),
+        {"result": "object"},
+        bad={"result": [None, probe.ProbeConfig()]},
+    ),
+    Call(
+        probe.class_probabilities,
+        K(result=_probe_result),
+        {"result": "object"},
+        bad={"result": [None, probe.ProbeConfig()]},
     ),
     Call(
         probe.run_position_probe,

@@ -19,6 +19,8 @@ def _pts():
 
 
 _FAKE = sid_tools.TeacherInitFake(RING.eps_model(VP), hidden=8).double()
+_ENS = sid_tools.EnsembleMLP([0, 1], 2, 1, hidden=4)
+_T1 = sid_tools.mixture_eps_1d(torch.tensor([-1.0, 1.0]), 0.3, VP)
 
 CALLS = [
     Call(
@@ -118,5 +120,56 @@ CALLS = [
         ),
         {"field": "callable", "steps": "int>=1", "lr": "float>0"},
         bad={"start": [None, (1.0,), ("a", 1.0)], "log_s_min": [math.nan, "x"]},
+    ),
+    Call(
+        sid_tools.mixture_eps_1d,
+        lambda: dict(means=torch.tensor([-1.0, 1.0]), std=0.3, sched=VP),
+        {"std": "float>0"},
+        bad={"means": [None, "x", torch.zeros(0)], "sched": [None, 3]},
+    ),
+    Call(
+        sid_tools.EnsembleMLP,
+        lambda: dict(seeds=[0, 1], d_in=2, d_out=1, hidden=4),
+        {"d_in": "int>=1", "d_out": "int>=1", "hidden": "int>=1"},
+        bad={"seeds": [None, [], [-1], ["a"]]},
+    ),
+    Call(
+        _ENS.forward,
+        lambda: dict(h=torch.zeros(2, 3, 2, dtype=torch.float64)),
+        {},  # a module's forward: shapes are torch's to check, as in torch.nn
+        name="kexue.diffusion.sid_tools.EnsembleMLP.forward",
+    ),
+    Call(
+        sid_tools.sid_ensemble,
+        lambda: dict(
+            teacher=_T1,
+            sched=VP,
+            coefs=[(1.0, 0.0)],
+            seeds=[0],
+            iters=1,
+            batch=4,
+            fake_steps=1,
+            lr=1e-3,
+            t_range=(0.05, 0.6),
+            t_init=0.5,
+            hidden=4,
+            n_snapshot=3,
+        ),
+        {
+            "teacher": "callable",
+            "iters": "int>=1",
+            "batch": "int>=1",
+            "fake_steps": "int>=1",
+            "lr": "float>0",
+            "hidden": "int>=1",
+            "n_snapshot": "int>=1",
+        },
+        bad={
+            "sched": [None],
+            "coefs": [None, [], [(1.0,)], [("a", 0.0)]],
+            "seeds": [None, [0, 1]],
+            "t_range": [(0.6, 0.05), (0.0, 0.5)],
+            "t_init": [0.0, 1.5, "x"],
+        },
     ),
 ]

@@ -52,18 +52,6 @@ def _eps(x, t):
 SCHED = D.DiscreteSchedule.linear(100)
 VP = D.VPSchedule()
 GM = data.ring_mixture(4)
-_GM_DEVICE = (
-    "GaussianMixture keeps means/covs/weights on the CPU (built with "
-    "torch.as_tensor, never moved to x.device): _components computes "
-    "x[:, None, :] - self.means on two devices (kexue/data/mixture.py, "
-    "_components); owner: data"
-)
-_GM_DTYPE = (
-    "GaussianMixture computes in float64 (x.double() in _components) and returns "
-    "float64 for float32 x (module docstring: 'All computations in float64') "
-    "instead of casting back to x.dtype (kexue/data/mixture.py); owner: data"
-)
-
 CASES = [
     # ---- discrete samplers and the forward process ----
     Case("ddim_sample", lambda m, d: D.ddim_sample(_eps, m(8, 2), SCHED, steps=4)),
@@ -212,29 +200,22 @@ CASES = [
     Case(
         "GaussianMixture.score",
         lambda m, d: GM.score(m(8, 2)),
-        xfail_dtype=_GM_DTYPE,
-        xfail_device=_GM_DEVICE,
     ),
     Case(
         "GaussianMixture.log_prob",
         lambda m, d: GM.log_prob(m(8, 2)),
-        xfail_dtype=_GM_DTYPE,
-        xfail_device=_GM_DEVICE,
     ),
     Case(
         "GaussianMixture.score_t",
         lambda m, d: GM.score_t(m(8, 2), 0.5, VP),
-        xfail_device=_GM_DEVICE,
     ),
     Case(
         "GaussianMixture.eps_t",
         lambda m, d: GM.eps_t(m(8, 2), 0.5, VP),
-        xfail_device=_GM_DEVICE,
     ),
     Case(
         "GaussianMixture.posterior_sample",
         lambda m, d: GM.posterior_sample(m(8, 2), 0.5, VP),
-        xfail_device=_GM_DEVICE,
     ),
 ]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from kexue import data
-from kexue.diffusion import sid_tools
+from kexue.diffusion import distill, sid_tools
 
 SU = kd.VPSchedule.su_quadratic()
 RING = data.ring_mixture(8, radius=2.0, std=0.15)
@@ -67,3 +67,83 @@ def test_bad_input_names_the_argument():
         sid_tools.toy_flow(None, (0.0, 0.0))
     with pytest.raises(ValueError, match="steps"):
         sid_tools.toy_flow(lambda m, s: (m, s), (0.0, 0.0), steps=0)
+
+
+MEANS = torch.tensor([-2.0, 2.0], dtype=torch.float64)
+MIX = data.GaussianMixture(MEANS[:, None], 0.4**2)
+
+
+def test_mixture_eps_1d_matches_the_mixture_oracle():
+    eps = sid_tools.mixture_eps_1d(MEANS, 0.4, SU)
+    ref = MIX.eps_model(SU)
+    g = torch.Generator().manual_seed(1)
+    x = 3 * torch.randn(3, 7, 1, generator=g, dtype=torch.float64)
+    t = 0.02 + 0.9 * torch.rand(3, 7, generator=g, dtype=torch.float64)
+    out = eps(x, t)
+    assert out.shape == (3, 7, 1)
+    want = torch.stack([ref(x[i], t[i]) for i in range(3)])
+    torch.testing.assert_close(out, want, rtol=1e-12, atol=1e-12)
+
+
+def test_mode_test_weights_reject_one_mode_and_a_subset():
+    g = torch.Generator().manual_seed(2)
+    x = MIX.sample(4000, generator=g)
+    assert sid_tools.mode_test(x, MEANS[:, None], 0.4)["passes"]
+    one = -2.0 + 0.4 * torch.randn(4000, 1, generator=g, dtype=torch.float64)
+    r = sid_tools.mode_test(one, MEANS[:, None], 0.4)
+    assert r["core_pass"] and not r["counts_pass"] and not r["passes"]
+    assert r["counts"] == [4000, 0] and r["tv"] == pytest.approx(0.5)
+    four = RING.means[torch.randint(0, 4, (4000,), generator=g)]
+    four = four + 0.15 * torch.randn(4000, 2, generator=g, dtype=torch.float64)
+    r = sid_tools.mode_test(four, RING.means, 0.15)
+    assert r["core_pass"] and not r["passes"] and r["tv"] == pytest.approx(0.5)
+
+
+def test_ensemble_members_are_independent_and_start_at_zero():
+    net = sid_tools.EnsembleMLP([0, 1, 0], 3, 1, hidden=8)
+    h = torch.randn(3, 5, 3, dtype=torch.float64)
+    assert torch.equal(net(h), torch.zeros(3, 5, 1))
+    torch.nn.init.normal_(net.weights[-1])
+    out = net(h)
+    grads = torch.autograd.grad(out[0].sum(), list(net.weights))
+    assert all(torch.all(gr[1:] == 0) for gr in grads)
+    torch.testing.assert_close(net.weights[0][0], net.weights[0][2])  # same seed
+
+
+def test_sid_ensemble_starts_at_the_teacher_estimate_and_l1_collapses():
+    teacher = MIX.eps_model(SU)
+    fast = sid_tools.mixture_eps_1d(MEANS, 0.4, SU)
+    run = sid_tools.sid_ensemble(
+        fast,
+        SU,
+        [(1.0, 0.0), (-0.5, 1.0)],
+        [0, 0],
+        iters=150,
+        batch=128,
+        n_snapshot=500,
+        hidden=16,
+        lr=1e-2,
+    )
+    ref = distill.TeacherInitGenerator(teacher, SU, dim=1, hidden=4).double()
+    z = torch.randn(
+        2, 500, 1, generator=torch.Generator().manual_seed(1), dtype=torch.float64
+    )
+    with torch.no_grad():
+        start = ref(z[0])[:, 0]
+    torch.testing.assert_close(run["snapshots"][0][0], start, rtol=1e-10, atol=1e-10)
+    sd = run["snapshots"][150].std(1)
+    assert sd[0] < 0.2 and sd[1] > 1.5  # L1 collapses, SiD spreads to the data (2.04)
+
+
+def test_new_helpers_name_bad_arguments():
+    with pytest.raises(ValueError, match="std"):
+        sid_tools.mixture_eps_1d(MEANS, 0.0, SU)
+    with pytest.raises(TypeError, match="sched"):
+        sid_tools.mixture_eps_1d(MEANS, 0.4, None)
+    with pytest.raises(TypeError, match="seeds"):
+        sid_tools.EnsembleMLP([], 1, 1)
+    fast = sid_tools.mixture_eps_1d(MEANS, 0.4, SU)
+    with pytest.raises(ValueError, match="seeds"):
+        sid_tools.sid_ensemble(fast, SU, [(1.0, 0.0)], [0, 1])
+    with pytest.raises(ValueError, match="t_range"):
+        sid_tools.sid_ensemble(fast, SU, [(1.0, 0.0)], [0], t_range=(0.5, 0.1))

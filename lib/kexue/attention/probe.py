@@ -16,6 +16,7 @@ attention modules. It is therefore not imported by ``kexue.attention`` itself:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import torch
@@ -27,13 +28,22 @@ from ._checks import check_bool, check_choice, check_int, check_positive
 from .core import NORMALIZATIONS
 from .position import POSITIONS
 
-__all__ = ["ProbeConfig", "ProbeResult", "position_probe_batch", "run_position_probe"]
+__all__ = [
+    "ProbeConfig",
+    "ProbeResult",
+    "class_probabilities",
+    "mirror_gap",
+    "position_probe_batch",
+    "run_position_probe",
+]
 
 
 @dataclasses.dataclass
 class ProbeConfig:
     """Sizes and switches of the probe; ``position`` in :data:`POSITIONS`,
-    ``normalization`` in ``NORMALIZATIONS``."""
+    ``normalization`` in ``NORMALIZATIONS``. ``same_markers`` (needs ``markers``):
+    the mirror-symmetric frame ``[M] 0 ... 0 [M]`` (one marker id at both ends)
+    instead of ``[CLS] 0 ... 0 [SEP]``."""
 
     n: int = 16
     d_model: int = 32
@@ -42,6 +52,7 @@ class ProbeConfig:
     position: str = "rope"
     normalization: str = "softmax"
     markers: bool = False
+    same_markers: bool = False
     causal: bool = False
     toeplitz_gate: int | None = None
     steps: int = 300
@@ -56,6 +67,9 @@ class ProbeConfig:
         check_int(self.n_heads, "n_heads", min_value=1)
         check_int(self.n_layers, "n_layers", min_value=1)
         check_bool(self.markers, "markers")
+        check_bool(self.same_markers, "same_markers")
+        if self.same_markers and not self.markers:
+            raise ValueError("same_markers=True needs markers=True")
         check_bool(self.causal, "causal")
         if self.toeplitz_gate is not None:
             check_int(self.toeplitz_gate, "toeplitz_gate", min_value=0)
@@ -82,18 +96,26 @@ class ProbeResult:
     history: list
     model: torch.nn.Module = dataclasses.field(repr=False, default=None)
     tokens: torch.Tensor = dataclasses.field(repr=False, default=None)
+    config: ProbeConfig | None = dataclasses.field(repr=False, default=None)
 
 
 def position_probe_batch(
-    n: int, *, markers: bool = False
+    n: int, *, markers: bool = False, same_markers: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Tokens ``(1, L)`` — ``[0]*n``, or ``[CLS] 0 ... 0 [SEP]`` with ids 1, 2 — and
-    targets ``(n,)`` = ``0..n-1``."""
+    """Tokens ``(1, L)`` — ``[0]*n``, or ``[CLS] 0 ... 0 [SEP]`` with ids 1, 2, or with
+    ``same_markers`` ``[M] 0 ... 0 [M]`` with id 1 at both ends — and targets ``(n,)``
+    = ``0..n-1``."""
     n = check_int(n, "n", min_value=1)
     markers = check_bool(markers, "markers")
+    same_markers = check_bool(same_markers, "same_markers")
+    if same_markers and not markers:
+        raise ValueError("same_markers=True needs markers=True")
     zeros = torch.zeros(n, dtype=torch.long)
+    last = 1 if same_markers else 2
     tokens = (
-        torch.cat([torch.tensor([1]), zeros, torch.tensor([2])]) if markers else zeros
+        torch.cat([torch.tensor([1]), zeros, torch.tensor([last])])
+        if markers
+        else zeros
     )
     return tokens[None], torch.arange(n)
 
@@ -126,7 +148,9 @@ def run_position_probe(
                 toeplitz_gate=config.toeplitz_gate,
             )
         ).to(dev)
-    tokens, targets = position_probe_batch(config.n, markers=config.markers)
+    tokens, targets = position_probe_batch(
+        config.n, markers=config.markers, same_markers=config.same_markers
+    )
     tokens, targets = tokens.to(dev), targets.to(dev)
     sl = slice(1, -1) if config.markers else slice(None)
 
@@ -159,4 +183,40 @@ def run_position_probe(
         hist,
         model,
         tokens,
+        config,
     )
+
+
+def _check_result(result) -> ProbeResult:
+    if not isinstance(result, ProbeResult) or result.model is None:
+        raise TypeError(
+            "result must be a ProbeResult from run_position_probe (with its model), "
+            f"got {type(result).__name__}"
+        )
+    return result
+
+
+def _logits64(result: ProbeResult) -> torch.Tensor:
+    """Logits ``(n, n)`` of the probe positions, from a float64 copy of the model."""
+    model = copy.deepcopy(result.model).double().eval()
+    causal = result.config.causal if result.config is not None else False
+    with torch.no_grad():
+        logits = model(result.tokens, is_causal=causal)[0]  # (L, n)
+    if logits.shape[0] != logits.shape[1]:  # markers at both ends
+        logits = logits[1:-1]
+    return logits.cpu()
+
+
+def mirror_gap(result: ProbeResult) -> float:
+    """``max |o_i - o_{n-1-i}|`` over the probe logits ``(n, n)`` of a trained probe
+    (chapter *relative-position-flaw*, mirror obstruction), computed in float64 on a
+    copy of the model so that an exact symmetry shows as round-off (~1e-13), not as
+    float32 noise (~1e-5)."""
+    logits = _logits64(_check_result(result))
+    return float((logits - logits.flip(0)).abs().max())
+
+
+def class_probabilities(result: ProbeResult) -> torch.Tensor:
+    """``p(class | position)``, ``(n, n)`` float64 (rows: input positions), of a trained
+    probe (chapter *relative-position-flaw*, demo)."""
+    return torch.softmax(_logits64(_check_result(result)), -1)

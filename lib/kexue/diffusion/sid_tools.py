@@ -1,5 +1,6 @@
-"""Helpers of the sid chapter: a fake denoiser initialised at the teacher, a mode test
-that a uniform ring fails, and the gradient flow of the Gaussian toy.
+"""Helpers of the sid chapter: a fake denoiser initialised at the teacher, a two-part
+mode test (shape and weights), the gradient flow of the Gaussian toy, an exact 1-D
+mixture teacher and a batched SiD trainer for it.
 
 ``TeacherInitFake`` is ``eps_psi(x, t) = eps_teacher(x, t) + r(x, t)`` with a residual
 network ``r`` whose last layer starts at zero, the analogue for an analytic teacher of
@@ -27,7 +28,15 @@ from .._validate import (
 )
 from ..nn import TimeMLP
 
-__all__ = ["TeacherInitFake", "mode_test", "uniform_ring", "toy_flow"]
+__all__ = [
+    "TeacherInitFake",
+    "mode_test",
+    "uniform_ring",
+    "toy_flow",
+    "mixture_eps_1d",
+    "EnsembleMLP",
+    "sid_ensemble",
+]
 
 
 class TeacherInitFake(torch.nn.Module):
@@ -75,17 +84,21 @@ def uniform_ring(
 
 
 def mode_test(samples, centers, std: float, k: float = 4.0) -> dict:
-    """Does a sample look like an isotropic mixture with these ``centers`` (K, D) and
-    ``std``?
+    """Does a sample look like the equal-weight isotropic mixture with these ``centers``
+    (K, D) and ``std``? Two parts, both must hold (sid chapter, the mode test).
 
-    ``core`` is the fraction of the N samples within ``2 std`` of their nearest centre;
-    under the mixture (modes well separated) it is ``p = chi2.cdf(4, D)`` (0.865 in 2-D)
-    with binomial standard error ``se = sqrt(p (1 - p) / N)``. ``passes`` is ``|core -
-    p| <= k se``. A uniform ring through the centres has ``core`` far below ``p`` and
-    fails.
+    *Shape:* ``core`` is the fraction of the N samples within ``2 std`` of their nearest
+    centre; under the mixture (modes well separated) it is ``p = chi2.cdf(4, D)`` (0.865
+    in 2-D, 0.954 in 1-D) with binomial standard error ``se = sqrt(p (1 - p) / N)``;
+    ``core_pass`` is ``|core - p| <= k se``. A uniform smear through the centres
+    fails. *Weights:* ``counts`` (K,) are the samples nearest each centre; under the
+    mixture each is binomial ``(N, 1/K)``, so ``counts_pass`` is ``|n_j - N/K| <= k
+    sqrt(N (1/K)(1 - 1/K))`` for every ``j``. All samples in one mode, or in half of
+    them, fail. ``tv`` is the total variation between ``counts / N`` and uniform.
+    ``passes`` is both parts.
     """
-    x = as_tensor(samples, "samples", finite=True).detach().cpu()
-    c = as_tensor(centers, "centers", finite=True).detach().cpu()
+    x = as_tensor(samples, "samples", finite=True).detach().cpu().double()
+    c = as_tensor(centers, "centers", finite=True).detach().cpu().double()
     if x.ndim != 2 or c.ndim != 2 or x.shape[1] != c.shape[1] or len(x) < 2:
         raise ValueError(
             "samples (N, D) with N >= 2 and centers (K, D) must share D, got "
@@ -93,16 +106,28 @@ def mode_test(samples, centers, std: float, k: float = 4.0) -> dict:
         )
     std, k = check_positive(std, "std"), check_positive(k, "k")
     N, D = x.shape
-    dist = torch.cdist(x, c).min(1).values
-    core = dist <= 2 * std
+    K = c.shape[0]
+    dist = torch.cdist(x, c)
+    near = dist.argmin(1)
+    core = dist.min(1).values <= 2 * std
     p = float(chi2.cdf(4.0, D))
     se = math.sqrt(p * (1 - p) / N)
     frac = float(core.double().mean())
+    counts = torch.bincount(near, minlength=K).tolist()
+    se_n = math.sqrt(N * (1 / K) * (1 - 1 / K))
+    counts_pass = all(abs(n_j - N / K) <= k * se_n for n_j in counts)
+    tv = 0.5 * sum(abs(n_j / N - 1 / K) for n_j in counts)
+    core_pass = abs(frac - p) <= k * se
     return {
         "core": frac,
         "expected": p,
         "se": se,
-        "passes": abs(frac - p) <= k * se,
+        "core_pass": core_pass,
+        "counts": counts,
+        "count_se": se_n,
+        "counts_pass": counts_pass,
+        "tv": tv,
+        "passes": core_pass and counts_pass,
     }
 
 
@@ -127,3 +152,196 @@ def toy_flow(field, start, *, steps: int = 400, lr: float = 0.05, log_s_min=-6.0
         m, ls = m - lr * gm, max(ls - lr * gs * math.exp(ls), float(log_s_min))
         path.append((m, math.exp(ls)))
     return np.array(path)
+
+
+def mixture_eps_1d(means, std: float, sched):
+    """The exact noise predictor of the 1-D mixture ``(1/K) sum_k N(means[k], std^2)``.
+
+    Returns ``eps(x, t)``: x (B, 1), t (B,) -> (B, 1), ``-noise(t) * score_t(x)`` with
+    ``score_t`` the score of the noised law (sid chapter, the 1-D teacher). A cheap
+    special case of ``GaussianMixture.eps_model``, which the tests compare it with.
+    """
+    m = as_tensor(means, "means", finite=True).reshape(-1)
+    if m.numel() < 1:
+        raise ValueError("means must hold at least one centre")
+    std = check_positive(std, "std")
+    if not hasattr(sched, "signal") or not hasattr(sched, "noise"):
+        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+
+    def eps(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        a = sched.signal(t).to(x)[..., None]
+        b = sched.noise(t).to(x)[..., None]
+        v = a**2 * std**2 + b**2
+        d = x - a * m.to(x)  # (B, K)
+        r = torch.softmax(-(d**2) / (2 * v), dim=-1)
+        return b * (r * d).sum(-1, keepdim=True) / v
+
+    return eps
+
+
+class EnsembleMLP(torch.nn.Module):
+    """``E`` independent MLPs evaluated at once: (E, B, d_in) -> (E, B, d_out).
+
+    Layers ``d_in -> hidden -> hidden -> d_out`` with SiLU; member ``e`` has its own
+    weights, initialised like ``torch.nn.Linear`` from ``torch.Generator`` seeded by
+    ``seeds[e]``; the last layer is zero, so every member starts as the zero map (sid
+    chapter: both networks start at the teacher).
+    """
+
+    def __init__(self, seeds, d_in: int, d_out: int, hidden: int = 32):
+        super().__init__()
+        if not isinstance(seeds, (list, tuple)) or not seeds:
+            raise TypeError(f"seeds must be a non-empty list of ints, got {seeds!r}")
+        seeds = [check_int(s_, "seeds", min_value=0) for s_ in seeds]
+        d_in, d_out = (
+            check_int(d_in, "d_in", min_value=1),
+            check_int(d_out, "d_out", min_value=1),
+        )
+        hidden = check_int(hidden, "hidden", min_value=1)
+        sizes = [(d_in, hidden), (hidden, hidden), (hidden, d_out)]
+        self.weights, self.biases = torch.nn.ParameterList(), torch.nn.ParameterList()
+        for j, (i, o) in enumerate(sizes):
+            w, b_ = torch.zeros(len(seeds), i, o), torch.zeros(len(seeds), 1, o)
+            if j < len(sizes) - 1:
+                for e, s_ in enumerate(seeds):
+                    g = torch.Generator().manual_seed(1000 * s_ + j)
+                    bound = 1 / math.sqrt(i)
+                    w[e] = (torch.rand(i, o, generator=g) * 2 - 1) * bound
+                    b_[e] = (torch.rand(1, o, generator=g) * 2 - 1) * bound
+            self.weights.append(torch.nn.Parameter(w.double()))
+            self.biases.append(torch.nn.Parameter(b_.double()))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        n = len(self.weights)
+        for j, (w, b_) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(b_, h, w)
+            if j < n - 1:
+                h = torch.nn.functional.silu(h)
+        return h
+
+
+def _time_features(t: torch.Tensor) -> torch.Tensor:
+    k = torch.arange(1, 4, dtype=t.dtype)
+    ang = math.pi * t[..., None] * k
+    return torch.cat([t[..., None], ang.sin(), ang.cos()], -1)
+
+
+def sid_ensemble(
+    teacher,
+    sched,
+    coefs,
+    seeds,
+    *,
+    iters: int = 400,
+    batch: int = 256,
+    fake_steps: int = 2,
+    lr: float = 3e-3,
+    t_range=(0.05, 0.6),
+    t_init: float = 0.5,
+    hidden: int = 32,
+    n_snapshot: int = 2000,
+    snapshot_at=(),
+) -> dict:
+    """Run ``E = len(coefs)`` SiD distillations of a 1-D ``teacher`` at once (sid
+    chapter).
+
+    Member ``e`` minimises ``c1 L1 + c2 L2`` with ``(c1, c2) = coefs[e]``: ``(1, 0)`` is
+    the initial form (eq. sid-l1), ``(0, 1)`` is L2 (eq. sid-l2), ``(-lam, 1)`` is SiD's
+    loss (eq. sid-final). Its generator is ``g(z) = x0_hat_teacher(z, t_init) +
+    MLP(z)`` and its fake ``eps_psi(x, t) = teacher(x, t) + MLP(x, t)``, both residuals
+    zero at the start (as ``distill.TeacherInitGenerator`` and ``TeacherInitFake``),
+    initialised from ``seeds[e]``. Each iteration takes ``fake_steps`` denoising steps
+    of every fake on its generator's detached samples (eq. sid-fake) and one generator
+    step, ``t ~ U(t_range)``; Adam, betas (0, 0.99), learning rate ``lr`` decaying
+    linearly to 0 over the run. Members share nothing but the calls.
+
+    ``teacher(x, t)``: x (..., 1), t (...) -> (..., 1). Returns ``{"snapshots": {it:
+    samples (E, n_snapshot)}}`` at iteration 0, every ``snapshot_at`` and ``iters``.
+    """
+    check_callable(teacher, "teacher")
+    if not hasattr(sched, "signal") or not hasattr(sched, "noise"):
+        raise TypeError(f"sched must be a NoiseSchedule, got {type(sched).__name__}")
+    if not isinstance(coefs, (list, tuple)) or not coefs:
+        raise TypeError(f"coefs must be a non-empty list of pairs, got {coefs!r}")
+    cf = torch.tensor([[check_real(v, "coefs") for v in c_] for c_ in coefs])
+    if cf.shape != (len(coefs), 2):
+        raise ValueError(f"coefs must be pairs (c1, c2), got {coefs!r}")
+    if not isinstance(seeds, (list, tuple)) or len(seeds) != len(coefs):
+        raise ValueError(f"seeds must be a list as long as coefs, got {seeds!r}")
+    iters, batch = (
+        check_int(iters, "iters", min_value=1),
+        check_int(batch, "batch", min_value=1),
+    )
+    fake_steps = check_int(fake_steps, "fake_steps", min_value=1)
+    lr, n_snapshot = (
+        check_positive(lr, "lr"),
+        check_int(n_snapshot, "n_snapshot", min_value=1),
+    )
+    lo, hi = (check_real(v, "t_range") for v in t_range)
+    if not 0 < lo < hi <= 1:
+        raise ValueError(f"t_range must satisfy 0 < lo < hi <= 1, got {t_range}")
+    t_init = check_real(t_init, "t_init", low=0.0, high=1.0, low_open=True)
+    E = len(coefs)
+    c1, c2 = cf[:, 0].double()[:, None], cf[:, 1].double()[:, None]
+    gnet = EnsembleMLP(list(seeds), 1, 1, hidden)
+    fnet = EnsembleMLP([s_ + 500 for s_ in seeds], 8, 1, hidden)
+    a0, b0 = float(sched.signal(t_init)), float(sched.noise(t_init))
+
+    def generator(z):
+        t0 = torch.full(z.shape[:-1], t_init, dtype=z.dtype)
+        x0_hat = (z - b0 * teacher(z, t0)) / a0
+        return x0_hat + gnet(z)
+
+    def fake(x, t):
+        return teacher(x, t) + fnet(torch.cat([x, _time_features(t)], -1))
+
+    def noised(x0, gen):
+        t = lo + (hi - lo) * torch.rand(E, batch, generator=gen, dtype=torch.float64)
+        eps = torch.randn(E, batch, 1, generator=gen, dtype=torch.float64)
+        a, b = sched.signal(t)[..., None], sched.noise(t)[..., None]
+        return a * x0 + b * eps, t, eps
+
+    gen = torch.Generator().manual_seed(int(seeds[0]))
+    opt_g = torch.optim.Adam(gnet.parameters(), lr=lr, betas=(0.0, 0.99))
+    opt_f = torch.optim.Adam(fnet.parameters(), lr=lr, betas=(0.0, 0.99))
+    decay = [
+        torch.optim.lr_scheduler.LambdaLR(o, lambda i: 1 - i / iters)
+        for o in (opt_g, opt_f)
+    ]
+    z_fixed = torch.randn(
+        E,
+        n_snapshot,
+        1,
+        generator=torch.Generator().manual_seed(1),
+        dtype=torch.float64,
+    )
+    marks = {0, iters, *(int(i) for i in snapshot_at)}
+    out = {"snapshots": {}}
+    for it in range(iters + 1):
+        if it in marks:
+            with torch.no_grad():
+                out["snapshots"][it] = generator(z_fixed)[..., 0].clone()
+        if it == iters:
+            break
+        for _ in range(fake_steps):
+            with torch.no_grad():
+                z = torch.randn(E, batch, 1, generator=gen, dtype=torch.float64)
+                x_t, t, eps = noised(generator(z), gen)
+            loss_f = ((fake(x_t, t) - eps) ** 2).mean(1).sum()
+            opt_f.zero_grad(set_to_none=True)
+            loss_f.backward()
+            opt_f.step()
+        fnet.requires_grad_(False)
+        z = torch.randn(E, batch, 1, generator=gen, dtype=torch.float64)
+        x_t, t, eps = noised(generator(z), gen)
+        e_phi, e_psi = teacher(x_t, t), fake(x_t, t)
+        l1 = ((e_phi - e_psi) ** 2).sum(-1).mean(1)  # (E, 1) after mean over B
+        l2 = ((e_phi - e_psi) * (e_phi - eps)).sum(-1).mean(1)
+        loss = (c1[:, 0] * l1 + c2[:, 0] * l2).sum()
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_g.step()
+        fnet.requires_grad_(True)
+        for d in decay:
+            d.step()
+    return out

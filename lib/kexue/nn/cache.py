@@ -28,6 +28,8 @@ from pathlib import Path
 
 import torch
 
+from .. import __version__
+
 __all__ = ["cache_dir", "cache_key", "fit_or_load"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -47,7 +49,6 @@ def cache_dir() -> Path:
 
 def cache_key(name: str, config: dict, model: torch.nn.Module) -> str:
     """16 hex digits naming (name, config, parameter shapes, torch, kexue version)."""
-    from .. import __version__
 
     _check(name, config, model)
     shapes = [(k, list(v.shape), str(v.dtype)) for k, v in model.state_dict().items()]
