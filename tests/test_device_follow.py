@@ -32,6 +32,7 @@ import torch
 from kexue import attention as A
 from kexue import data, metrics
 from kexue import diffusion as D
+from kexue.diffusion import fields as FL
 
 F32, F64 = torch.float32, torch.float64
 
@@ -216,6 +217,11 @@ CASES = [
     Case(
         "GaussianMixture.posterior_sample",
         lambda m, d: GM.posterior_sample(m(8, 2), 0.5, VP),
+    ),
+    Case(  # float64 by design (exact fields): the device is what is checked
+        "fields.prior_sample",
+        lambda m, d: FL.prior_sample(m(8, 2), 1.0, FL.GaussianKernel(), 5),
+        follows_dtype=False,
     ),
 ]
 

@@ -189,14 +189,20 @@ def prior_sample(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Exact draws of ``p_T``: ``x0 + T z`` with x0 uniform over ``data`` (M, D).
-    Returns (n, D)."""
+    Returns (n, D) float64 on ``data``'s device.
+
+    The draws are made on the generator's device (the CPU when ``generator`` is None)
+    and then moved, so a seed gives the same points on every device.
+    """
     check_tensor(data, "data", ndim=2, finite=True, nonempty=True)
     if not isinstance(kernel, ScaleKernel):
         raise TypeError(f"kernel must be a ScaleKernel, got {type(kernel).__name__}")
     check_generator(generator)
     T, n = check_positive(T, "T"), check_int(n, "n", min_value=1)
-    idx = torch.randint(0, data.shape[0], (n,), generator=generator)
-    return data[idx].double() + T * kernel.sample_z(n, data.shape[1], generator)
+    with torch.device(generator.device if generator is not None else "cpu"):
+        idx = torch.randint(0, data.shape[0], (n,), generator=generator)
+        z = kernel.sample_z(n, data.shape[1], generator)
+    return data[idx.to(data.device)].double() + T * z.to(data.device)
 
 
 class LogTimeField:
