@@ -147,3 +147,83 @@ def test_new_helpers_name_bad_arguments():
         sid_tools.sid_ensemble(fast, SU, [(1.0, 0.0)], [0, 1])
     with pytest.raises(ValueError, match="t_range"):
         sid_tools.sid_ensemble(fast, SU, [(1.0, 0.0)], [0], t_range=(0.5, 0.1))
+
+
+def test_controls_the_test_rejects_and_the_impostor_it_misses():
+    ctl = sid_tools.mode_test_controls(
+        MEANS, 0.4, 4000, torch.Generator().manual_seed(3)
+    )
+    res = {
+        k: sid_tools.mode_test(x[:, None], MEANS[:, None], 0.4) for k, x in ctl.items()
+    }
+    assert res["data"]["passes"]
+    for k in ("uniform smear", "all in one mode", "weights 0.7 / 0.3"):
+        assert not res[k]["passes"], k
+    # the documented blind spot: narrow modes plus mass between them pass both parts,
+    # but the descriptive statistics show it
+    imp = res["narrow + between"]
+    assert imp["passes"]
+    assert imp["width"] < 0.3 and res["data"]["width"] == pytest.approx(0.4, rel=0.06)
+    assert imp["far"] > 2 * imp["far_expected"]
+    assert imp["far_expected"] == pytest.approx(2 * (1 - 0.9937903346742238), rel=1e-9)
+    assert abs(res["data"]["far"] - imp["far_expected"]) < 4 * math.sqrt(0.0124 / 4000)
+
+
+def test_keeps_every_mode_rejects_the_smear_and_a_lost_mode():
+    ctl = sid_tools.mode_test_controls(
+        MEANS, 0.4, 2000, torch.Generator().manual_seed(3)
+    )
+    res = {
+        k: sid_tools.mode_test(x[:, None], MEANS[:, None], 0.4) for k, x in ctl.items()
+    }
+    floor = 0.5 * (res["uniform smear"]["core"] + res["data"]["expected"])
+    assert sid_tools.keeps_every_mode(res["data"], floor)
+    # the smear has mass near every centre (shares ~ 1/2): the core floor rejects it
+    assert min(res["uniform smear"]["counts"]) / 2000 > 0.45
+    assert not sid_tools.keeps_every_mode(res["uniform smear"], floor)
+    assert sid_tools.keeps_every_mode(res["uniform smear"], 0.0)
+    assert not sid_tools.keeps_every_mode(res["all in one mode"], floor)
+    with pytest.raises(TypeError, match="result"):
+        sid_tools.keeps_every_mode({"core": 1.0}, floor)
+    with pytest.raises(ValueError, match="core_floor"):
+        sid_tools.keeps_every_mode(res["data"], 1.5)
+
+
+def _small_run(**kw):
+    fast = sid_tools.mixture_eps_1d(MEANS, 0.4, SU)
+    args = dict(iters=20, batch=32, n_snapshot=40, hidden=8, lr=1e-2)
+    args.update(kw)
+    return sid_tools.sid_ensemble(fast, SU, [(1.0, 0.0), (-0.5, 1.0)], [0, 1], **args)
+
+
+def test_sid_ensemble_device_argument():
+    cpu = _small_run(device="cpu")
+    assert all(v.device.type == "cpu" for v in cpu["snapshots"].values())
+    if not torch.cuda.is_available():
+        # the default is kexue.device.get_device(): the CPU here
+        torch.testing.assert_close(_small_run()["snapshots"][20], cpu["snapshots"][20])
+    with pytest.raises(TypeError, match="device"):
+        _small_run(device=3)
+    with pytest.raises(ValueError, match="device"):
+        _small_run(device="nodevice")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_sid_ensemble_on_cuda_matches_the_cpu():
+    # draws come from one CPU stream, so only float64 round-off differs
+    cpu, gpu = _small_run(device="cpu"), _small_run(device="cuda")
+    for it in (0, 20):
+        assert gpu["snapshots"][it].device.type == "cpu"
+        torch.testing.assert_close(
+            gpu["snapshots"][it], cpu["snapshots"][it], rtol=1e-9, atol=1e-9
+        )
+
+
+def test_sid_ensemble_plain_fake_and_pretraining_change_the_run():
+    base = _small_run(device="cpu")
+    plain = _small_run(device="cpu", fake_init="plain", fake_pretrain=5, progress=True)
+    # the generator starts the same; the fake (and so the run) differs
+    torch.testing.assert_close(plain["snapshots"][0], base["snapshots"][0])
+    assert not torch.allclose(plain["snapshots"][20], base["snapshots"][20])
+    with pytest.raises(ValueError, match="fake_init"):
+        _small_run(fake_init="random")

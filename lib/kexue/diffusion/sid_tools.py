@@ -13,24 +13,31 @@ integrates a gradient field of the toy's generator parameters ``(mu, log s)``.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import torch
 from scipy.stats import chi2
+from tqdm.auto import tqdm
 
 from .._validate import (
     as_tensor,
+    check_bool,
     check_callable,
+    check_choice,
     check_generator,
     check_int,
     check_positive,
     check_real,
 )
+from ..device import get_device
 from ..nn import TimeMLP
 
 __all__ = [
     "TeacherInitFake",
     "mode_test",
+    "mode_test_controls",
+    "keeps_every_mode",
     "uniform_ring",
     "toy_flow",
     "mixture_eps_1d",
@@ -96,6 +103,14 @@ def mode_test(samples, centers, std: float, k: float = 4.0) -> dict:
     sqrt(N (1/K)(1 - 1/K))`` for every ``j``. All samples in one mode, or in half of
     them, fail. ``tv`` is the total variation between ``counts / N`` and uniform.
     ``passes`` is both parts.
+
+    Two descriptive statistics, not part of ``passes``: ``width`` is the robust
+    within-mode standard deviation ``1.4826 median |x - nearest centre|`` (over all
+    coordinates; ``std`` for the mixture), and ``far`` is the fraction farther than
+    ``2.5 std`` from every centre, ``far_expected = chi2.sf(6.25, D)`` under the
+    mixture (0.0124 in 1-D). Narrow modes plus mass between them can pass both parts of
+    the test (the ``"narrow + between"`` control of :func:`mode_test_controls`); these
+    two numbers show it.
     """
     x = as_tensor(samples, "samples", finite=True).detach().cpu().double()
     c = as_tensor(centers, "centers", finite=True).detach().cpu().double()
@@ -118,6 +133,8 @@ def mode_test(samples, centers, std: float, k: float = 4.0) -> dict:
     counts_pass = all(abs(n_j - N / K) <= k * se_n for n_j in counts)
     tv = 0.5 * sum(abs(n_j / N - 1 / K) for n_j in counts)
     core_pass = abs(frac - p) <= k * se
+    resid = (x - c[near]).abs()
+    far = float((dist.min(1).values > 2.5 * std).double().mean())
     return {
         "core": frac,
         "expected": p,
@@ -128,7 +145,70 @@ def mode_test(samples, centers, std: float, k: float = 4.0) -> dict:
         "counts_pass": counts_pass,
         "tv": tv,
         "passes": core_pass and counts_pass,
+        "width": 1.4826 * float(resid.median()),
+        "far": far,
+        "far_expected": float(chi2.sf(6.25, D)),
     }
+
+
+def mode_test_controls(
+    means, std: float, n: int, generator: torch.Generator | None = None
+) -> dict:
+    """Samples (n,) to validate :func:`mode_test` on the 1-D mixture of equal Gaussians
+    at ``means`` (K >= 2, sorted) with ``std`` (sid chapter, the controls).
+
+    ``"data"``: a fresh draw of the mixture. ``"uniform smear"``: uniform on ``[min -
+    2 std, max + 2 std]``, featureless. ``"all in one mode"``: the first mode only.
+    ``"weights 0.7 / 0.3"``: the first two modes with those weights. ``"narrow +
+    between"``: the modes at half the width, plus 4.6 % of the mass uniform on the
+    middle half between the first two centres; the impostor that passes the test.
+    """
+    m = as_tensor(means, "means", finite=True).detach().cpu().double().reshape(-1)
+    if m.numel() < 2 or not bool(torch.all(m[1:] > m[:-1])):
+        raise ValueError(f"means must hold K >= 2 increasing centres, got {m.tolist()}")
+    std, n = check_positive(std, "std"), check_int(n, "n", min_value=1)
+    check_generator(generator)
+
+    def u():
+        return torch.rand(n, generator=generator, dtype=torch.float64)
+
+    def normal():
+        return torch.randn(n, generator=generator, dtype=torch.float64)
+
+    pick = m[torch.randint(0, len(m), (n,), generator=generator)]
+    lo, hi = float(m[0]) - 2 * std, float(m[-1]) + 2 * std
+    one = m[0] + std * normal()
+    gap = float(m[1] - m[0])
+    narrow = (
+        m[torch.randint(0, len(m), (n,), generator=generator)] + 0.5 * std * normal()
+    )
+    between = m[0] + gap / 4 + gap / 2 * u()
+    return {
+        "data": pick + std * normal(),
+        "uniform smear": lo + (hi - lo) * u(),
+        "all in one mode": one,
+        "weights 0.7 / 0.3": torch.where(u() < 0.7, one, one + gap),
+        "narrow + between": torch.where(u() < 0.954, narrow, between),
+    }
+
+
+def keeps_every_mode(result: dict, core_floor: float, k: float = 4.0) -> bool:
+    """Does a :func:`mode_test` ``result`` keep every mode (sid chapter)?
+
+    Two conditions. Every mode holds more than half its share ``1/K``, by ``k``
+    binomial standard errors of that half share (a run that lost a mode fails). And the
+    shape fraction ``core`` exceeds ``core_floor``, a value chosen before the run (the
+    chapter takes halfway between a featureless smear's and the mixture's), so that a
+    smear, which has mass near every centre, fails too.
+    """
+    if not isinstance(result, dict) or "counts" not in result or "core" not in result:
+        raise TypeError("result must be a dict returned by mode_test")
+    core_floor = check_real(core_floor, "core_floor", low=0.0, high=1.0)
+    k = check_positive(k, "k")
+    counts = result["counts"]
+    n, half = sum(counts), 0.5 / len(counts)
+    share_floor = half + k * math.sqrt(half * (1 - half) / n)
+    return min(counts) / n > share_floor and result["core"] > core_floor
 
 
 def toy_flow(field, start, *, steps: int = 400, lr: float = 0.05, log_s_min=-6.0):
@@ -221,9 +301,22 @@ class EnsembleMLP(torch.nn.Module):
 
 
 def _time_features(t: torch.Tensor) -> torch.Tensor:
-    k = torch.arange(1, 4, dtype=t.dtype)
+    k = torch.arange(1, 4, dtype=t.dtype, device=t.device)
     ang = math.pi * t[..., None] * k
     return torch.cat([t[..., None], ang.sin(), ang.cos()], -1)
+
+
+def _as_device(device) -> torch.device:
+    if device is None:
+        return get_device()
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(
+            f"device must be None, a str or a torch.device, got {type(device).__name__}"
+        )
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise ValueError(f"device: not a torch device: {device!r}") from err
 
 
 def sid_ensemble(
@@ -241,6 +334,10 @@ def sid_ensemble(
     hidden: int = 32,
     n_snapshot: int = 2000,
     snapshot_at=(),
+    fake_init: str = "teacher",
+    fake_pretrain: int = 0,
+    device=None,
+    progress: bool = False,
 ) -> dict:
     """Run ``E = len(coefs)`` SiD distillations of a 1-D ``teacher`` at once (sid
     chapter).
@@ -250,13 +347,21 @@ def sid_ensemble(
     loss (eq. sid-final). Its generator is ``g(z) = x0_hat_teacher(z, t_init) +
     MLP(z)`` and its fake ``eps_psi(x, t) = teacher(x, t) + MLP(x, t)``, both residuals
     zero at the start (as ``distill.TeacherInitGenerator`` and ``TeacherInitFake``),
-    initialised from ``seeds[e]``. Each iteration takes ``fake_steps`` denoising steps
-    of every fake on its generator's detached samples (eq. sid-fake) and one generator
-    step, ``t ~ U(t_range)``; Adam, betas (0, 0.99), learning rate ``lr`` decaying
-    linearly to 0 over the run. Members share nothing but the calls.
+    initialised from ``seeds[e]``. ``fake_init="plain"`` drops the teacher from the fake
+    (``eps_psi = MLP``, zero at the start), and ``fake_pretrain`` fake steps on the
+    initial generator run first (sid chapter, Exercise 3). Each iteration takes
+    ``fake_steps`` denoising steps of every fake on its generator's detached samples
+    (eq. sid-fake) and one generator step, ``t ~ U(t_range)``; Adam, betas (0, 0.99),
+    learning rate ``lr`` decaying linearly to 0 over the run. Members share nothing but
+    the calls and one noise stream: every draw comes from one CPU generator seeded by
+    ``seeds[0]``, each member taking its own slice, so the other seeds set only the
+    initial weights. Draws are made on the CPU and moved to ``device`` (default
+    ``kexue.device.get_device()``), so a run gives the same numbers on every device up
+    to float64 round-off. ``progress`` shows a tqdm bar (one summary line in the book).
 
-    ``teacher(x, t)``: x (..., 1), t (...) -> (..., 1). Returns ``{"snapshots": {it:
-    samples (E, n_snapshot)}}`` at iteration 0, every ``snapshot_at`` and ``iters``.
+    ``teacher(x, t)``: x (..., 1), t (...) -> (..., 1), on the device of ``x``. Returns
+    ``{"snapshots": {it: samples (E, n_snapshot) on the CPU}}`` at iteration 0, every
+    ``snapshot_at`` and ``iters``.
     """
     check_callable(teacher, "teacher")
     if not hasattr(sched, "signal") or not hasattr(sched, "noise"):
@@ -281,27 +386,37 @@ def sid_ensemble(
     if not 0 < lo < hi <= 1:
         raise ValueError(f"t_range must satisfy 0 < lo < hi <= 1, got {t_range}")
     t_init = check_real(t_init, "t_init", low=0.0, high=1.0, low_open=True)
+    fake_init = check_choice(fake_init, "fake_init", ("teacher", "plain"))
+    fake_pretrain = check_int(fake_pretrain, "fake_pretrain", min_value=0)
+    dev = _as_device(device)
+    check_bool(progress, "progress")
     E = len(coefs)
-    c1, c2 = cf[:, 0].double()[:, None], cf[:, 1].double()[:, None]
-    gnet = EnsembleMLP(list(seeds), 1, 1, hidden)
-    fnet = EnsembleMLP([s_ + 500 for s_ in seeds], 8, 1, hidden)
+    c1, c2 = (cf[:, j].double().to(dev) for j in (0, 1))
+    gnet = EnsembleMLP(list(seeds), 1, 1, hidden).to(dev)
+    fnet = EnsembleMLP([s_ + 500 for s_ in seeds], 8, 1, hidden).to(dev)
     a0, b0 = float(sched.signal(t_init)), float(sched.noise(t_init))
+    use_teacher = fake_init == "teacher"
 
     def generator(z):
-        t0 = torch.full(z.shape[:-1], t_init, dtype=z.dtype)
+        t0 = torch.full(z.shape[:-1], t_init, dtype=z.dtype, device=z.device)
         x0_hat = (z - b0 * teacher(z, t0)) / a0
         return x0_hat + gnet(z)
 
     def fake(x, t):
-        return teacher(x, t) + fnet(torch.cat([x, _time_features(t)], -1))
-
-    def noised(x0, gen):
-        t = lo + (hi - lo) * torch.rand(E, batch, generator=gen, dtype=torch.float64)
-        eps = torch.randn(E, batch, 1, generator=gen, dtype=torch.float64)
-        a, b = sched.signal(t)[..., None], sched.noise(t)[..., None]
-        return a * x0 + b * eps, t, eps
+        r = fnet(torch.cat([x, _time_features(t)], -1))
+        return teacher(x, t) + r if use_teacher else r
 
     gen = torch.Generator().manual_seed(int(seeds[0]))
+
+    def draw(*shape):  # CPU stream, moved: the same numbers on every device
+        return torch.randn(*shape, generator=gen, dtype=torch.float64).to(dev)
+
+    def noised(x0):
+        t = lo + (hi - lo) * torch.rand(E, batch, generator=gen, dtype=torch.float64)
+        eps = draw(E, batch, 1)
+        a, b = (f(t)[..., None].to(dev) for f in (sched.signal, sched.noise))
+        return a * x0 + b * eps, t.to(dev), eps
+
     opt_g = torch.optim.Adam(gnet.parameters(), lr=lr, betas=(0.0, 0.99))
     opt_f = torch.optim.Adam(fnet.parameters(), lr=lr, betas=(0.0, 0.99))
     decay = [
@@ -314,34 +429,47 @@ def sid_ensemble(
         1,
         generator=torch.Generator().manual_seed(1),
         dtype=torch.float64,
-    )
+    ).to(dev)
+
+    def fake_step():
+        with torch.no_grad():
+            x_t, t, eps = noised(generator(draw(E, batch, 1)))
+        loss_f = ((fake(x_t, t) - eps) ** 2).mean(1).sum()
+        opt_f.zero_grad(set_to_none=True)
+        loss_f.backward()
+        opt_f.step()
+
+    for _ in range(fake_pretrain):
+        fake_step()
     marks = {0, iters, *(int(i) for i in snapshot_at)}
     out = {"snapshots": {}}
-    for it in range(iters + 1):
+    book = os.environ.get("KEXUE_BOOK_BUILD") == "1"  # as distill.sid_distill
+    bar = tqdm(
+        range(iters + 1),
+        disable=not progress or book,
+        desc="SiD ensemble",
+        mininterval=0.5,
+    )
+    for it in bar:
         if it in marks:
             with torch.no_grad():
-                out["snapshots"][it] = generator(z_fixed)[..., 0].clone()
+                out["snapshots"][it] = generator(z_fixed)[..., 0].cpu().clone()
         if it == iters:
             break
         for _ in range(fake_steps):
-            with torch.no_grad():
-                z = torch.randn(E, batch, 1, generator=gen, dtype=torch.float64)
-                x_t, t, eps = noised(generator(z), gen)
-            loss_f = ((fake(x_t, t) - eps) ** 2).mean(1).sum()
-            opt_f.zero_grad(set_to_none=True)
-            loss_f.backward()
-            opt_f.step()
+            fake_step()
         fnet.requires_grad_(False)
-        z = torch.randn(E, batch, 1, generator=gen, dtype=torch.float64)
-        x_t, t, eps = noised(generator(z), gen)
+        x_t, t, eps = noised(generator(draw(E, batch, 1)))
         e_phi, e_psi = teacher(x_t, t), fake(x_t, t)
-        l1 = ((e_phi - e_psi) ** 2).sum(-1).mean(1)  # (E, 1) after mean over B
+        l1 = ((e_phi - e_psi) ** 2).sum(-1).mean(1)  # (E,) after the mean over B
         l2 = ((e_phi - e_psi) * (e_phi - eps)).sum(-1).mean(1)
-        loss = (c1[:, 0] * l1 + c2[:, 0] * l2).sum()
+        loss = (c1 * l1 + c2 * l2).sum()
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step()
         fnet.requires_grad_(True)
         for d in decay:
             d.step()
+    if progress and book:
+        print(f"SiD ensemble: {E} runs, {iters} iterations")
     return out
