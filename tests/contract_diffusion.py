@@ -752,6 +752,26 @@ CALLS = [
         },
         bad={"s_end": [1.0, 2.0], "model": [lambda x, t: x[:, :1]]},
     ),
+    Call(
+        kd.euler_sample,
+        lambda: {
+            "model": _model,
+            "x": _x(),
+            "n_steps": 3,
+            "state": "y",
+            "clock": "s",
+            "s_end": 1e-3,
+        },
+        {
+            "model": "callable",
+            "x": "finite",
+            "n_steps": "int>=1",
+            "state": "choice:x|y",
+            "clock": "choice:s|tau",
+            "s_end": "float>0",
+        },
+        bad={"s_end": [1.0, 2.0], "model": [lambda x, t: x[:, :1]]},
+    ),
     # ------------------------------------------------------------------ PDE tools
     Call(
         kd.simulate_sde,

@@ -162,3 +162,66 @@ def test_ode_solve_callback_sees_every_fixed_step(x1):
     assert torch.equal(seen[-1][1], out)
     with pytest.raises(ValueError, match="callback is for fixed-step"):
         kd.ode_solve(f, x1, 0.0, 1.0, method="dopri5", callback=lambda s, y: None)
+
+
+def test_euler_sample_corners_are_the_library_euler_and_ddim(x1):
+    """euler_sample(state, clock): (x, s) is ode_sample's Euler and (y, tau) its DDIM
+    update, to round-off (ddim chapter, section ddim-sec-solvers)."""
+    for (state, clock), method in {("x", "s"): "euler", ("y", "tau"): "ddim"}.items():
+        ours, info = kd.euler_sample(exact_eps, x1, n_steps=7, state=state, clock=clock)
+        lib, lib_info = kd.ode_sample(exact_eps, x1, method=method, n_steps=7)
+        torch.testing.assert_close(ours, lib, atol=1e-12, rtol=1e-12)
+        assert info["nfe"] == lib_info["nfe"] == 8
+
+
+@pytest.mark.parametrize("state", ["x", "y"])
+def test_euler_sample_tau_and_s_clocks_against_torchdiffeq(x1, state):
+    """Each variant is torchdiffeq's Euler for its own (state, clock) ODE on the same
+    nodes, and the clock matters: (x, tau) differs from (x, s) beyond round-off."""
+    from torchdiffeq import odeint
+
+    s_end, n = 1e-3, 6
+    s_nodes = torch.linspace(1.0, s_end, n + 1, dtype=torch.float64)
+    tau_nodes = torch.sqrt(torch.expm1(10 * s_nodes**2))
+
+    def s_of(tau):
+        return torch.sqrt(torch.log1p(tau**2) / 10)
+
+    def vel_x_s(s, x):
+        s = s.reshape(1)
+        return 10 * s * (exact_eps(x, s.expand(len(x))) / su_noise(s) - x)
+
+    def vel(c, u):  # d(state)/d(clock) at clock value c
+        s = c if clock == "s" else s_of(c)
+        a, b = su_signal(s.reshape(1)), su_noise(s.reshape(1))
+        dtau = 10 * s / (a * b)
+        x = u if state == "x" else a * u
+        if state == "x":
+            v = vel_x_s(s, x)
+            return v if clock == "s" else v / dtau
+        e = exact_eps(x, s.reshape(1).expand(len(x)))
+        return e * dtau if clock == "s" else e
+
+    outs = {}
+    for clock in ("s", "tau"):
+        nodes = s_nodes if clock == "s" else tau_nodes
+        u0 = x1 if state == "x" else x1 / math.exp(-5)
+        u = odeint(vel, u0, nodes, method="euler")[-1]
+        x_end = u if state == "x" else u * su_signal(s_nodes[-1:])
+        a, b = su_signal(s_nodes[-1:]), su_noise(s_nodes[-1:])
+        x0 = (x_end - b * exact_eps(x_end, s_nodes[-1:].expand(len(x1)))) / a
+        ours, _ = kd.euler_sample(exact_eps, x1, n_steps=n, state=state, clock=clock)
+        torch.testing.assert_close(ours, x0, atol=1e-10, rtol=1e-10)
+        outs[clock] = ours
+    assert float((outs["s"] - outs["tau"]).abs().max()) > 1e-3
+
+
+def test_discrete_schedule_beta_and_su_linear_docstring_claim():
+    """beta_i = sqrt(1 - (signal[i]/signal[i-1])^2) matches from_betas' input; and
+    su_linear(100) ends at exp(-0.005 (T + 1)), not exp(-5) (its docstring)."""
+    betas = 0.02 * torch.arange(1, 101, dtype=torch.float64) / 100
+    d = kd.DiscreteSchedule.from_betas(betas)
+    torch.testing.assert_close(d.beta**2, betas, atol=1e-14, rtol=0)
+    end = float(kd.DiscreteSchedule.su_linear(100).signal[-1])
+    assert end == pytest.approx(math.exp(-0.005 * 101), rel=0.01)
+    assert abs(end - math.exp(-5)) > 0.5

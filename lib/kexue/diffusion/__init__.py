@@ -31,7 +31,7 @@ from .continuous import (
 )
 from .forward import eps_to_x0, q_sample, x0_to_eps
 from .losses import dsm_loss, ratio_score_estimate, sample_times, sm_loss, sm_ratio_loss
-from .ode import ode_sample, ode_solve, su_ode_velocity
+from .ode import euler_sample, ode_sample, ode_solve, su_ode_velocity
 from .pde import (
     continuity_residual,
     divergence,
@@ -78,6 +78,7 @@ __all__ = [
     "su_ode_velocity",
     "ode_solve",
     "ode_sample",
+    "euler_sample",
     "NoiseSchedule",
     "VPSchedule",
     "VESchedule",

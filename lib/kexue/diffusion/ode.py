@@ -1,16 +1,20 @@
 """The continuous limit of deterministic DDIM: an ODE in a virtual time s in [0, 1]
 (ddim chapter, eq. ddim-ode).
 
-For the post's schedule ``signal(s) = exp(-5 s^2)`` (the continuous version of betas
-``0.02 i/T``, :meth:`DiscreteSchedule.su_linear`), eq. (ddim-ode) becomes eq.
-(ddim-ode-s)::
+For the post's schedule ``signal(s) = exp(-5 s^2)``, eq. (ddim-ode) becomes eq.
+(ddim-ode-s). It is the continuous version of the betas ``0.02 i/T`` of
+:meth:`DiscreteSchedule.su_linear` only for ``T = 1000``; the betas ``20 i/T^2`` give
+``signal ≈ exp(-5 (i/T)^2)`` for every ``T``, up to an error of order ``1/T`` (ddim
+chapter, after eq. ddim-su-approx)::
 
     dx/ds = 10 s ( eps(x, s) / sqrt(1 - exp(-10 s^2)) - x )
 
 :func:`ode_sample` integrates it from ``s = 1`` down to ``s_end`` with a fixed-step
 method (Euler, Heun, or the DDIM update itself on the s-grid) or an adaptive one
 (torchdiffeq's ``dopri5``), then jumps from ``s_end`` to the data with the model's x0
-estimate. It reports the number of network evaluations (NFE).
+estimate. It reports the number of network evaluations (NFE). :func:`euler_sample`
+separates the two choices that distinguish Euler in ``(x, s)`` from DDIM, which is Euler
+in ``(y, tau) = (x / signal, noise / signal)``: the state variable and the clock.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import torch
 
 from .._validate import (
     check_callable,
+    check_choice,
     check_int,
     check_positive,
     check_real,
@@ -34,6 +39,7 @@ __all__ = [
     "su_ode_velocity",
     "ode_solve",
     "ode_sample",
+    "euler_sample",
     "ODE_METHODS",
 ]
 
@@ -223,6 +229,52 @@ def ode_sample(
             grid[:-1], grid[1:], strict=False
         ):  # exact DDIM update between s and s_next (eq. ddim-difference)
             x, _ = ddim_update(x, net(x, s), *_su_levels(s), *_su_levels(s_next))
+    x0 = x0_from_eps(x, net(x, s_end), *_su_levels(s_end))
+    return x0, {"nfe": net.nfe}
+
+
+@torch.no_grad()
+def euler_sample(
+    model,
+    x: torch.Tensor,
+    *,
+    n_steps: int,
+    state: str = "x",
+    clock: str = "s",
+    s_end: float = 1e-3,
+) -> tuple[torch.Tensor, dict]:
+    """Forward Euler for eq. (ddim-ode) on the uniform s-grid from 1 to ``s_end``, with
+    a chosen state variable and clock; then one x0 jump, as :func:`ode_sample`. Returns
+    ``(x_0, info)`` with ``info = {"nfe": ...}`` (ddim chapter, section
+    ddim-sec-solvers).
+
+    ``state``: ``"x"`` or ``"y"`` (``y = x / signal``), the variable advanced linearly
+    over a step. ``clock``: ``"s"`` or ``"tau"`` (``tau = noise / signal =
+    sqrt(exp(10 s^2) - 1)``), the independent variable in which the step is linear.
+    All four evaluate the model at the same nodes; they differ at the order of the
+    local error. ``("x", "s")`` is ``ode_sample(method="euler")`` and ``("y", "tau")``
+    is ``ode_sample(method="ddim")``, the DDIM update.
+    """
+    check_callable(model, "model")
+    check_tensor(x, "x", min_ndim=1, finite=True)
+    n_steps = check_int(n_steps, "n_steps", min_value=1)
+    state = check_choice(state, "state", ("x", "y"))
+    clock = check_choice(clock, "clock", ("s", "tau"))
+    s_end = check_positive(s_end, "s_end")
+    if s_end >= 1:
+        raise ValueError(f"s_end must be in (0, 1), got {s_end}")
+    net = NFECounter(model)
+    grid = torch.linspace(1.0, s_end, n_steps + 1, dtype=torch.float64).tolist()
+    for s, s_next in zip(grid[:-1], grid[1:], strict=True):
+        (a, b), (a2, b2) = _su_levels(s), _su_levels(s_next)
+        eps = net(x, s)
+        dtau = 10 * s / (a * b)  # d tau / ds = 10 s exp(10 s^2) / tau
+        h = s_next - s if clock == "s" else b2 / a2 - b / a
+        if state == "x":
+            vel = 10 * s * (eps / b - x)  # dx/ds, eq. (ddim-ode-s)
+            x = x + h * (vel if clock == "s" else vel / dtau)
+        else:  # dy/dtau = eps, eq. (ddim-ode)
+            x = a2 * (x / a + h * (eps * dtau if clock == "s" else eps))
     x0 = x0_from_eps(x, net(x, s_end), *_su_levels(s_end))
     return x0, {"nfe": net.nfe}
 
