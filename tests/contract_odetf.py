@@ -266,6 +266,4 @@ CALLS = [
     ),
 ]
 
-EXEMPT = {
-    "kexue.diffusion.heat.TRAIN_SIZES": "a constant (ode-direct's CPU/GPU sizes)",
-}
+EXEMPT = {}

@@ -78,6 +78,25 @@ def test_log_time_net_and_times():
         heat.log_uniform_times(3, 2.0, 1.0)
 
 
+def test_train_sizes_is_the_device_preset_and_float32_net_keeps_float64_io():
+    from kexue import device, nn
+
+    for which in ("cpu", "gpu"):
+        sizes = device.preset("ode-direct", which)
+        assert {"train_steps", "hidden", "batch", "lr", "n_gen", "n_copy"} <= set(sizes)
+    assert heat.train_sizes() == device.preset("ode-direct")
+    # the chapter trains float32 weights on float64 data: the wrapper must return
+    # float64, equal to the float64 copy of the same weights to float32 precision
+    net = heat.LogTimeNet(nn.TimeMLP(dim=2, hidden=8, depth=2), 1e-3, 20.0)
+    x = torch.randn(
+        5, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    t = torch.tensor([1e-3, 0.01, 0.5, 3.0, 20.0], dtype=torch.float64)
+    out32 = net(x, t)
+    assert out32.dtype == torch.float64
+    torch.testing.assert_close(out32, net.double()(x, t), atol=1e-5, rtol=1e-5)
+
+
 def test_empirical_log_prob_t_is_the_kernel_mixture():
     pts = torch.tensor([[0.0, 0.0], [1.0, 0.5]], dtype=torch.float64)
     x = torch.randn(

@@ -164,9 +164,25 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(n_particles=20_000, grid=401),
         "gpu": dict(n_particles=500_000, grid=801),
     },
-    "ode-direct": {
-        "cpu": dict(n_samples=2_000),
-        "gpu": dict(n_samples=20_000),
+    "ode-direct": {  # n_samples: the ring sampler; the rest: the trained eps-model
+        "cpu": dict(
+            n_samples=2_000,
+            train_steps=2_000,
+            hidden=64,
+            batch=128,
+            lr=5e-3,
+            n_gen=1_000,
+            n_copy=200,
+        ),
+        "gpu": dict(
+            n_samples=20_000,
+            train_steps=10_000,
+            hidden=256,
+            batch=1_024,
+            lr=2e-3,
+            n_gen=10_000,
+            n_copy=2_000,
+        ),
     },
     "ode-construction": {
         "cpu": dict(n_samples=1_000),

@@ -29,7 +29,6 @@ __all__ = [
     "mixture_log_prob_t",
     "LogTimeNet",
     "log_uniform_times",
-    "TRAIN_SIZES",
     "train_sizes",
     "nn_gap",
     "prior_kl",
@@ -37,22 +36,13 @@ __all__ = [
     "draw_heat_ode_1d",
 ]
 
-# Sizes of the ode-direct chapter's trained model, per kexue.device.scale().
-TRAIN_SIZES = {
-    "cpu": dict(
-        train_steps=1_000, hidden=64, batch=128, lr=3e-3, n_gen=1_000, n_copy=200
-    ),
-    "gpu": dict(
-        train_steps=10_000, hidden=256, batch=1_024, lr=2e-3, n_gen=10_000, n_copy=2_000
-    ),
-}
-
 
 def train_sizes() -> dict:
-    """``TRAIN_SIZES`` at the current :func:`kexue.device.scale` (a fresh dict)."""
-    from ..device import scale
+    """The ode-direct chapter's sizes, ``kexue.device.preset("ode-direct")`` (a fresh
+    dict at the current :func:`kexue.device.scale`); kept for older callers."""
+    from ..device import preset
 
-    return dict(TRAIN_SIZES[scale()])
+    return preset("ode-direct")
 
 
 def _isotropic_variances(mix) -> torch.Tensor:
@@ -253,14 +243,16 @@ def draw_heat_ode_1d(mix, times, paths, t: float, t_max: float = 3.0):
     fig, axes = plotting.figure(nrows=2, size=3.6)
     top = axes[0]
     top.plot(xs[:, 0], mix.marginal(t, sched).log_prob(xs).exp(), "tab:blue")
-    top.set(ylabel="density p_t(x)", title=f"t = {t}")
+    top.set(ylabel=r"density $p_t(x)$", title=f"$t = {t}$")
     top.yaxis.label.set_color("tab:blue")
     right = top.twinx()
     right.plot(xs[:, 0], -t * mix.score_t(xs, t, sched)[:, 0], "tab:orange")
     right.axhline(0, color="0.7", lw=0.5)
-    right.set_ylabel("velocity f_t(x)", color="tab:orange")
-    top.set_xlabel("x")
+    right.set_ylabel(r"velocity $f_t(x)$", color="tab:orange")
+    top.set_xlabel(r"$x$")
     axes[1].plot(times, paths, color="tab:blue", lw=0.6)
     axes[1].axvline(t, color="k", lw=0.8)
-    axes[1].set(xlabel="t", ylabel="x_t", ylim=(-7, 7))  # p_3 quantiles reach ~+-6
+    axes[1].set(
+        xlabel=r"$t$", ylabel=r"$x_t$", ylim=(-7, 7)
+    )  # p_3 quantiles reach ~+-6
     return fig
