@@ -80,7 +80,7 @@ PRESETS: dict[str, dict[str, dict]] = {
     },
     "masks": {
         "cpu": dict(
-            d_model=32, n_layers=2, leak_steps=150, seq2seq_steps=200, perm_steps=300
+            d_model=32, n_layers=2, leak_steps=100, seq2seq_steps=120, perm_steps=300
         ),
         "gpu": dict(
             d_model=128,
