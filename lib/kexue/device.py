@@ -80,7 +80,12 @@ PRESETS: dict[str, dict[str, dict]] = {
     },
     "masks": {
         "cpu": dict(
-            d_model=32, n_layers=2, leak_steps=150, seq2seq_steps=200, perm_steps=300
+            d_model=32,
+            n_layers=2,
+            leak_steps=100,
+            seq2seq_steps=120,
+            perm_steps=200,
+            perm_lr=5e-3,
         ),
         "gpu": dict(
             d_model=128,
@@ -88,6 +93,7 @@ PRESETS: dict[str, dict[str, dict]] = {
             leak_steps=2_000,
             seq2seq_steps=3_000,
             perm_steps=4_000,
+            perm_lr=3e-3,
         ),
     },
     "ddim": {
