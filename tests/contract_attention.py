@@ -751,6 +751,12 @@ CALLS = [
         bad={"result": [None, probe.ProbeConfig()]},
     ),
     Call(
+        probe.row_gap,
+        K(result=_probe_result),
+        {"result": "object"},
+        bad={"result": [None, probe.ProbeConfig()]},
+    ),
+    Call(
         probe.class_probabilities,
         K(result=_probe_result),
         {"result": "object"},

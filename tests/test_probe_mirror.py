@@ -1,5 +1,5 @@
 """Mirror obstruction of the position probe (chapter attention/relative-position-flaw):
-``probe.mirror_gap`` and ``probe.class_probabilities``."""
+``probe.mirror_gap``, ``probe.row_gap`` and ``probe.class_probabilities``."""
 
 import math
 
@@ -65,3 +65,29 @@ def test_same_markers_batch_and_bad_input():
         probe.ProbeConfig(same_markers=True)
     with pytest.raises(TypeError, match="result"):
         probe.mirror_gap(None)
+
+
+@pytest.mark.parametrize("position", ["rope", "t5", "alibi"])
+def test_relative_softmax_rows_are_identical_in_float64(position):
+    # eq. rpf-identical: exact up to float64 round-off, and rows_identical agrees
+    r = _run(position=position)
+    assert probe.row_gap(r) < probe.SYMMETRY_TOL and r.rows_identical
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(position="learned"),
+        dict(position="rope", normalization="l2"),
+        dict(position="rope", markers=True),
+    ],
+)
+def test_rival_arms_have_distinct_rows(kw):
+    # the rival: absolute positions, l2 rows and markers break rpf-identical
+    r = _run(**kw)
+    assert probe.row_gap(r) > 1e-4 and not r.rows_identical
+
+
+def test_row_gap_bad_input():
+    with pytest.raises(TypeError, match="result"):
+        probe.row_gap(probe.ProbeConfig())

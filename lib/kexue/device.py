@@ -75,7 +75,7 @@ def set_threads(n: int = 1) -> None:
 # cores.
 PRESETS: dict[str, dict[str, dict]] = {
     "relative-position-flaw": {
-        "cpu": dict(n=16, d_model=32, n_layers=2, steps=300),
+        "cpu": dict(n=16, d_model=32, n_layers=2, steps=200),
         "gpu": dict(n=256, d_model=128, n_layers=4, steps=2_000),
     },
     "masks": {

@@ -213,9 +213,9 @@ def alibi_bias(
 ) -> torch.Tensor:
     """Additive ALiBi bias ``(H, n_q, n_k)``: ``-slope_h * (i' - j)`` with
     ``i' = i + n_k - n_q`` (bottom-right aligned, as
-    :func:`kexue.attention.masks.causal_mask`). Causal form: 0 above the diagonal (those
-    keys
-    are masked anyway); ``bidirectional=True``: ``-slope_h * |i' - j|`` everywhere."""
+    :func:`kexue.attention.masks.causal_mask`). Causal form: 0 above the diagonal
+    (those keys are masked anyway); ``bidirectional=True``: ``-slope_h * |i' - j|``
+    everywhere."""
     n_q = check_int(n_q, "n_q", min_value=1)
     n_k = n_q if n_k is None else check_int(n_k, "n_k", min_value=1)
     bidirectional = check_bool(bidirectional, "bidirectional")

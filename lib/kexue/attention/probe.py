@@ -1,12 +1,10 @@
 """The position probe of post 9105 (chapter *attention/relative-position-flaw*).
 
 The probe feeds ``n`` identical tokens and asks for their positions ``0..n-1``. A
-relative
-encoding that only changes the logits leaves each softmax row a probability vector, so
-identical values give identical outputs (eq. ``rpf-identical``) and the probe is
-impossible;
-the remedies (other normalisations, marker tokens, a Toeplitz gate) are options of
-:class:`ProbeConfig`.
+relative encoding that only changes the logits leaves each softmax row a probability
+vector, so identical values give identical outputs (eq. ``rpf-identical``) and the
+probe is impossible; the remedies (other normalisations, marker tokens, a Toeplitz
+gate) are options of :class:`ProbeConfig`.
 
 Layering: this module sits above :mod:`kexue.nn` (it trains a
 :class:`kexue.nn.Transformer` with :func:`kexue.nn.train`), which sits above the pure
@@ -34,8 +32,15 @@ __all__ = [
     "class_probabilities",
     "mirror_gap",
     "position_probe_batch",
+    "row_gap",
     "run_position_probe",
 ]
+
+#: Tolerance on float64 gaps between outputs that an exact symmetry makes equal
+#: (:func:`row_gap`, :func:`mirror_gap`): round-off of ~2e-16 per operation on logits
+#: of size ~10 over ~1e3-1e5 operations (chapter sizes up to n=256, 4 layers) stays
+#: below 1e-10, while broken symmetries give gaps of order 1.
+SYMMETRY_TOL = 1e-9
 
 
 @dataclasses.dataclass
@@ -86,7 +91,8 @@ class ProbeConfig:
 @dataclasses.dataclass
 class ProbeResult:
     """What :func:`run_position_probe` returns: final loss and accuracy, whether all
-    output rows are identical, the predicted positions ``(n,)``, the loss history, the
+    output rows are identical (:func:`row_gap` below :data:`SYMMETRY_TOL`, float64),
+    the predicted positions ``(n,)``, the loss history, the
     model and its input tokens."""
 
     loss: float
@@ -174,7 +180,7 @@ def run_position_probe(
         logits = model(tokens, is_causal=config.causal)[0, sl]  # (n, n)
         loss = float(nn.functional.cross_entropy(logits, targets))
         pred = logits.argmax(-1).cpu()
-        identical = bool((logits - logits[:1]).abs().max() < 1e-5)
+    identical = _row_gap(_model_logits64(model, tokens, config.causal)) < SYMMETRY_TOL
     return ProbeResult(
         loss,
         float((pred == targets.cpu()).float().mean()),
@@ -196,15 +202,31 @@ def _check_result(result) -> ProbeResult:
     return result
 
 
-def _logits64(result: ProbeResult) -> torch.Tensor:
-    """Logits ``(n, n)`` of the probe positions, from a float64 copy of the model."""
-    model = copy.deepcopy(result.model).double().eval()
-    causal = result.config.causal if result.config is not None else False
+def _model_logits64(model, tokens, causal: bool) -> torch.Tensor:
+    """Logits ``(n, n)`` of the probe positions, from a float64 copy of ``model``."""
+    model = copy.deepcopy(model).double().eval()
     with torch.no_grad():
-        logits = model(result.tokens, is_causal=causal)[0]  # (L, n)
+        logits = model(tokens, is_causal=causal)[0]  # (L, n)
     if logits.shape[0] != logits.shape[1]:  # markers at both ends
         logits = logits[1:-1]
     return logits.cpu()
+
+
+def _logits64(result: ProbeResult) -> torch.Tensor:
+    causal = result.config.causal if result.config is not None else False
+    return _model_logits64(result.model, result.tokens, causal)
+
+
+def _row_gap(logits: torch.Tensor) -> float:
+    return float((logits - logits[:1]).abs().max())
+
+
+def row_gap(result: ProbeResult) -> float:
+    """``max_i |o_i - o_0|`` over the probe logits ``(n, n)`` of a trained probe
+    (chapter *relative-position-flaw*, eq. ``rpf-identical``), in float64 on a copy of
+    the model like :func:`mirror_gap`: identical rows show as round-off (~1e-16), not
+    as float32 noise (~1e-7..1e-5)."""
+    return _row_gap(_logits64(_check_result(result)))
 
 
 def mirror_gap(result: ProbeResult) -> float:
