@@ -2,6 +2,7 @@
 torch.distributions."""
 
 import kexue.diffusion as kd
+import numpy as np
 import pytest
 import torch
 from kexue import data
@@ -106,9 +107,8 @@ def test_ring_and_toy_sets():
             and x.dtype == torch.float32
             and torch.all(torch.isfinite(x))
         )
-    # the seed selects scikit-learn's random_state: different seeds, different points
     assert not torch.equal(data.moons(300, seed=4), data.moons(300, seed=5))
-    assert abs(float(data.moons(5000).mean())) < 1e-5
+    assert torch.equal(data.moons(300, seed=4), data.moons(300, seed=4))
     imgs, y = data.digits_images()
     assert (
         imgs.shape == (1797, 1, 8, 8)
@@ -184,3 +184,61 @@ def test_randn_for_follows_the_tensor_and_repeats_with_a_cpu_generator():
         randn_for(cpu, torch.Generator().manual_seed(1)),
     )
     assert torch.equal(a, b) and a.dtype == torch.float32
+
+
+def test_moons_lie_on_scikit_learns_arcs():
+    """Noiseless draws lie on the two arcs of make_moons (the peer), unstandardised."""
+    from sklearn.datasets import make_moons
+
+    curve, _ = make_moons(
+        n_samples=4000, noise=0.0, shuffle=False
+    )  # grid, step pi/2000
+    x = data.moons(2000, noise=0.0, standardize=False, seed=1).double().numpy()
+    gap = np.sqrt(((x[:, None, :2] - curve[None]) ** 2).sum(-1)).min(1)
+    assert gap.max() < 1e-3  # half the grid step (8e-4) plus float32 round-off
+    off = data.moons(2000, noise=0.0, standardize=False, seed=1).double().numpy() + 0.05
+    gap_off = np.sqrt(((off[:, None] - curve[None]) ** 2).sum(-1)).min(1)
+    assert gap_off.max() > 2e-2  # the check can fail: shifted points are off the arcs
+
+
+def test_moons_are_independent_draws_not_a_grid():
+    """Angles uniform on [0, pi] (KS), arcs chosen at random (binomial), and the
+    standardisation exact: mean 0 and variance 1 within Monte-Carlo error."""
+    from scipy import stats
+
+    n = 20_000
+    x = data.moons(n, noise=0.0, standardize=False, seed=2).double().numpy()
+    outer = (
+        np.abs((x**2).sum(1) - 1) < 1e-5
+    )  # on the unit circle: the outer arc (float32)
+    inner = np.abs(((1 - x[:, 0]) ** 2 + (0.5 - x[:, 1]) ** 2) - 1) < 1e-5
+    assert np.all(outer ^ inner)  # the arcs do not meet
+    ang = np.concatenate(
+        [
+            np.arctan2(x[outer, 1], x[outer, 0]),
+            np.arctan2(0.5 - x[~outer, 1], 1 - x[~outer, 0]),
+        ]
+    )
+    assert stats.kstest(ang / np.pi, "uniform").pvalue > 1e-3
+    assert abs(outer.mean() - 0.5) < 4 * 0.5 / np.sqrt(n)
+    z = data.moons(n, noise=0.1, seed=3).double().numpy()
+    se_mean = 1 / np.sqrt(n)
+    assert np.all(np.abs(z.mean(0)) < 4 * se_mean)
+    se_var = np.sqrt((z**4).mean(0) - 1) / np.sqrt(n)
+    assert np.all(np.abs(z.var(0) - 1) < 4 * se_var)
+
+
+def test_two_moons_draws_do_not_share_points():
+    """make_moons puts every draw on the same grid of angles, so two noiseless draws
+    coincide point for point; independent draws share (almost) none."""
+    from sklearn.datasets import make_moons
+
+    def shared(a, b):
+        return np.isin(a.round(5).view("c8")[:, 0], b.round(5).view("c8")[:, 0]).mean()
+
+    grid = [make_moons(n_samples=2000, noise=0.0, random_state=s)[0] for s in (0, 1)]
+    assert shared(*(g.astype(np.float32) for g in grid)) > 0.99  # the rival is caught
+    ours = [
+        data.moons(2000, noise=0.0, seed=s, standardize=False).numpy() for s in (0, 1)
+    ]
+    assert shared(*ours) < 0.01

@@ -57,7 +57,10 @@ def moons_eps(cfg: dict, device=None) -> tuple[torch.nn.Module, list[float]]:
             desc="eps-model (moons)",
         )
 
-    config = {k: cfg[k] for k in MOONS_KEYS} | {"schedule": "exp(-5 s^2), T=1000"}
+    config = {k: cfg[k] for k in MOONS_KEYS} | {
+        "schedule": "exp(-5 s^2), T=1000",
+        "data": "moons: independent draws, population-standardised",
+    }
     history = fit_or_load("moons-eps", model, fit, config)
     model.eval()
     return model, history
