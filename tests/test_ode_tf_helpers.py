@@ -129,6 +129,46 @@ def test_landing_uniformity_rejects_a_collapse():
     assert construction.landing_uniformity(collapsed, train)["p"] < 1e-3
 
 
+def test_landing_count_terms():
+    pts = torch.tensor([[0.0, 0.0], [3.0, 0.0]], dtype=torch.float64)
+    k = fields.GaussianKernel()
+    x_T = fields.prior_sample(
+        pts, 5.0, k, 40, generator=torch.Generator().manual_seed(0)
+    )
+    out, _ = fields.scale_ode_sample(pts, k, x_T, 5.0, t_min=1e-3)
+    c = construction.landing_count(pts, k, x_T, out, 5.0, 0.01, t_min=1e-3, n_check=8)
+    # Gaussian tail beyond 10 sigma: expected ~ 0, exact region [0, 0]
+    assert c["off"] == 0 and c["expected"] < 1e-15 and c["binom"] < 1e-15
+    assert c["tol"] == c["binom"] + c["flips"] and 0 <= c["flips"] <= 8
+    # samples moved off the data are all counted; Poisson kernel: a wide region
+    far = out + 1.0
+    c = construction.landing_count(pts, k, x_T, far, 5.0, 0.01, t_min=1e-3, n_check=4)
+    assert c["off"] == 40 and c["flips"] == 4  # the re-solved points land back on
+    cp = construction.landing_count(
+        pts, fields.PoissonKernel(), x_T, out, 5.0, 0.01, t_min=1e-3, n_check=1
+    )
+    p_off = 1 / math.sqrt(101)  # d = 2 Cauchy: P(|z| > 10)
+    assert cp["expected"] == pytest.approx(40 * p_off)
+    lo, hi = stats.binom(40, p_off).ppf([5e-5, 1 - 5e-5])
+    assert cp["binom"] == pytest.approx(max(hi - 40 * p_off, 40 * p_off - lo))
+
+
+def test_lambda_flow_1d_conserves_the_stream_function():
+    x0 = torch.randn(
+        3000, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+    )
+    free = construction.lambda_flow_1d(x0, 0.0, t0=1.0, t1=2.0)
+    torch.testing.assert_close(free, 2 * x0, atol=1e-9, rtol=1e-9)  # x / t: x_t = t z
+    lam = 0.1
+    sunk = construction.lambda_flow_1d(x0, lam, t0=1.0, t1=2.0)
+    v = torch.erf(x0.abs() / math.sqrt(2)) - lam  # psi_1(|x0|) - lam' (t1 - t0)
+    alive = v > 1e-3
+    pred = 2 * math.sqrt(2) * torch.erfinv(v[alive])  # psi_2^{-1}
+    torch.testing.assert_close(sunk.abs()[alive], pred, atol=1e-4, rtol=1e-4)  # RK4
+    assert float(sunk.abs()[v < 0].max()) < 2e-3  # swallowed by the sink at 0
+    assert torch.equal(torch.sign(sunk[alive]), torch.sign(x0[alive]))
+
+
 def test_kernel_paths_are_monotone_in_one_dimension():
     pts = torch.tensor([[-1.0], [1.0]], dtype=torch.float64)
     t, xs = construction.kernel_paths_1d(

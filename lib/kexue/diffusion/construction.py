@@ -7,6 +7,10 @@
 * :func:`prior_tv` -- how far the exact ``p_T`` is from the centred prior (TV);
 * :func:`landing_uniformity` -- do ODE samples land uniformly over the training points?
   (chi-square statistic with a Monte-Carlo p-value);
+* :func:`landing_count` -- how many ODE samples end off the data, against the kernel's
+  tail, with a binomial term and a measured solver term;
+* :func:`lambda_flow_1d` -- the post's ``lambda_t`` term in 1-D: carry points along the
+  field with it (it is a point sink/source, not a free choice);
 * :func:`kernel_paths_1d`, :func:`draw_kernel_demo` -- the chapter's 1-D demo.
 """
 
@@ -18,7 +22,7 @@ import numpy as np
 import torch
 from scipy import special, stats
 
-from .._validate import check_int, check_positive, check_tensor
+from .._validate import check_int, check_positive, check_prob, check_tensor
 from .fields import (
     GaussianKernel,
     LogTimeField,
@@ -26,12 +30,15 @@ from .fields import (
     RadialCDFKernel,
     ScaleKernel,
     prior_sample,
+    scale_ode_sample,
 )
 from .ode import ode_solve
 
 __all__ = [
     "empirical_log_prob_t",
     "landing_uniformity",
+    "landing_count",
+    "lambda_flow_1d",
     "radial_cdf",
     "radial_pdf",
     "prior_tv",
@@ -191,6 +198,121 @@ def landing_uniformity(
     return {"stat": s_obs, "p": p, "counts": counts}
 
 
+def landing_count(
+    data: torch.Tensor,
+    kernel: ScaleKernel,
+    x_T: torch.Tensor,
+    out: torch.Tensor,
+    T: float,
+    radius: float,
+    *,
+    t_min: float,
+    n_check: int = 32,
+    tol: float = 1e-7,
+    alpha: float = 1e-4,
+) -> dict:
+    """Error model for "the exact field lands on the data" (ode-construction chapter,
+    "Experiment: exact fields reach the data").
+
+    ``out`` (N, D) are the solver's samples at ``t_min``, started from ``x_T`` (N, D)
+    at ``T`` (:func:`~kexue.diffusion.fields.scale_ode_sample`). ``off`` counts those
+    farther than ``radius`` from every point of ``data`` (M, D).
+
+    * Model term: an exact sample is off only if it is off from its own source, so
+      ``off`` is at most Binomial(N, 1 - psi(radius / t_min)); ``expected`` is its
+      mean and ``binom`` the half-width of its exact two-sided ``alpha`` acceptance
+      region (``scipy.stats.binom`` quantiles; no normal approximation, so it stays
+      honest when the expected count is below one).
+    * Solver term: ``flips``, how many of the ``n_check`` samples nearest the radius
+      (on either side) change side when re-solved with ``rtol = atol = tol``.
+
+    Returns ``off``, ``expected``, ``binom``, ``flips`` and ``tol = binom + flips``
+    (the allowed ``|off - expected|``), and ``off_refined``, the count with the
+    re-solved samples' sides.
+    """
+    _kernel(kernel)
+    check_tensor(data, "data", ndim=2, finite=True)
+    check_tensor(x_T, "x_T", ndim=2, finite=True)
+    check_tensor(out, "out", ndim=2, finite=True)
+    if x_T.shape != out.shape or out.shape[1] != data.shape[1]:
+        raise ValueError(
+            f"x_T and out must both be (N, {data.shape[1]}), "
+            f"got {tuple(x_T.shape)} and {tuple(out.shape)}"
+        )
+    radius = check_positive(radius, "radius")
+    t_min = check_positive(t_min, "t_min")
+    n_check = check_int(n_check, "n_check", min_value=1)
+    tol = check_positive(tol, "tol")
+    alpha = check_prob(alpha, "alpha", open_ends=True)
+    n = out.shape[0]
+    near = torch.cdist(out.double(), data.double()).min(dim=1).values
+    p_off = float(1 - radial_cdf(kernel, radius / t_min, data.shape[1]))
+    region = stats.binom(n, p_off).ppf([alpha / 2, 1 - alpha / 2])
+    expected = n * p_off
+    binom = float(max(region[1] - expected, expected - region[0]))
+    idx = (near - radius).abs().argsort()[: min(n_check, n)]
+    again, _ = scale_ode_sample(
+        data, kernel, x_T[idx], T, t_min=t_min, rtol=tol, atol=tol
+    )
+    near_again = torch.cdist(again, data.double()).min(dim=1).values
+    side, side_again = near[idx] >= radius, near_again >= radius
+    off = int((near >= radius).sum())
+    flips = int((side != side_again).sum())
+    refined = off - int(side.sum()) + int(side_again.sum())
+    return {
+        "off": off,
+        "expected": expected,
+        "binom": binom,
+        "flips": flips,
+        "tol": binom + flips,
+        "off_refined": refined,
+    }
+
+
+def lambda_flow_1d(
+    x: torch.Tensor,
+    lam_dot: float,
+    t0: float = 1.0,
+    t1: float = 2.0,
+    steps: int = 400,
+) -> torch.Tensor:
+    """Carry 1-D points ``x`` (N,) from ``t0`` to ``t1`` along the field of one Gaussian
+    source at 0 with the post's extra ``lambda_t`` (ode-construction chapter, eq.
+    ode-construction-reverse with ``d = 1`` and ``psi_t(r) = erf(r / (sqrt2 t))``):
+
+        f_t(x) = -(d_t psi_t(|x|) + lam_dot) sign(x) / psi_t'(|x|)
+               = x / t - lam_dot sign(x) / psi_t'(|x|),
+
+    where ``psi_t'(r) = 2 N(r; 0, t^2)`` is the density of ``|x|`` and ``lam_dot`` a
+    constant ``d lambda_t / dt``. Classic RK4 with ``steps`` steps. With ``lam_dot =
+    0`` the law ``N(0, t0^2)`` is carried to ``N(0, t1^2)``. With ``lam_dot > 0`` the
+    stream function ``psi_t(|x|) + lambda_t`` is conserved along paths, so a share
+    ``lam_dot (t1 - t0)`` of the mass runs into ``x = 0`` and stays there (a sink).
+    Returns the points at ``t1`` (N,).
+    """
+    check_tensor(x, "x", ndim=1, finite=True)
+    lam_dot = check_positive(lam_dot, "lam_dot", allow_zero=True)  # >= 0: a sink
+    t0, t1 = check_positive(t0, "t0"), check_positive(t1, "t1")
+    if not t0 < t1:
+        raise ValueError(f"need t0 < t1, got t0={t0}, t1={t1}")
+    steps = check_int(steps, "steps", min_value=1)
+    c = math.sqrt(2 * math.pi) / 2
+
+    def f(t, x_):
+        inv_dpsi = c * t * torch.exp(x_**2 / (2 * t**2))  # 1 / psi_t'(|x|)
+        return x_ / t - lam_dot * torch.sign(x_) * inv_dpsi
+
+    x, h = x.double().clone(), (t1 - t0) / steps
+    for i in range(steps):
+        t = t0 + i * h
+        k1 = f(t, x)
+        k2 = f(t + h / 2, x + h / 2 * k1)
+        k3 = f(t + h / 2, x + h / 2 * k2)
+        k4 = f(t + h, x + h * k3)
+        x = x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return x
+
+
 def kernel_paths_1d(
     points: torch.Tensor,
     kernel: ScaleKernel,
@@ -252,7 +374,7 @@ def draw_kernel_demo(kernels: dict, paths: dict, kernel: str, d: int, window=6.0
     axes[0].plot(t, xs.numpy(), color="tab:blue", lw=0.6)
     axes[0].set(xscale="log", xlabel="t", ylabel="x_t", ylim=(-window, window))
     axes[0].set_title(
-        f"{kernel}\n{outside} of {xs.shape[1]} paths start outside the window",
+        f"{kernel}, d = 1\n{outside} of {xs.shape[1]} paths start outside the window",
         fontsize=8,
     )
     r = np.linspace(0.0, 8, 401)[1:]
