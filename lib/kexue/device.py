@@ -150,7 +150,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(
             n_train=20_000,
             n_eval=20_000,
-            train_steps=800,
+            train_steps=160,  # per arm: 5 arms x 3 seeds
             batch=256,
             hidden=64,
             depth=3,
@@ -159,7 +159,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "gpu": dict(
             n_train=100_000,
             n_eval=100_000,
-            train_steps=5_000,
+            train_steps=1_000,
             batch=512,
             hidden=128,
             depth=3,
