@@ -95,3 +95,56 @@ def test_sampler_sw_shapes_and_exact_model():
 def test_bad_input(call):
     with pytest.raises((ValueError, TypeError)):
         call()
+
+
+def test_few_step_spreads_batched_is_stacked_call():
+    z = RING.marginal(1.0, VP).sample(200, generator=torch.Generator().manual_seed(4))
+    oracle = RING.eps_model(VP)
+    r = sde_study.few_step_spreads(
+        oracle, z, VP, RING.means, 0.15, (10,), seeds=(5, 6), batched=True
+    )
+    x, _ = kd.reverse_sde_sample(
+        oracle, z.repeat(2, 1), VP, steps=10, generator=torch.Generator().manual_seed(5)
+    )
+    for j, block in enumerate(x.chunk(2)):
+        assert r[10]["sde"][j] == metrics.mode_stats(block, RING.means, 0.15)
+    with pytest.raises(TypeError, match="batched"):
+        sde_study.few_step_spreads(oracle, z, VP, RING.means, 0.15, (3,), batched=1)
+
+
+def test_sampler_sw_batched_blocks_and_options():
+    su = kd.VPSchedule.su_quadratic()
+    two = data.GaussianMixture([[1.0, 0.0], [-1.0, 0.0]], [0.1, 0.1])
+    x_test = two.sample(200, generator=torch.Generator().manual_seed(6))
+    kw = dict(ddpm_steps=None, sde_steps=(20,), ode_runs=(("euler", 10),))
+    r = sde_study.sampler_sw(
+        two.eps_model(su), su, x_test, 50, (0, 1, 2), batched=True, **kw
+    )
+    assert set(r) == {"SDE Euler-Maruyama, 20", "ODE euler, 10"}
+    z = torch.randn(150, 2, generator=torch.Generator().manual_seed(100))
+    xo, _ = kd.pf_ode_sample(two.eps_model(su), z, su, method="euler", steps=10)
+    expect = [metrics.sliced_wasserstein(b, x_test) for b in xo.split(50)]
+    assert r["ODE euler, 10"]["sw"] == expect
+    with pytest.raises(ValueError, match="ode_runs"):
+        sde_study.sampler_sw(two.eps_model(su), su, x_test, 50, ode_runs=(("rk4", 5),))
+
+
+def test_score_errors_se_net_is_the_per_sample_standard_error():
+    oracle = RING.eps_model(VP)
+
+    def wrong(x, t):  # the exact predictor at the wrong time: a per-sample error
+        return oracle(x, 0.5 * t)
+
+    r = sde_study.score_errors(
+        wrong, RING, VP, [0.3], 3000, torch.Generator().manual_seed(8)
+    )
+    gen = torch.Generator().manual_seed(8)  # the same draws, recomputed here
+    xt, _ = VP.perturb(RING.sample(3000, generator=gen), 0.3, generator=gen)
+    exact, b = RING.score_t(xt, 0.3, VP), float(VP.noise(0.3))
+    t = torch.full((3000,), 0.3, dtype=torch.float64)
+    per = ((-wrong(xt, t) / b - exact) ** 2).sum(1) / (exact**2).sum(1).mean()
+    assert math.isclose(r[0.3]["net"], float(per.mean()), rel_tol=1e-9)
+    assert math.isclose(
+        r[0.3]["se_net"], float(per.std()) / math.sqrt(3000), rel_tol=1e-9
+    )
+    assert r[0.3]["se_net"] > 0

@@ -83,9 +83,10 @@ def score_errors(
     ``(x (n, D), t (n,))`` to ``(n, D)``), the moment-matched Gaussian's exact score
     (``moment_gaussian``) and the conditional target ``-eps / noise(t)``.
 
-    Returns ``{t: {"net", "gauss", "target", "se_diff"}}``, where ``se_diff`` is the
-    Monte-Carlo standard error of ``net - gauss`` from the per-sample paired
-    differences (the normaliser ``E|score|^2`` treated as fixed).
+    Returns ``{t: {"net", "gauss", "target", "se_diff", "se_net"}}``, where ``se_diff``
+    is the Monte-Carlo standard error of ``net - gauss`` from the per-sample paired
+    differences and ``se_net`` that of ``net`` alone (the normaliser ``E|score|^2``
+    treated as fixed in both).
     """
     check_callable(eps_model, "eps_model")
     _check_mixture(mixture)
@@ -129,6 +130,7 @@ def score_errors(
         }
         row = {k: float(v.mean()) for k, v in err.items()}
         row["se_diff"] = float((err["net"] - err["gauss"]).std()) / math.sqrt(n)
+        row["se_net"] = float(err["net"].std()) / math.sqrt(n)
         out[t] = row
     return out
 
@@ -177,10 +179,16 @@ def few_step_spreads(
     steps=(10, 20, 50),
     spacing: str = "uniform",
     seeds=(5, 6, 7),
+    batched: bool = False,
 ) -> dict:
     """Spread ratios of the reverse SDE (one run per noise seed) and of the Euler
     PF-ODE from the same start ``z`` (B, D), on the grid ``time_grid(sched, k,
     spacing=spacing)`` for each k in ``steps`` (sde chapter, few-step experiment).
+
+    With ``batched=True`` the runs are made in one sampler call on ``len(seeds)``
+    stacked copies of ``z`` with the generator ``manual_seed(seeds[0])``; copy j is
+    run j (the same start, independent noise, as with one call per seed, but other
+    draws and fewer network calls per sample).
 
     Returns ``{k: {"sde": [metrics.mode_stats per seed], "ode": mode_stats}}`` with
     ``centers`` (K, D) and ``std`` the true mode width.
@@ -190,20 +198,27 @@ def few_step_spreads(
     std = check_positive(std, "std")
     steps = [check_int(k, "steps", min_value=1) for k in steps]
     seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
+    if not isinstance(batched, bool):
+        raise TypeError(f"batched must be a bool, got {type(batched).__name__}")
     if not steps or not seeds:
         raise ValueError("steps and seeds must each hold at least one value")
     out = {}
     for k in steps:
-        sde = []
-        for seed in seeds:
-            g = torch.Generator().manual_seed(seed)
-            x, _ = reverse_sde_sample(
-                eps_model, z, sched, steps=k, spacing=spacing, generator=g
-            )
-            sde.append(metrics.mode_stats(x, centers, std))
-        x, _ = pf_ode_sample(
-            eps_model, z, sched, method="euler", steps=k, spacing=spacing
-        )
+        kw = dict(steps=k, spacing=spacing)
+        if batched:
+            g = torch.Generator().manual_seed(seeds[0])
+            zs = z.repeat(len(seeds), 1)
+            x, _ = reverse_sde_sample(eps_model, zs, sched, generator=g, **kw)
+            runs = x.chunk(len(seeds))
+        else:
+            runs = []
+            for seed in seeds:
+                g = torch.Generator().manual_seed(seed)
+                runs.append(
+                    reverse_sde_sample(eps_model, z, sched, generator=g, **kw)[0]
+                )
+        sde = [metrics.mode_stats(x, centers, std) for x in runs]
+        x, _ = pf_ode_sample(eps_model, z, sched, method="euler", **kw)
         out[k] = {"sde": sde, "ode": metrics.mode_stats(x, centers, std)}
     return out
 
@@ -214,44 +229,69 @@ def sampler_sw(
     x_test: torch.Tensor,
     n: int,
     seeds=(0, 1, 2, 3, 4),
-    ddpm_steps: int = 500,
+    ddpm_steps: int | None = 500,
+    sde_steps=(20, 100, 500),
+    ode_runs=(("euler", 20), ("heun", 10), ("dopri5", None)),
+    batched: bool = False,
 ) -> dict:
     """Sliced W2 to ``x_test`` (M, D) of n samples from each of the chapter's samplers,
     once per seed (sde chapter, trained-network table).
 
     Seed s draws the start ``z ~ N(0, I)`` (n, D) from ``manual_seed(100 + s)`` and the
-    noise of DDPM (``ddpm_steps`` on the chain ``DiscreteSchedule.from_continuous``)
-    and of the reverse SDE (20, 100, 500 steps) from ``manual_seed(200 + s)``; the
-    PF-ODE runs Euler (20 steps), Heun (10) and dopri5 (rtol = atol = 1e-3) from the
-    same z. Returns ``{name: {"nfe": int (first seed), "sw": [float per seed]}}``.
+    noise of DDPM (``ddpm_steps`` on the chain ``DiscreteSchedule.from_continuous``;
+    None skips it) and of the reverse SDE (each of ``sde_steps``) from
+    ``manual_seed(200 + s)``; the PF-ODE runs each ``(method, steps)`` of ``ode_runs``
+    from the same z (steps None: adaptive dopri5, rtol = atol = 1e-3). With
+    ``batched=True`` every sampler runs once on all seeds' samples stacked (start
+    ``(len(seeds) n, D)`` from ``manual_seed(100 + seeds[0])``, noise from
+    ``manual_seed(200 + seeds[0])``; block j of n rows is seed j's sample): other draws,
+    the same statistics, fewer network calls per sample; an adaptive solver then
+    chooses one step sequence for all blocks. Returns ``{name: {"nfe": int (first
+    call), "sw": [float per seed]}}``.
     """
     check_callable(eps_model, "eps_model")
     _check_sched(sched)
     check_tensor(x_test, "x_test", ndim=2, finite=True)
     n = check_int(n, "n", min_value=2)
-    ddpm_steps = check_int(ddpm_steps, "ddpm_steps", min_value=2)
+    if ddpm_steps is not None:
+        ddpm_steps = check_int(ddpm_steps, "ddpm_steps", min_value=2)
     seeds = [check_int(s, "seeds", min_value=0) for s in seeds]
+    sde_steps = [check_int(k, "sde_steps", min_value=1) for k in sde_steps]
+    ode_runs = [tuple(r) for r in ode_runs]
+    for m, k in ode_runs:
+        if m not in ("euler", "heun", "dopri5"):
+            raise ValueError(f"ode_runs methods must be euler|heun|dopri5, got {m!r}")
+        if k is not None:
+            check_int(k, "ode_runs steps", min_value=1)
+    if not isinstance(batched, bool):
+        raise TypeError(f"batched must be a bool, got {type(batched).__name__}")
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
-    chain = DiscreteSchedule.from_continuous(sched, ddpm_steps)
-    runs = [("SDE", dict(steps=k)) for k in (20, 100, 500)]
-    runs += [("ODE", dict(method=m, steps=k)) for m, k in (("euler", 20), ("heun", 10))]
-    runs += [("ODE", dict(method="dopri5", rtol=1e-3, atol=1e-3))]
+    runs = [("SDE", dict(steps=k)) for k in sde_steps]
+    for m, k in ode_runs:
+        kw = dict(method=m, steps=k) if k is not None else dict(method=m)
+        runs.append(("ODE", kw | ({} if k else dict(rtol=1e-3, atol=1e-3))))
     out: dict = {}
 
     def add(name, nfe, x):
-        out.setdefault(name, {"nfe": nfe, "sw": []})["sw"].append(
-            metrics.sliced_wasserstein(x, x_test)
-        )
+        row = out.setdefault(name, {"nfe": nfe, "sw": []})
+        for block in x.split(n):
+            row["sw"].append(metrics.sliced_wasserstein(block, x_test))
 
-    for s in seeds:
+    groups = [seeds[:1]] if batched else [[s] for s in seeds]
+    reps = len(seeds) if batched else 1
+    for (s,) in groups:
         z = torch.randn(
-            n, x_test.shape[1], generator=torch.Generator().manual_seed(100 + s)
+            reps * n, x_test.shape[1], generator=torch.Generator().manual_seed(100 + s)
         )
-        x = ddpm_sample(
-            eps_model, z, chain, generator=torch.Generator().manual_seed(200 + s)
-        )
-        add(f"DDPM, {ddpm_steps} steps", ddpm_steps, x)
+        if ddpm_steps is not None:
+            chain = DiscreteSchedule.from_continuous(sched, ddpm_steps)
+            g = torch.Generator().manual_seed(200 + s)
+            add(
+                f"DDPM, {ddpm_steps} steps",
+                ddpm_steps,
+                ddpm_sample(eps_model, z, chain, generator=g),
+            )
         for kind, kw in runs:
             if kind == "SDE":
                 g = torch.Generator().manual_seed(200 + s)
