@@ -224,7 +224,10 @@ def landing_count(
       region (``scipy.stats.binom`` quantiles; no normal approximation, so it stays
       honest when the expected count is below one).
     * Solver term: ``flips``, how many of the ``n_check`` samples nearest the radius
-      (on either side) change side when re-solved with ``rtol = atol = tol``.
+      (on either side) change side when re-solved with ``rtol = atol = tol``: a lower
+      bound on the solver's flips (a sample farther from the radius can cross it too),
+      so the error model is complete only where the model term dominates or the
+      samples near the radius are all the ones that move.
 
     Returns ``off``, ``expected``, ``binom``, ``flips`` and ``tol = binom + flips``
     (the allowed ``|off - expected|``), and ``off_refined``, the count with the
