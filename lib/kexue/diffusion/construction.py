@@ -227,7 +227,7 @@ def landing_count(
       (on either side) change side when re-solved with ``rtol = atol = tol``: a lower
       bound on the solver's flips (a sample farther from the radius can cross it too),
       so the error model is complete only where the model term dominates or the
-      samples near the radius are all the ones that move.
+      samples near the radius are all the ones that cross it.
 
     Returns ``off``, ``expected``, ``binom``, ``flips`` and ``tol = binom + flips``
     (the allowed ``|off - expected|``), and ``off_refined``, the count with the
