@@ -1,11 +1,12 @@
 """The two demos of the ddim chapter (chapters/diffusion/ddim.ipynb).
 
-``sigma_fractions`` is the per-step noise of the DDIM family, ``sigma_t`` of eq.
-ddim-sigma-eta and the choice ``sigma_t = beta_t``, as a fraction of its largest
-admissible value ``bbar_{t-1}`` (eq. ddim-coefficients); ``plot_sigma_fractions`` draws
-it, marking the inadmissible steps. ``plot_samples`` runs ``ddim_sample`` from given
-starting points and draws the samples over reference points, with sampling paths and
-the sliced W2 distance in the title.
+``sigma_fractions`` is the per-step noise of the DDIM family, ``sigma_t = eta
+bbar_{t-1} beta_t / bbar_t`` (one-step case of eq. ddim-sigma-skip), and the choice
+``sigma_t = beta_t``, as a fraction of its largest admissible value ``bbar_{t-1}``
+(eq. ddim-coefficients); ``plot_sigma_fractions`` draws it, marking the inadmissible
+steps. ``plot_samples`` runs ``ddim_sample`` from given starting points and draws the
+samples over reference points, with sampling paths and the sliced W2 distance in the
+title.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def _check_sched(sched):
 
 
 def sigma_fractions(sched: DiscreteSchedule, eta: float):
-    """``(t, frac_eta, frac_beta)`` for ``t = 2..T`` (ddim chapter, eqs. ddim-sigma-eta
+    """``(t, frac_eta, frac_beta)`` for ``t = 2..T`` (ddim chapter, eqs. ddim-sigma-skip
     and ddim-coefficients): ``sigma_t / bbar_{t-1}`` for ``sigma_t = ddim_sigma(t, t-1,
     eta)`` and for ``sigma_t = beta_t``. A step is admissible where the fraction is at
     most 1; ``t = 1`` (``bbar_0 = 0``) is left out, inadmissible for any ``sigma > 0``.
