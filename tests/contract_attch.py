@@ -40,6 +40,21 @@ CALLS = [
         bad={"ns": _SEQ_BAD, "seeds": ["x", []]},
     ),
     Call(
+        sl.approx_scale_vs_n,
+        lambda: dict(
+            ns=[8, 16], d=4, target=1.0, n_queries=2, seeds=[0], keys="sphere"
+        ),
+        {
+            "ns": "object",
+            "d": "int>=1",
+            "target": "float>0",
+            "n_queries": "int>=1",
+            "seeds": "object",
+            "keys": "choice:sphere|gaussian",
+        },
+        bad={"ns": _SEQ_BAD, "seeds": ["x", []]},
+    ),
+    Call(
         sl.entropy_scale_vs_d,
         lambda: dict(ds=[2, 4], n=16, target=1.0, n_queries=2, seeds=[0], iters=40),
         {

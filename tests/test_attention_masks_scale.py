@@ -134,6 +134,18 @@ def test_scale_rules():
     assert math.isclose(float(s[511]), 0.25, rel_tol=1e-6)  # row 511 sees 512 keys
 
 
+def test_per_query_scale_kappa_rule_matches_kappa_log_scale():
+    m = ka.causal_mask(40)
+    s = ka.per_query_scale(m, 16, rule="kappa", kappa=4.0)
+    n = torch.arange(1, 41, dtype=s.dtype)[:, None]
+    torch.testing.assert_close(s[1:], ka.kappa_log_scale(n[1:], 16, 4.0))
+    assert math.isclose(
+        float(s[0]), 1e-3 / 16, rel_tol=1e-6
+    )  # one visible key: the floor
+    with pytest.raises(ValueError, match="kappa"):
+        ka.per_query_scale(m, 16, rule="kappa")
+
+
 def test_softmax_entropy_matches_torch_distributions():
     x = torch.randn(5, 9, dtype=torch.float64)
     torch.testing.assert_close(

@@ -27,6 +27,43 @@ def test_entropy_scale_vs_n_matches_direct_solve():
     assert np.allclose(lam[0], direct, rtol=1e-8)
 
 
+@pytest.mark.parametrize("keys", ["sphere", "gaussian"])
+def test_approx_scale_vs_n_direct_and_below_exact(keys):
+    kw = dict(target=1.5, n_queries=6, seeds=[2, 5], keys=keys)
+    approx = sl.approx_scale_vs_n([16, 64], 8, **kw)
+    g = torch.Generator().manual_seed(5)
+    q = sl.sphere_points(6, 8, generator=g)
+    k = (
+        sl.sphere_points(64, 8, generator=g)
+        if keys == "sphere"
+        else torch.randn(64, 8, generator=g, dtype=torch.float64)
+    )
+    s = (q @ k.T)[:, :16]
+    direct = float(((math.log(16) - 1.5) / (s.amax(-1) - s.mean(-1))).mean())
+    assert approx[1, 0] == pytest.approx(direct, rel=1e-12)
+    # eis-bound: H(lambda) >= log n - lambda gap, so each row's lambda* >= approx
+    exact = sl.entropy_scale_vs_n([16, 64], 8, iters=50, **kw)
+    assert (exact > approx).all()
+
+
+def test_approx_scale_vs_n_rejects_unreachable_target():
+    with pytest.raises(ValueError, match="target"):
+        sl.approx_scale_vs_n([4, 16], 8, target=2.0)
+
+
+def test_entropy_scale_vs_d_matches_direct_solve():
+    lam = sl.entropy_scale_vs_d([4, 8], 32, n_queries=5, seeds=[1])
+    g = torch.Generator().manual_seed(1)
+    q = torch.randn(5, 8, generator=g, dtype=torch.float64)
+    k = torch.randn(32, 8, generator=g, dtype=torch.float64)
+    direct = []
+    for d in (4, 8):
+        qd = q[:, :d] / q[:, :d].norm(dim=1, keepdim=True) * math.sqrt(d)
+        kd = k[:, :d] / k[:, :d].norm(dim=1, keepdim=True) * math.sqrt(d)
+        direct.append(float(solve_scale_for_entropy(qd @ kd.T, 2.0).mean()))
+    assert np.allclose(lam[0], direct, rtol=1e-8)
+
+
 def test_fit_exponents_recovers_power():
     x = np.array([1.0, 2.0, 4.0, 8.0])
     y = np.vstack([3 * x**0.5, 2 * x**-1.0])

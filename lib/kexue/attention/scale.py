@@ -87,7 +87,7 @@ def kappa_log_scale(n, d: int, kappa: float):
     return kappa * _log(_counts(n)) / d
 
 
-RULES = ("entropy", "standard")
+RULES = ("entropy", "standard", "kappa")
 
 
 def per_query_scale(
@@ -97,14 +97,17 @@ def per_query_scale(
     rule: str = "entropy",
     train_len: int = 512,
     min_scale: float = 1e-3,
+    kappa: float | None = None,
 ) -> torch.Tensor:
     """Scale ``(..., Lq, 1)`` for each query from the number of keys it may see
     (``n_i = mask.sum(-1)``, ``mask (..., Lq, Lk)`` bool).
 
     ``rule="entropy"``: ``log_{train_len}(n_i)/sqrt(d)``, floored at
     ``min_scale/sqrt(d)`` (a query that sees one key gets ``log 1 = 0``, which is
-    harmless for its output but not a valid scale); ``rule="standard"``: ``1/sqrt(d)``.
-    Causal rows have different ``n_i``, so one scalar is wrong there.
+    harmless for its output but not a valid scale); ``rule="standard"``: ``1/sqrt(d)``;
+    ``rule="kappa"``: ``kappa log(n_i)/d`` (post 9034 eq. 1, chapter
+    *attention/entropy-invariant-softmax*, ``kappa`` required), floored at
+    ``min_scale/d``. Causal rows have different ``n_i``, so one scalar is wrong there.
     """
     check_bool_mask(mask, "mask")
     if mask.ndim < 1 or mask.shape[-1] < 1:
@@ -113,9 +116,15 @@ def per_query_scale(
     check_choice(rule, "rule", RULES)
     train_len = check_int(train_len, "train_len", min_value=2)
     min_scale = check_positive(min_scale, "min_scale")
+    if kappa is not None:
+        kappa = check_positive(kappa, "kappa")
+    if rule == "kappa" and kappa is None:
+        raise ValueError('kappa is required for rule="kappa"')
     n = mask.sum(-1, keepdim=True).clamp(min=1).to(torch.get_default_dtype())
     if rule == "standard":
         return torch.full_like(n, 1.0 / math.sqrt(d))
+    if rule == "kappa":
+        return (kappa * torch.log(n)).clamp(min=min_scale) / d
     return (torch.log(n) / math.log(train_len)).clamp(min=min_scale) / math.sqrt(d)
 
 

@@ -27,6 +27,7 @@ from .scale import solve_scale_for_entropy
 __all__ = [
     "sphere_points",
     "entropy_scale_vs_n",
+    "approx_scale_vs_n",
     "entropy_scale_vs_d",
     "fit_exponents",
     "max_abs_cos_by_dim",
@@ -108,15 +109,58 @@ def entropy_scale_vs_n(
     n_queries = check_int(n_queries, "n_queries", min_value=1)
     out = np.empty((len(_check_seeds(seeds)), len(ns)))
     for a, seed in enumerate(seeds):
-        g = torch.Generator().manual_seed(seed)
-        q = sphere_points(n_queries, d, generator=g)
-        if keys == "sphere":
-            k = sphere_points(ns[-1], d, generator=g)
-        else:
-            k = torch.randn(ns[-1], d, generator=g, dtype=torch.float64)
-        scores = q @ k.T
+        scores = _nested_scores(seed, n_queries, d, ns[-1], keys)
         for b, n in enumerate(ns):
             out[a, b] = float(_solve_in_chunks(scores[:, :n], target, iters).mean())
+    return out
+
+
+def _nested_scores(seed: int, n_queries: int, d: int, n_max: int, keys: str):
+    """One seed's draw of :func:`entropy_scale_vs_n`: scores ``(n_queries, n_max)``."""
+    g = torch.Generator().manual_seed(seed)
+    q = sphere_points(n_queries, d, generator=g)
+    if keys == "sphere":
+        k = sphere_points(n_max, d, generator=g)
+    else:
+        k = torch.randn(n_max, d, generator=g, dtype=torch.float64)
+    return q @ k.T
+
+
+def approx_scale_vs_n(
+    ns: Sequence[int],
+    d: int,
+    *,
+    target: float = 2.0,
+    n_queries: int = 64,
+    seeds: Sequence[int] = (0, 1, 2, 3),
+    keys: str = "sphere",
+) -> np.ndarray:
+    """The post's approximation solved at a target: ``(log n - H)/(s_max - s_mean)``.
+
+    Chapter *attention/entropy-invariant-softmax*, eq. ``eis-approx``
+    ``H = log n - lambda (s_max - s_mean)`` solved for ``lambda`` at ``H = target`` with
+    each row's measured gap, averaged over the queries. Same draws as
+    :func:`entropy_scale_vs_n` (same arguments give the same queries and keys), so the
+    two can be compared seed by seed; by eq. ``eis-bound`` every row's ``lambda*`` is at
+    least this value. Returns ``(len(seeds), len(ns))``; ``target < log min(ns)``.
+    """
+    ns = _check_sizes(ns, "ns", 2)
+    d = check_int(d, "d", min_value=1)
+    target = check_positive(target, "target")
+    if target >= math.log(ns[0]):
+        raise ValueError(
+            f"target must be below log(ns[0]) = {math.log(ns[0]):.3f}, got {target}"
+        )
+    if keys not in _KEYS:
+        raise ValueError(f"keys must be one of {_KEYS}, got {keys!r}")
+    n_queries = check_int(n_queries, "n_queries", min_value=1)
+    out = np.empty((len(_check_seeds(seeds)), len(ns)))
+    for a, seed in enumerate(seeds):
+        scores = _nested_scores(seed, n_queries, d, ns[-1], keys)
+        for b, n in enumerate(ns):
+            s = scores[:, :n]
+            gap = s.amax(-1) - s.mean(-1)
+            out[a, b] = float(((math.log(n) - target) / gap).mean())
     return out
 
 
