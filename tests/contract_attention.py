@@ -353,6 +353,16 @@ CALLS = [
         },
     ),
     Call(
+        ka.exp_feature_map,
+        K(method="taylor", size=2, d=4, seed=0),
+        {
+            "method": "choice:taylor|limit|performer",
+            "size": "int>=1",
+            "d": "int>=1",
+            "seed": "int>=0",
+        },
+    ),
+    Call(
         ka.numerical_rank,
         K(a=lambda: _t(5, 4), rtol=1e-8),
         {"a": "finite", "rtol": "prob"},

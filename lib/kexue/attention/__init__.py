@@ -24,6 +24,7 @@ from .linear import (
     PerformerFeatures,
     draw_gaussian_projection,
     elu_plus_one,
+    exp_feature_map,
     exp_kernel,
     exp_limit_features,
     feature_dim,

@@ -42,6 +42,7 @@ __all__ = [
     "taylor_features",
     "exp_limit_features",
     "feature_dim",
+    "exp_feature_map",
     "numerical_rank",
 ]
 
@@ -409,6 +410,38 @@ def feature_dim(d: int, method: str, param: int) -> int:
         "elu": lambda: d,
     }
     return table[method]()
+
+
+EXP_FEATURE_MAPS = ("taylor", "limit", "performer")
+
+
+def exp_feature_map(method: str, size: int, d: int, *, seed: int = 0):
+    """One of the three feature maps for ``exp(q.k)`` of chapter
+    linear-attention-infinite: eqs. ``lai-taylor``, ``lai-limit``, ``lai-performer``.
+
+    ``size`` is the Taylor order, the limit's ``n`` or Performer's number of features
+    ``m`` (drawn with ``seed``, orthogonal); ``d`` is the input dimension. Returns
+    ``(phi, scalar, label)``: the feature map ``phi`` (``(..., d) -> (..., D)``), the
+    scalar approximant of ``e^x`` that ``phi(q).phi(k)`` equals as a function of a
+    tensor ``x = q.k`` (``None`` for Performer, whose kernel is random), and a label.
+    """
+    check_choice(method, "method", EXP_FEATURE_MAPS)
+    size = check_int(size, "size", min_value=1)
+    d = check_int(d, "d", min_value=1)
+    seed = check_int(seed, "seed", min_value=0)
+    if method == "taylor":
+        return (
+            lambda x: taylor_features(x, size),
+            lambda x: sum(x**m / math.factorial(m) for m in range(size + 1)),
+            f"Taylor order {size}",
+        )
+    if method == "limit":
+        return (
+            lambda x: exp_limit_features(x, size),
+            lambda x: (1 + x / size) ** size,
+            f"limit n = {size}",
+        )
+    return PerformerFeatures(d, size, seed=seed), None, f"Performer m = {size}"
 
 
 def numerical_rank(a: torch.Tensor, *, rtol: float = 1e-10) -> int:
