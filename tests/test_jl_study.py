@@ -68,3 +68,12 @@ def test_cosine_figure_marks_criterion_and_max():
     assert labels == ["$N(0, 1/d)$", "max |cos|", "Poisson prediction", r"$\pm1/2$"]
     assert ax.get_title().startswith("max|cos| ")
     plt.close(fig)
+
+
+def test_factor_by_dim_rho_passes_the_alignment():
+    g = jl.factor_by_dim([32], 2048, seeds=(0,), n_queries=16, iters=20, rho=0.7)
+    lg = sl.true_key_logits(2048, d=32, n_queries=16, seed=0, rho=0.7)
+    w0 = sl.true_key_weight(lg[:, :512], 1.0, 32)
+    assert g[0, 0] == pytest.approx(sl.weight_keeping_factor(lg, w0, 32, iters=20))
+    # a smaller lead needs a larger factor (jl-annealed)
+    assert g[0, 0] > jl.factor_by_dim([32], 2048, seeds=(0,), n_queries=16)[0, 0]

@@ -159,3 +159,21 @@ def test_annealed_factor_is_one_at_n0_and_solves_its_equation():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_true_key_logits_alignment_rho():
+    lg = sl.true_key_logits(64, d=16, n_queries=400, noise=0.5, seed=0, rho=0.7)
+    assert float(lg[:, 0].mean()) == pytest.approx(0.7 * 16, abs=4 * 2 / 20)
+    base = sl.true_key_logits(64, d=16, n_queries=400, noise=0.5, seed=0)
+    assert torch.equal(lg[:, 1:], base[:, 1:])  # only key 0 moves
+    with pytest.raises(ValueError, match="rho"):
+        sl.true_key_logits(64, d=16, rho=-1.0)
+
+
+def test_annealed_factor_with_rho_solves_its_equation():
+    assert sl.annealed_factor(512, 64, rho=0.7) == pytest.approx(1.0)
+    g, a = sl.annealed_factor(32768, 128, rho=0.7), 0.7 * math.sqrt(128)
+    assert g * (a - g / 2) == pytest.approx(math.log(64) + (a - 0.5))
+    assert sl.annealed_factor(8192, 32, rho=1.0) == sl.annealed_factor(8192, 32)
+    with pytest.raises(ValueError, match="rho"):
+        sl.annealed_factor(8192, 32, rho=0.0)

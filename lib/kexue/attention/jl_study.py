@@ -54,12 +54,14 @@ def factor_by_dim(
     seeds: Sequence[int] = (0, 1),
     n_queries: int = 64,
     iters: int = 16,
+    rho: float = 1.0,
 ) -> np.ndarray:
     """Weight-keeping factor ``gamma*(n)`` per head size and seed.
 
     Returns shape ``(len(ds), len(seeds))``. For each ``d`` and seed: draw the logits
     of ``n`` nested keys with :func:`~kexue.attention.scale_laws.true_key_logits`
-    (noise 0.5), take the mean weight on the true key at factor 1 over the first
+    (noise 0.5, alignment ``rho``: the true key leads by ``rho sqrt(d)`` sds), take
+    the mean weight on the true key at factor 1 over the first
     ``n0`` keys, and solve for the factor that gives that weight with all ``n`` keys
     (bisection, ``iters`` halvings).
     """
@@ -74,7 +76,7 @@ def factor_by_dim(
     out = np.empty((len(ds), len(seeds)))
     for i, d in enumerate(ds):
         for j, s in enumerate(seeds):
-            lg = true_key_logits(n, d=d, n_queries=n_queries, seed=s)
+            lg = true_key_logits(n, d=d, n_queries=n_queries, seed=s, rho=rho)
             w0 = true_key_weight(lg[:, :n0], 1.0, d)
             out[i, j] = weight_keeping_factor(lg, w0, d, iters=iters)
     return out
@@ -154,7 +156,7 @@ def cosine_figure(n: int, d: int, *, seed: int = 0):
     ax.vlines([-0.5, 0.5], 0.5, len(c), color="0.4", ls="--", label=r"$\pm1/2$")
     ax.set(xlabel="cosine of a pair", ylabel="pairs", yscale="log", ylim=(0.5, len(c)))
     ax.set_title(
-        f"max|cos| {m:.2f}; 8 ln n = {8 * math.log(n):.0f}, JL(1/2) = "
+        f"max|cos| {m:.2f}; 8 ln n = {8 * math.log(n):.0f}, sklearn JL(1/2) = "
         f"{jl_min_dim(n, 0.5)}, log_512 n = {jl_scale_factor(n):.2f}",
         fontsize=9,
     )

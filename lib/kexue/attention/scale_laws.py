@@ -357,21 +357,30 @@ def predicted_max_abs_cos(n: int, d: int) -> float:
 
 
 def true_key_logits(
-    n: int, *, d: int = 32, n_queries: int = 200, noise: float = 0.5, seed: int = 0
+    n: int,
+    *,
+    d: int = 32,
+    n_queries: int = 200,
+    noise: float = 0.5,
+    seed: int = 0,
+    rho: float = 1.0,
 ) -> torch.Tensor:
     """Logits ``<q, k_j>`` ``(n_queries, n)`` of a retrieval; key 0 is the query's own.
 
-    Queries on the radius-``sqrt(d)`` sphere; key 0 is ``q + noise * N(0, I_d)``, keys
-    ``1..n-1`` are ``N(0, I_d)``. Given ``q``, these logits are independent with laws
-    ``N(d, noise^2 d)`` and ``N(0, d)``, so they are drawn directly from those laws
-    (exact, and ``d`` times cheaper than drawing the keys).
+    Queries on the radius-``sqrt(d)`` sphere; key 0 is ``rho q + noise * N(0, I_d)``
+    (alignment ``rho``, default 1), keys ``1..n-1`` are ``N(0, I_d)``. Given ``q``,
+    these logits are independent with laws ``N(rho d, noise^2 d)`` and ``N(0, d)``, so
+    they are drawn directly from those laws (exact, and ``d`` times cheaper than
+    drawing the keys). The true key's lead, in units of the others' sd, is
+    ``rho sqrt(d)`` (chapter attention/jl-entropy-attention, (jl-annealed)).
     """
     n, d = check_int(n, "n", min_value=2), check_int(d, "d", min_value=1)
     noise = check_positive(noise, "noise", allow_zero=True)
     n_queries = check_int(n_queries, "n_queries", min_value=1)
+    rho = check_positive(rho, "rho")
     g = torch.Generator().manual_seed(check_int(seed, "seed", min_value=0))
     z = torch.randn(n_queries, n, generator=g, dtype=torch.float64) * math.sqrt(d)
-    z[:, 0] = d + noise * z[:, 0]
+    z[:, 0] = rho * d + noise * z[:, 0]
     return z
 
 
@@ -406,21 +415,25 @@ def weight_keeping_factor(
     return (lo + hi) / 2
 
 
-def annealed_factor(n, d: int, *, n0: int = 512, gamma0: float = 1.0) -> float:
+def annealed_factor(
+    n, d: int, *, n0: int = 512, gamma0: float = 1.0, rho: float = 1.0
+) -> float:
     """Factor ``gamma(n)`` that keeps the retrieved key's weight at its ``n0`` value.
 
-    Annealed approximation: weight ``~ exp(gamma sqrt(d)) / (n E exp(gamma z))`` with
-    ``z ~ N(0, 1)``, i.e. ``log w = gamma sqrt(d) - gamma^2/2 - ln n``; holding it fixed
-    gives ``gamma (sqrt(d) - gamma/2) = ln(n/n0) + gamma0 (sqrt(d) - gamma0/2)``. For
-    small ``gamma`` this is ``lambda = gamma/sqrt(d) ~ (ln n + c)/d``: the ``1/d`` law
-    of post 9034.
+    Annealed approximation: weight ``~ exp(gamma a) / (n E exp(gamma z))`` with
+    ``z ~ N(0, 1)`` and lead ``a = rho sqrt(d)`` (true-key logit ``rho d``, see
+    :func:`true_key_logits`), i.e. ``log w = gamma a - gamma^2/2 - ln n``; holding it
+    fixed gives ``gamma (a - gamma/2) = ln(n/n0) + gamma0 (a - gamma0/2)``, chapter
+    attention/jl-entropy-attention (jl-annealed). For small ``gamma`` and ``rho = 1``
+    the scale ``lambda = gamma/sqrt(d)`` is ``~ (ln n + c)/d``: the ``1/d`` law of
+    post 9034.
     """
     n = check_positive(n, "n")
     d = check_int(d, "d", min_value=1)
     n0 = check_int(n0, "n0", min_value=2)
     gamma0 = check_positive(gamma0, "gamma0")
-    r = math.sqrt(d)
+    r = check_positive(rho, "rho") * math.sqrt(d)
     rhs = math.log(n / n0) + gamma0 * (r - gamma0 / 2)
-    if 2 * rhs > d:
-        raise ValueError(f"n={n} is beyond the annealed regime for d={d}")
-    return r - math.sqrt(d - 2 * rhs)
+    if 2 * rhs > r * r:
+        raise ValueError(f"n={n} is beyond the annealed regime for d={d}, rho={rho}")
+    return r - math.sqrt(r * r - 2 * rhs)
