@@ -76,6 +76,24 @@ CALLS = [
         {"samples": "tensor", "train": "tensor", "held_out": "tensor"},
     ),
     Call(
+        heat.copy_excess,
+        lambda: dict(
+            samples={"a": _x(8)},
+            train=_x(5, seed=1),
+            reference=_x(8, seed=3),
+            held_sets=[_x(5, seed=2)],
+            copy_idx=torch.arange(5),
+            shares=(0.2,),
+        ),
+        {"samples": "object", "train": "tensor", "reference": "tensor"},
+        bad={
+            "samples": [[1], {}],
+            "held_sets": [[], [_x(4, seed=2)]],
+            "copy_idx": [torch.arange(5) + 10, torch.zeros(5)],
+            "shares": [(0.0,), (1.5,)],
+        },
+    ),
+    Call(
         heat.prior_kl,
         lambda: dict(mix=_RING, sigma=2.0, nodes=10),
         {"mix": "object", "sigma": "float>0", "nodes": "int>=2"},

@@ -57,6 +57,30 @@ def test_nn_gap_sees_copies_and_not_fresh_draws():
         heat.nn_gap(train, train, held[:10])
 
 
+def test_copy_excess_matches_nn_gap_and_scales_with_copies():
+    train, ref = data.moons(300, seed=0).double(), data.moons(4000, seed=1).double()
+    helds = [data.moons(300, seed=k).double() for k in range(10, 16)]
+    fresh = data.moons(4000, seed=2).double()
+    idx = torch.randint(0, 300, (4000,), generator=torch.Generator().manual_seed(3))
+    ex = heat.copy_excess(
+        {"fresh": fresh, "copies": train[idx]}, train, ref, helds, idx, shares=(0.2,)
+    )
+    # independent: nn_gap on one held-out set, the sampler's gap less the reference's
+    want = heat.nn_gap(fresh, train, helds[2])["gap"]
+    want -= heat.nn_gap(ref, train, helds[2])["gap"]
+    assert float(ex["fresh"][2]) == pytest.approx(want, abs=1e-12)
+    full = float(ex["copies"].mean())
+    assert full < 0 and abs(float(ex["fresh"].mean())) < 0.05 * abs(full)
+    # 20% of the same copies: 0.2 x the full-copy excess, up to which 800 are drawn
+    assert float(ex["20% copies"].mean()) / full == pytest.approx(0.2, abs=0.03)
+    with pytest.raises(ValueError, match="held_sets"):
+        heat.copy_excess({"f": fresh}, train, ref, [train[:10]], idx)
+    with pytest.raises(ValueError, match="copy_idx"):
+        heat.copy_excess({"f": fresh}, train, ref, helds, idx[:10])
+    with pytest.raises(TypeError, match="samples"):
+        heat.copy_excess([fresh], train, ref, helds, idx)
+
+
 def test_log_time_net_and_times():
     net = heat.LogTimeNet(torch.nn.Linear(3, 2), 1e-3, 20.0)
     net.net = type(
