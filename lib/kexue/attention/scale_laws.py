@@ -100,19 +100,25 @@ def entropy_scale_vs_n(
     ``"gaussian"``: ``N(0, I_d)``, the same second moment) are drawn
     once, and the row for ``n`` uses the first ``n`` keys (nested draws).
     """
-    ns = _check_sizes(ns, "ns", 2)
-    d = check_int(d, "d", min_value=1)
-    target = check_positive(target, "target")
+    ns, d, target, n_queries = _check_sweep(ns, d, target, n_queries, keys)
     iters = check_int(iters, "iters", min_value=1)
-    if keys not in _KEYS:
-        raise ValueError(f"keys must be one of {_KEYS}, got {keys!r}")
-    n_queries = check_int(n_queries, "n_queries", min_value=1)
     out = np.empty((len(_check_seeds(seeds)), len(ns)))
     for a, seed in enumerate(seeds):
         scores = _nested_scores(seed, n_queries, d, ns[-1], keys)
         for b, n in enumerate(ns):
             out[a, b] = float(_solve_in_chunks(scores[:, :n], target, iters).mean())
     return out
+
+
+def _check_sweep(ns, d, target, n_queries, keys):
+    """The arguments shared by :func:`entropy_scale_vs_n` and
+    :func:`approx_scale_vs_n`, checked."""
+    ns = _check_sizes(ns, "ns", 2)
+    d = check_int(d, "d", min_value=1)
+    target = check_positive(target, "target")
+    if keys not in _KEYS:
+        raise ValueError(f"keys must be one of {_KEYS}, got {keys!r}")
+    return ns, d, target, check_int(n_queries, "n_queries", min_value=1)
 
 
 def _nested_scores(seed: int, n_queries: int, d: int, n_max: int, keys: str):
@@ -144,16 +150,11 @@ def approx_scale_vs_n(
     two can be compared seed by seed; by eq. ``eis-bound`` every row's ``lambda*`` is at
     least this value. Returns ``(len(seeds), len(ns))``; ``target < log min(ns)``.
     """
-    ns = _check_sizes(ns, "ns", 2)
-    d = check_int(d, "d", min_value=1)
-    target = check_positive(target, "target")
+    ns, d, target, n_queries = _check_sweep(ns, d, target, n_queries, keys)
     if target >= math.log(ns[0]):
         raise ValueError(
             f"target must be below log(ns[0]) = {math.log(ns[0]):.3f}, got {target}"
         )
-    if keys not in _KEYS:
-        raise ValueError(f"keys must be one of {_KEYS}, got {keys!r}")
-    n_queries = check_int(n_queries, "n_queries", min_value=1)
     out = np.empty((len(_check_seeds(seeds)), len(ns)))
     for a, seed in enumerate(seeds):
         scores = _nested_scores(seed, n_queries, d, ns[-1], keys)
