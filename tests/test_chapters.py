@@ -2,6 +2,7 @@
 in a fresh kernel within its budget, and (one chapter, run twice) prints the same
 outputs every time."""
 
+import contextlib
 import json
 import os
 import re
@@ -20,6 +21,21 @@ AIM_S = 20
 CACHE = ROOT / "_build" / "kexue-cache"
 # Wall-time guard against hangs only: on a shared machine wall time says little.
 HANG_S = 900
+
+
+@contextlib.contextmanager
+def _environ(values: dict):
+    """Set environment variables for the block, then restore them (or unset them)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _ids():
@@ -83,18 +99,10 @@ def shared_networks():
     from kexue.diffusion import pretrained
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    old = {k: os.environ.get(k) for k in ("KEXUE_CACHE_DIR", "KEXUE_SCALE")}
-    os.environ.update({"KEXUE_CACHE_DIR": str(CACHE), "KEXUE_SCALE": "cpu"})
-    try:
+    with _environ({"KEXUE_CACHE_DIR": str(CACHE), "KEXUE_SCALE": "cpu"}):
         with FileLock(str(CACHE / ".lock")):
             for chapter in ("ddim", "sde"):
                 pretrained.moons_eps(kexue.device.preset(chapter))
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return CACHE
 
 
@@ -117,15 +125,13 @@ def test_chapter_executes_in_fresh_kernel(path, shared_networks):
         "KEXUE_CACHE_DIR": str(shared_networks),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     client = NotebookClient(
         nb,
         timeout=HANG_S,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    try:
+    with _environ(env):
         start = time.perf_counter()
         with client.setup_kernel():
             kernel = psutil.Process(client.km.provisioner.process.pid)
@@ -134,12 +140,6 @@ def test_chapter_executes_in_fresh_kernel(path, shared_networks):
             cpu = kernel.cpu_times()
             cpu_s = cpu.user + cpu.system + cpu.children_user + cpu.children_system
         wall_s = time.perf_counter() - start
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     errors = [
         o
         for c in nb.cells
@@ -172,21 +172,13 @@ def _run_fresh(path) -> list:
         "KEXUE_BOOK_BUILD": "1",  # demos as the book shows them (static, no widgets)
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     }
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with _environ(env):
         NotebookClient(
             nb,
             timeout=HANG_S,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
         ).execute()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
