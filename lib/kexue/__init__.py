@@ -1,10 +1,10 @@
 """kexue: the tested library behind the interactive *Scientific Spaces* textbook.
 
 One subpackage per field (see the book's DESIGN): ``kexue.diffusion``, ``kexue.nn``,
-``kexue.data``, ``kexue.metrics``, and the cross-cutting helpers every chapter uses:
-``kexue.symbolic`` (checked derivations), ``kexue.attention`` (attention, masks, scales,
-linear attention, positions), ``kexue.widgets`` (demos) and ``kexue.device`` (device,
-seeding, CPU/GPU scale).
+``kexue.data``, ``kexue.metrics``, ``kexue.softmax``, ``kexue.losses``, and the
+cross-cutting helpers every chapter uses: ``kexue.symbolic`` (checked derivations),
+``kexue.attention`` (attention, masks, scales, linear attention, positions),
+``kexue.widgets`` (demos) and ``kexue.device`` (device, seeding, CPU/GPU scale).
 
 Subpackages are imported on first use, so ``import kexue`` stays cheap.
 """
@@ -20,9 +20,11 @@ _SUBMODULES = (
     "data",
     "device",
     "diffusion",
+    "losses",
     "metrics",
     "nn",
     "plotting",
+    "softmax",
     "symbolic",
     "widgets",
 )
