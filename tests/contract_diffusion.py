@@ -351,6 +351,7 @@ CALLS = [
             "sigma": None,
             "noise": None,
             "generator": _gen(),
+            "clip_x0": 1.0,
         },
         {
             "x": "finite",
@@ -362,6 +363,7 @@ CALLS = [
             "sigma": "float>=0|None",
             "noise": "tensor|None",
             "generator": "generator|None",
+            "clip_x0": "float>0|None",
         },
         bad={
             "j": [10, 21],
@@ -405,6 +407,7 @@ CALLS = [
             "generator": _gen(),
             "callback": None,
             "progress": False,
+            "clip_x0": None,
         },
         {
             "model": "callable",
@@ -412,6 +415,7 @@ CALLS = [
             "sched": "object",
             "steps": "int>=1",
             "spacing": SPACING,
+            "clip_x0": "float>0|None",
             "eta": "prob",
             "generator": "generator|None",
             "callback": "callable|None",
@@ -585,13 +589,15 @@ CALLS = [
             "t_start": None,
             "t_end": None,
             "spacing": "uniform",
+            "rho": 7.0,
         },
         {
             "sched": "object",
             "steps": "int>=1",
             "t_start": "float>0|None",
             "t_end": "float>=0|None",
-            "spacing": "choice:uniform|quadratic",
+            "spacing": "choice:uniform|quadratic|karras",
+            "rho": "float>0",
         },
         bad={"sched": BAD_CONT, "t_start": [2.0], "t_end": [0.0, 1.0]},
     ),
@@ -1311,6 +1317,12 @@ CALLS = [
             "samples": [torch.zeros(0, dtype=F64), [math.nan, 1.0]],
             "value_range": [None, "a", (1.0, -1.0), (0.0, math.inf)],
         },
+    ),
+    Call(
+        metrics.paired_difference,
+        lambda: {"a": torch.randn(4, dtype=F64), "b": torch.randn(4, dtype=F64)},
+        {"a": "finite", "b": "finite"},
+        bad={"a": [torch.zeros(3, dtype=F64), [1.0]], "b": [[1.0, 2.0]]},
     ),
     Call(
         metrics.histogram_l1,

@@ -268,3 +268,27 @@ def test_random_directions_are_unit_and_uniform():
     # sqrt(N))
     assert np.all(np.abs(th.mean(1)) < 4 * math.sqrt(1 / 3) / math.sqrt(20_000))
     assert np.all(np.abs((th**2).mean(1) - 1 / 3) < 4 * 0.3 / math.sqrt(20_000))
+
+
+def test_clip_x0_is_diffusers_clip_sample():
+    """clip_x0 = c against DDIMScheduler(clip_sample=True, clip_sample_range=c): 10
+    trailing steps from a start whose x0_hat leaves the box, so the clamp matters."""
+    pytest.importorskip("diffusers")
+    import diffusers
+
+    ours = kd.DiscreteSchedule(_linear_f64(diffusers.DDIMScheduler).alphas_cumprod)
+    x = 3 * torch.randn(64, 2, generator=torch.Generator().manual_seed(2), dtype=F64)
+    got = {}
+    for c in (None, 0.5):
+        sch = _linear_f64(diffusers.DDIMScheduler, timestep_spacing="trailing")
+        if c is not None:
+            sch.register_to_config(clip_sample=True, clip_sample_range=c)
+        sch.set_timesteps(10)
+        ref = x.clone()
+        for k in sch.timesteps:
+            t = torch.full((64,), (int(k) + 1) / T, dtype=F64)
+            ref = sch.step(_eps_model(ref, t), int(k), ref, eta=0.0).prev_sample
+        got[c] = kd.ddim_sample(_eps_model, x, ours, steps=10, clip_x0=c)
+        torch.testing.assert_close(got[c], ref, rtol=1e-10, atol=1e-10)
+    assert float(got[0.5].abs().max()) <= 0.5 + 1e-12  # the last step returns x0_hat
+    assert float((got[0.5] - got[None]).abs().max()) > 0.1  # the clamp changed things

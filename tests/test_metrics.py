@@ -119,3 +119,18 @@ def test_histogram_l1_against_a_density_and_against_samples():
     assert metrics.histogram_l1(x, rng.normal(size=200_000)) < 0.02
     with pytest.raises(ValueError, match="same length"):
         metrics.histogram_l1(x, normal[:-1], grid=grid)
+
+
+def test_paired_difference_is_scipys_paired_t():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=6)  # what two runs on the same seeds share
+    a = shared + rng.normal(0.3, 0.1, size=6)
+    b = shared + rng.normal(0.0, 0.1, size=6)
+    m, se = metrics.paired_difference(a, b)
+    assert m == pytest.approx(float(np.mean(a - b)), rel=1e-12)
+    assert m / se == pytest.approx(stats.ttest_rel(a, b).statistic, rel=1e-10)
+    # the unpaired standard error would be swamped by the shared part
+    unpaired = np.sqrt(a.var(ddof=1) / 6 + b.var(ddof=1) / 6)
+    assert unpaired > 3 * se

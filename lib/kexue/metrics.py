@@ -16,6 +16,7 @@ __all__ = [
     "random_directions",
     "mode_stats",
     "histogram_l1",
+    "paired_difference",
 ]
 
 
@@ -234,3 +235,23 @@ def histogram_l1(
             )
         other = np.interp(centres, g, ref)
     return float(np.abs(hist - other).sum() * (edges[1] - edges[0]))
+
+
+def paired_difference(a, b) -> tuple[float, float]:
+    """Mean and standard error of ``a - b`` over paired runs (ddim chapter, "DDPM with
+    1,000 steps against DDIM"; also sde, score-matching).
+
+    ``a`` and ``b`` (n,), n >= 2: one value per shared seed or starting point, so the
+    difference cancels what the two runs share. The standard error is
+    ``sd(a - b, ddof=1) / sqrt(n)``; ``mean / se`` is the paired t statistic
+    (``scipy.stats.ttest_rel``).
+    """
+    x, y = _as_1d(a, "a"), _as_1d(b, "b")
+    if x.shape != y.shape:
+        raise ValueError(
+            f"a and b must pair up (the same length), got {x.size} and {y.size}"
+        )
+    if x.size < 2:
+        raise ValueError(f"a and b need at least 2 pairs for a spread, got {x.size}")
+    d = x - y
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))

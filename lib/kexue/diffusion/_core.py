@@ -8,6 +8,8 @@ ddim-marginal, ddim-x0hat).
   Su's noise);
 * :func:`ddim_update` — the exact deterministic DDIM move between two noise levels with
   ``eps`` frozen;
+* :func:`euler_maruyama_step` — ``x + drift h + g sqrt(h) z``, the one Euler–Maruyama
+  step of the forward SDE, the reverse SDE and the generic SDE simulator;
 * :class:`NFECounter` — the one wrapper through which every sampler and loss calls a
   model: it passes the times as a (B,) tensor, counts the calls and checks that the
   output is shaped like ``x`` (so a (B, 1) output never broadcasts silently).
@@ -17,6 +19,7 @@ Nothing here imports another part of :mod:`kexue.diffusion`.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -36,6 +39,7 @@ __all__ = [
     "x0_from_eps",
     "eps_from_x0",
     "ddim_update",
+    "euler_maruyama_step",
     "check_model_output",
     "NFECounter",
 ]
@@ -111,6 +115,24 @@ def ddim_update(
     """
     x0_hat = x0_from_eps(x, eps, a, b)
     return a_next * x0_hat + b_next * eps, x0_hat
+
+
+def euler_maruyama_step(
+    x: torch.Tensor, drift: torch.Tensor, g: float, h: float, z: torch.Tensor | None
+) -> torch.Tensor:
+    """One Euler–Maruyama step of ``dx = drift dt + g dw`` over a time step ``h > 0``
+    (sde chapter, eq. sde-em)::
+
+        x_next = x + drift h + g sqrt(h) z,    z ~ N(0, I)
+
+    ``drift`` and ``z`` are shaped like ``x`` (B, *S); ``z = None`` takes the step
+    without noise (the reverse SDE's last step). A reverse-time step passes the drift
+    of the reversed equation, so ``h`` stays positive.
+    """
+    x_next = x + drift * h
+    if z is not None:
+        x_next = x_next + (g * math.sqrt(h)) * z
+    return x_next
 
 
 def check_sampler_args(

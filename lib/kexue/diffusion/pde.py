@@ -32,6 +32,7 @@ from .._validate import (
     check_tensor,
     randn_for,
 )
+from ._core import euler_maruyama_step
 
 __all__ = [
     "simulate_sde",
@@ -109,7 +110,7 @@ def simulate_sde(
     t0 = _check_real(t0, "t0")
     if save_every is not None:
         save_every = check_int(save_every, "save_every", min_value=1)
-    x, saved, sq = x0, [x0], math.sqrt(dt)
+    x, saved = x0, [x0]
     for k in range(steps):
         t = t0 + k * dt
         f = drift(x, t)
@@ -117,8 +118,7 @@ def simulate_sde(
             raise ValueError(
                 f"drift(x, t) must return a tensor shaped like x {tuple(x.shape)}"
             )
-        z = randn_for(x, generator)
-        x = x + f * dt + _g_of(g, t) * sq * z
+        x = euler_maruyama_step(x, f, _g_of(g, t), dt, randn_for(x, generator))
         if save_every is not None and (k + 1) % save_every == 0:
             saved.append(x)
     return torch.stack(saved) if save_every is not None else x

@@ -89,6 +89,7 @@ def ddim_step(
     sigma: float | None = None,
     noise: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    clip_x0: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One generalised DDIM step ``x_i -> x_j`` (``j < i``), ddim chapter eq.
     (ddim-update)::
@@ -100,7 +101,11 @@ def ddim_step(
     ``eta = 1`` over consecutive indices is DDPM's ancestral step; ``eta = 0`` is
     deterministic.
 
-    x, eps, noise: (B, *S). Returns ``(x_j, x0_hat)``.
+    ``clip_x0 = c`` clamps ``x0_hat`` to ``[-c, c]`` before the update (diffusers'
+    ``clip_sample`` with ``clip_sample_range = c``; ``eps`` is kept, as diffusers does
+    by default): a guard for data known to lie in a box, e.g. images in [-1, 1].
+
+    x, eps, noise: (B, *S). Returns ``(x_j, x0_hat)``, the clamped ``x0_hat``.
     """
     _check_sched(sched)
     check_tensor(x, "x", min_ndim=1, finite=True)
@@ -128,10 +133,19 @@ def ddim_step(
     if noise is not None:
         check_tensor(noise, "noise")
         check_same_shape(x, noise, "x", "noise")
-    return _ddim_update(x, eps, sched, i, j, float(sig), noise, generator)
+    clip_x0 = _check_clip(clip_x0)
+    return _ddim_update(x, eps, sched, i, j, float(sig), noise, generator, clip_x0)
 
 
-def _ddim_update(x, eps, sched, i, j, sigma, variance_noise=None, generator=None):
+def _check_clip(clip_x0) -> float | None:
+    if clip_x0 is None:
+        return None
+    return check_positive(clip_x0, "clip_x0")
+
+
+def _ddim_update(
+    x, eps, sched, i, j, sigma, variance_noise=None, generator=None, clip_x0=None
+):
     """Eq. (ddim-update) in the paper's steps (diffusers' ``DDIMScheduler.step``
     order)."""
     # 1. the noise levels of the two indices (Su's bar-alpha = signal, bar-beta = noise)
@@ -139,6 +153,8 @@ def _ddim_update(x, eps, sched, i, j, sigma, variance_noise=None, generator=None
     a_j, b_j = float(sched.signal[j]), float(sched.noise[j])
     # 2. predicted x_0 (eq. ddim-x0hat)
     x0_hat = x0_from_eps(x, eps, a_i, b_i)
+    if clip_x0 is not None:  # diffusers' clip_sample
+        x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
     # 3. "direction pointing to x_j": sqrt(noise[j]^2 - sigma^2) eps
     direction = math.sqrt(max(b_j**2 - sigma**2, 0.0)) * eps
     # 4. x_j without the random noise, then 5. add sigma z
@@ -236,13 +252,15 @@ def ddim_sample(
     generator: torch.Generator | None = None,
     callback=None,
     progress: bool = False,
+    clip_x0: float | None = None,
 ) -> torch.Tensor:
     """Generate with DDIM from ``x = x_T`` (B, *S) along ``timesteps`` (or
     ``sched.timesteps(steps, spacing)``).
 
     ``eta`` in [0, 1]: 0 deterministic DDIM, 1 DDPM-like noise on the sub-sequence (ddim
     chapter, eq. ddim-sigma-skip). Uses ``len(timesteps) - 1`` network evaluations.
-    Returns x_0 (B, *S).
+    ``clip_x0``: clamp each step's ``x0_hat`` to ``[-clip_x0, clip_x0]`` (see
+    :func:`ddim_step`). Returns x_0 (B, *S).
     """
     _check_sched(sched)
     check_sampler_args(
@@ -258,9 +276,11 @@ def ddim_sample(
     )
     pairs = list(zip(ts[:-1], ts[1:], strict=False))
     sigmas = {(i, j): float(sched.ddim_sigma(i, j, eta)) for i, j in pairs}
+    clip_x0 = _check_clip(clip_x0)
 
     def step(x_, e_, i, j):
-        return _ddim_update(x_, e_, sched, i, j, sigmas[i, j], None, generator)
+        sig = sigmas[i, j]
+        return _ddim_update(x_, e_, sched, i, j, sig, None, generator, clip_x0)
 
     return _loop(pairs, model, x, sched, step, callback, progress, "DDIM")
 

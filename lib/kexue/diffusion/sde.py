@@ -20,7 +20,9 @@ integration stops at ``t_end`` (default ``sched.t_min``) and, with ``denoise=Tru
 more network call returns Tweedie's estimate ``(x - noise eps) / signal`` there. ``info
 = {"nfe": network evaluations, "times": grid}``. ``callback`` receives a dict per step:
 ``t``, ``t_next``, ``x_start`` (state at t), ``x`` (state at t_next), ``eps`` (the model
-output at t); ``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
+output at t), ``x0_hat`` (Tweedie's ``(x_start - noise eps) / signal`` at t, the same
+key the discrete samplers send; ``None`` for dopri5, which has no fixed steps);
+``i``/``j`` repeat ``t``/``t_next`` so :class:`Trajectory` works.
 
 End-of-chain convention, shared by every sampler of the book: **the final step adds
 no fresh noise**. DDPM's step 1 -> 0 (``ddpm_step`` with ``i = 1``) and Song et al.'s
@@ -46,7 +48,13 @@ from .._validate import (
     check_tensor,
     randn_for,
 )
-from ._core import NFECounter, check_sampler_args, ddim_update
+from ._core import (
+    NFECounter,
+    check_sampler_args,
+    ddim_update,
+    euler_maruyama_step,
+    x0_from_eps,
+)
 from .continuous import NoiseSchedule
 from .ode import _fixed_steps
 
@@ -91,28 +99,57 @@ def _span(sched: NoiseSchedule, t_start, t_end) -> tuple[float, float]:
     return t0, t1
 
 
+def _t_of_sigma(sched: NoiseSchedule, sigmas: torch.Tensor, lo: float, hi: float):
+    """Times with ``sched.sigma_ve(t) = sigmas`` in ``[lo, hi]``, by bisection (float64;
+    sigma_ve increases with t for every schedule of the book)."""
+    a = torch.full_like(sigmas, lo)
+    b = torch.full_like(sigmas, hi)
+    for _ in range(200):  # 2^-200 of the span: far below float64 resolution
+        mid = (a + b) / 2
+        up = sched.sigma_ve(mid) < sigmas
+        a, b = torch.where(up, mid, a), torch.where(up, b, mid)
+    return (a + b) / 2
+
+
 def time_grid(
     sched: NoiseSchedule,
     steps: int,
     t_start: float | None = None,
     t_end: float | None = None,
     spacing: str = "uniform",
+    rho: float = 7.0,
 ) -> list[float]:
     """Decreasing times ``t_start = t_0 > ... > t_steps = t_end``.
 
-    ``spacing``: ``"uniform"`` in t, or ``"quadratic"`` (uniform in sqrt(t - t_end),
-    denser near the data).
+    ``spacing``: ``"uniform"`` in t; ``"quadratic"`` (uniform in sqrt(t - t_end),
+    denser near the data); or ``"karras"``, the grid of Karras et al. (2022, eq. 5) in
+    the VE noise level ``sigma = noise / signal`` (:meth:`NoiseSchedule.sigma_ve`):
+    ``sigma_i^(1/rho)`` uniform from ``sigma(t_start)`` to ``sigma(t_end)``, mapped back
+    to times. ``rho`` (> 0) is used by ``"karras"`` only; 7 is the paper's choice, and
+    larger ``rho`` packs more steps near the data.
     """
     _check_sched(sched)
     steps = check_int(steps, "steps", min_value=1)
+    rho = check_positive(rho, "rho")
     t0, t1 = _span(sched, t_start, t_end)
     u = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
     if spacing == "uniform":
         ts = t1 + (t0 - t1) * u
     elif spacing == "quadratic":
         ts = t1 + (t0 - t1) * u**2
+    elif spacing == "karras":
+        s0, s1 = float(sched.sigma_ve(t0)), float(sched.sigma_ve(t1))
+        if not s0 > s1 > 0:
+            raise ValueError(
+                "spacing='karras' needs sigma_ve to increase from t_end to t_start, "
+                f"got sigma_ve(t_end)={s1:g}, sigma_ve(t_start)={s0:g}"
+            )
+        sig = (s1 ** (1 / rho) + u * (s0 ** (1 / rho) - s1 ** (1 / rho))) ** rho
+        ts = _t_of_sigma(sched, sig, t1, t0)
     else:
-        raise ValueError(f"spacing must be 'uniform' or 'quadratic', got {spacing!r}")
+        raise ValueError(
+            f"spacing must be 'uniform', 'quadratic' or 'karras', got {spacing!r}"
+        )
     out = ts.tolist()
     out[0], out[-1] = t0, t1
     return out
@@ -251,13 +288,9 @@ def reverse_sde_sample(
         _, n, f, g2 = table[t]
         h = t - s
         eps = net(x, t)
-        # x - (f x + g^2 eps / n) h + g sqrt(h) z, written as three tensor operations
-        x_new = x.mul(1 - f * h).add_(eps, alpha=-g2 * h / n)
-        if s != ts[-1]:  # no fresh noise on the final step (module docstring)
-            z = torch.randn(
-                x.shape, generator=generator, dtype=x.dtype, device="cpu"
-            ).to(x.device)
-            x_new.add_(z, alpha=math.sqrt(g2 * h))
+        drift = -(f * x + (g2 / n) * eps)  # the reversed equation's drift
+        z = None if s == ts[-1] else randn_for(x, generator)  # none on the last step
+        x_new = euler_maruyama_step(x, drift, math.sqrt(g2), h, z)
         if callback is not None:
             callback(
                 {
@@ -268,6 +301,7 @@ def reverse_sde_sample(
                     "x_start": x,
                     "x": x_new,
                     "eps": eps,
+                    "x0_hat": x0_from_eps(x, eps, table[t][0], n),
                 }
             )
         x = x_new
@@ -345,6 +379,7 @@ def pf_ode_sample(
                         "x_start": ys[k],
                         "x": ys[k + 1],
                         "eps": None,
+                        "x0_hat": None,
                     }
                 )
         x = ys[-1]
@@ -356,9 +391,14 @@ def pf_ode_sample(
         if progress:
             pairs = tqdm(pairs, desc=f"PF-ODE {method}", leave=False)
 
+        peek = NFECounter(model)  # the callback's own calls, outside info["nfe"]
+
         def report(t, s, x_old, x_new, eps=None):
             if callback is not None:
-                payload = {"t": t, "t_next": s, "i": t, "j": s}
+                if eps is None:  # Euler/Heun: one uncounted call for x0_hat
+                    eps = peek(x_old, t)
+                x0_hat = x0_from_eps(x_old, eps, *table[t][:2])
+                payload = {"t": t, "t_next": s, "i": t, "j": s, "x0_hat": x0_hat}
                 callback({**payload, "x_start": x_old, "x": x_new, "eps": eps})
 
         if method == "ddim":  # exact DDIM update between grid points, eps frozen
@@ -404,8 +444,7 @@ def forward_sde_simulate(
     for k in range(steps):
         h = float(ts[k + 1] - ts[k])
         f, g = float(f_all[k]), math.sqrt(max(float(g2_all[k]), 0.0))
-        z = randn_for(x, generator)
-        x_new = x + f * x * h + g * math.sqrt(h) * z  # eq. sde-em
+        x_new = euler_maruyama_step(x, f * x, g, h, randn_for(x, generator))
         if callback is not None:
             callback(
                 {
