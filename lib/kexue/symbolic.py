@@ -868,7 +868,7 @@ def _leq_numerically(lhs, rhs, free, points, strict, tol, label) -> str:
             except (ValueError, ZeroDivisionError, TypeError, OverflowError):
                 lv = rv = gv = complex(math.nan)
             floor = ROUNDING * (abs(lv) + abs(rv))
-            where = {str(s): float(f'{float(point[s]):.10g}') for s in free}
+            where = {str(s): float(f"{float(point[s]):.10g}") for s in free}
             if (
                 not all(math.isfinite(v.real) for v in (lv, rv, gv))
                 or abs(gv.imag) > floor + 1e-300
