@@ -319,3 +319,93 @@ def test_report_says_how_each_claim_was_established():
     ]
     with pytest.raises(ValueError, match="kind"):
         S.Check("n", "numeric", "d", kind="maybe")
+
+
+# ------------------------------------------------------------------------- check_leq
+u, v = sp.symbols("u v", positive=True)
+xr = sp.Symbol("x", real=True)
+dn = sp.Symbol("d", nonnegative=True)
+
+
+def test_check_leq_proves_what_the_assumptions_decide():
+    c = S.check_leq(u * v, (u**2 + v**2) / 2, name="am-gm", show=False)  # (u-v)^2/2
+    assert (c.method, c.kind) == ("symbolic", "leq")
+    s = S.check_leq(1, 1 + sp.exp(-dn), strict=True, name="strict", show=False)
+    assert s.method == "symbolic"
+    r = S.report([("AM-GM", "am-gm")], show=False)
+    assert r.rows[0].result == "✓ proved"
+
+
+def test_check_leq_rejects_false_inequalities_symbolically_and_numerically():
+    with pytest.raises(S.CheckFailed, match="false everywhere"):
+        S.check_leq(u + 1, u, show=False)
+    # sympy cannot decide exp(x) <= 1 + x + x^2; it fails at x ~ 2 and beyond
+    with pytest.raises(S.CheckFailed, match="is false at"):
+        S.check_leq(sp.exp(xr), 1 + xr + xr**2, show=False)
+    # a *tighter but false* rival of a true bound: log(1 + u) <= u - u^2/4 (u < 2 only
+    # near 0; false for u > ~2.5)
+    S.check_leq(sp.log(1 + u), u, name="log(1+u) <= u", show=False)
+    with pytest.raises(S.CheckFailed, match="is false at"):
+        S.check_leq(sp.log(1 + u), u - u**2 / 4, show=False)
+    # equality is not a strict inequality
+    with pytest.raises(S.CheckFailed):
+        S.check_leq(xr, xr, strict=True, show=False)
+    assert [c.name for c in S.summary()] == ["log(1+u) <= u"]
+
+
+def test_check_leq_numeric_fallback_is_labelled_and_honours_samples_and_tol():
+    c = S.check_leq(sp.log(1 + u), u, show=False)
+    assert c.method == "numeric" and "200 random real points" in c.detail
+    r = S.report([("log(1+u) <= u", "inequality")], show=False)
+    assert r.rows[0].result == "✓ numerically"
+    # on [-1, 1.5] the false rival holds: samples restrict the claim to where they lie
+    grid = np.linspace(-1.0, 1.5, 26)
+    c = S.check_leq(sp.exp(xr), 1 + xr + xr**2, samples={"x": grid}, show=False)
+    assert "26 sample points" in c.detail
+    with pytest.raises(S.CheckFailed, match="is false at"):
+        S.check_leq(sp.exp(xr), 1 + xr + xr**2, samples={xr: [2.0]}, show=False)
+    # tol: a violation of 1e-3 passes only with tol >= 1e-3
+    S.check_leq(xr + 1e-3, xr, samples={xr: [1.0, 2.0]}, tol=2e-3, show=False)
+    with pytest.raises(S.CheckFailed, match="is false at"):
+        S.check_leq(xr + 1e-3, xr, samples={xr: [1.0]}, tol=5e-4, show=False)
+
+
+def test_check_leq_certificates_are_proofs():
+    a1, a2, p1, p2 = sp.symbols("a1 a2 p1 p2", real=True)
+    lhs = (a1 * p1 + a2 * p2) ** 2
+    rhs = (a1**2 + a2**2) * (p1**2 + p2**2)
+    c = S.check_leq(lhs, rhs, certificate=(a1 * p2 - a2 * p1) ** 2, show=False)
+    assert c.method == "symbolic" and "certificate" in c.detail
+    with pytest.raises(S.CheckFailed, match="certificate equals"):  # wrong identity
+        S.check_leq(lhs, rhs, certificate=(a1 * p2 + a2 * p1) ** 2, show=False)
+    with pytest.raises(S.CheckFailed, match="not >= 0"):  # right identity, no sign
+        S.check_leq(a1, a1 + a2, certificate=a2, show=False)
+
+
+def test_check_leq_shows_the_relation():
+    assert r"\le" in S.latex_check("n", u, u + 1, "symbolic", relation="<=")
+    assert " < " in S.latex_check("n", u, u + 1, "symbolic", relation="<")
+    assert " = " in S.latex_check("n", u, u, "symbolic")  # the default is unchanged
+    with pytest.raises(ValueError, match="relation"):
+        S.latex_check("n", u, u, "symbolic", relation=">=")
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        (dict(lhs=sp.I * u, rhs=u), "real"),
+        (dict(lhs=sp.Symbol("z"), rhs=u), "real"),
+        (dict(samples={u: [-1.0]}), "domain"),
+        (dict(samples={"w": [1.0]}), "not a free symbol"),
+        (dict(samples={u: [1.0], v: [1.0, 2.0]}), "one length"),
+        (dict(samples={u: [1.0]}), "no values for v"),
+        (dict(samples={u: [1.0], v: [np.nan]}), "finite"),
+        (dict(samples={u: [1.0], v: [1.0]}, ranges={u: (1, 2)}), "not both"),
+        (dict(strict=True, tol=1e-3), "tol"),
+        (dict(lhs=sp.Matrix([u]), rhs=sp.Matrix([v])), "scalar"),
+    ],
+)
+def test_check_leq_bad_options(kw, match):
+    args = dict(lhs=u * v, rhs=(u**2 + v**2) / 2, show=False) | kw
+    with pytest.raises((ValueError, TypeError), match=match):
+        S.check_leq(**args)

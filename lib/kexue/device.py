@@ -204,6 +204,11 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(iters=400, batch=256, hidden=32, lr=2e-2, n_samples=2_000),
         "gpu": dict(iters=400, batch=1_024, hidden=32, lr=2e-2, n_samples=10_000),
     },
+    # logsumexp: random cases of the inequality sweep (all eight bounds and rivals)
+    "logsumexp": {
+        "cpu": dict(n_cases=10_000),
+        "gpu": dict(n_cases=200_000),
+    },
 }
 
 

@@ -1,8 +1,9 @@
 """Checked derivations: show ``lhs = rhs ✓`` and raise when the identity is false.
 
 Every chapter's key results go through :func:`check_equal` (or :func:`check_zero`,
-:func:`check_close`, :func:`check_true`). A check first tries to prove the identity with
-sympy (``simplify`` and a few rewrites of the difference, within a time limit). When
+:func:`check_close`, :func:`check_true`; inequalities go through :func:`check_leq`). A
+check first tries to prove the identity with sympy (``simplify`` and a few rewrites of
+the difference, within a time limit). When
 sympy cannot decide, it falls back to evaluating both sides at random points *inside
 the symbols' declared domains* (a ``negative`` symbol at negative numbers, an
 ``integer`` one at integers, a symbol with no assumptions at complex numbers) with
@@ -40,6 +41,7 @@ __all__ = [
     "check_zero",
     "check_close",
     "check_true",
+    "check_leq",
     "summary",
     "reset",
     "latex_check",
@@ -69,7 +71,7 @@ class Check:
     name: str
     method: str  # "symbolic" or "numeric"
     detail: str
-    kind: str = "equal"  # "equal" (check_equal/zero), "close" or "true"
+    kind: str = "equal"  # "equal" (check_equal/zero), "close", "true" or "leq"
 
     def __post_init__(self):
         _label(self.name, "name")
@@ -92,7 +94,12 @@ class Check:
 
 # What the table's "result" column says for each kind of check (numeric equalities are
 # labelled as such: they were not proved).
-_RESULTS = {"equal": "✓ numerically", "close": "✓ within tolerance", "true": "✓ holds"}
+_RESULTS = {
+    "equal": "✓ numerically",
+    "close": "✓ within tolerance",
+    "true": "✓ holds",
+    "leq": "✓ numerically",  # check_leq on sample points (a proof reads "✓ proved")
+}
 _RECORD: list[Check] = []
 
 
@@ -615,6 +622,274 @@ def check_true(
     return check
 
 
+# --------------------------------------------------------------------------- check_leq
+def _leq_transforms():
+    # rewrites under which sympy's assumption system may see the sign of rhs - lhs:
+    # factor turns u**2 + v**2 - 2*u*v into (u - v)**2, simplify collects, together
+    # puts a sum of fractions over one (positive) denominator
+    return (
+        lambda e: e,
+        sp.factor,
+        sp.simplify,
+        lambda e: sp.factor(sp.simplify(e)),
+        lambda e: sp.factor(sp.together(e)),
+        lambda e: sp.expand(e),
+    )
+
+
+def _sign_symbolically(gap, deadline: float, strict: bool) -> bool | None:
+    """True if a rewrite of ``gap`` is >= 0 (``> 0`` if strict) by the symbols'
+    assumptions; False if one is ``< 0`` (``<= 0`` if strict) everywhere; else None."""
+    for transform in _leq_transforms():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            e = _with_time_limit(lambda t=transform: t(gap), left)
+            good = e.is_positive if strict else e.is_nonnegative
+            bad = e.is_nonpositive if strict else e.is_negative
+        except _Timeout:
+            return None
+        except (
+            TypeError,
+            ValueError,
+            NotImplementedError,
+            RecursionError,
+            AttributeError,
+        ):  # pragma: no cover - a rewrite sympy cannot do on this expression
+            continue
+        if good:
+            return True
+        if bad:
+            return False
+    return None
+
+
+def _check_samples(samples, free: Sequence[sp.Symbol]) -> list[dict]:
+    """Points ``[{symbol: value}, ...]`` from ``{symbol or name: values}`` columns."""
+    if not isinstance(samples, Mapping) or not samples:
+        raise TypeError(
+            "samples must be a non-empty mapping {symbol: values}, got "
+            f"{type(samples).__name__}"
+        )
+    by_name = {str(s): s for s in free}
+    cols: dict = {}
+    for key, values in samples.items():
+        s = key if isinstance(key, sp.Symbol) else by_name.get(key)
+        if s not in free:
+            raise ValueError(
+                f"samples key {key!r} is not a free symbol of lhs or rhs "
+                f"(free symbols: {', '.join(sorted(by_name)) or 'none'})"
+            )
+        if isinstance(values, (str, bytes, Mapping)) or values is None:
+            raise TypeError(f"samples[{key!r}] must be a sequence of real numbers")
+        try:
+            arr = np.asarray(
+                values.detach().cpu().numpy() if hasattr(values, "detach") else values,
+                dtype=float,
+            )
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"samples[{key!r}] must be a sequence of real numbers"
+            ) from err
+        if arr.ndim != 1 or arr.size == 0:
+            raise ValueError(
+                f"samples[{key!r}] must be 1-D and non-empty, got shape {arr.shape}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"samples[{key!r}] must be finite")
+        facts = s.assumptions0
+        broken = (
+            (facts.get("positive") and not np.all(arr > 0))
+            or (facts.get("nonnegative") and not np.all(arr >= 0))
+            or (facts.get("negative") and not np.all(arr < 0))
+            or (facts.get("nonpositive") and not np.all(arr <= 0))
+            or (facts.get("integer") and not np.all(arr == np.round(arr)))
+        )
+        if broken:
+            raise ValueError(
+                f"samples[{key!r}] leaves the domain its assumptions declare "
+                f"({', '.join(k for k, v in facts.items() if v)})"
+            )
+        cols[s] = arr
+    missing = [str(s) for s in free if s not in cols]
+    if missing:
+        raise ValueError(f"samples has no values for {', '.join(missing)}")
+    sizes = {len(v) for v in cols.values()}
+    if len(sizes) > 1:
+        raise ValueError(f"samples columns must have one length, got {sorted(sizes)}")
+    n = sizes.pop()
+    return [
+        {s: int(cols[s][k]) if s.is_integer else float(cols[s][k]) for s in free}
+        for k in range(n)
+    ]
+
+
+def check_leq(
+    lhs: Any,
+    rhs: Any,
+    *,
+    name: str | None = None,
+    strict: bool = False,
+    certificate: Any = None,
+    numeric: bool = True,
+    samples: Mapping | None = None,
+    n_random: int = 200,
+    tol: float = 0.0,
+    ranges: Mapping | None = None,
+    seed: int = 0,
+    timeout: float = 20.0,
+    show: bool = True,
+) -> Check:
+    """Assert ``lhs <= rhs`` (``lhs < rhs`` with ``strict``); show ``lhs ≤ rhs ✓``.
+
+    Raises :class:`CheckFailed` when the inequality is false (or cannot be
+    established). Three ways, tried in this order:
+
+    * **certificate**: an expression ``c`` that sympy must prove equal to
+      ``rhs - lhs`` and that is ``>= 0`` (``> 0``) by the symbols' assumptions alone,
+      e.g. a sum of squares, or ``sum p_i (v_i - pbar)**2`` with positive ``p_i``. A
+      certificate is a proof: if it fails there is no numeric fallback;
+    * **symbolic**: sympy's assumptions decide the sign of ``rhs - lhs`` after a few
+      rewrites (``factor``, ``simplify``, ``together``) within ``timeout`` seconds; if
+      they show the gap *negative* everywhere (and ``tol`` is 0), the check fails at
+      once;
+    * **numeric** (only if ``numeric``): ``rhs - lhs`` is evaluated with 30 significant
+      digits at the given ``samples`` (``{symbol or name: values}``, one column per
+      free symbol, values inside its declared domain) or else at ``n_random`` random
+      points inside the symbols' domains (``ranges`` as in :func:`check_equal`), and
+      must be ``>= -tol`` (``> 0`` with ``strict``) at every one, up to the rounding
+      floor ``1e-25 * (|lhs| + |rhs|)``. What is shown then says "numerically at N
+      points": that is evidence, not a proof.
+
+    All free symbols must be real (declare them ``real``, ``positive``, ...): an
+    inequality between complex numbers has no meaning.
+    """
+    label_name = _label(name, "name", optional=True)
+    strict, numeric, show = (
+        _flag(strict, "strict"),
+        _flag(numeric, "numeric"),
+        _flag(show, "show"),
+    )
+    if isinstance(n_random, bool) or not isinstance(n_random, numbers.Integral):
+        raise TypeError(f"n_random must be an int, got {type(n_random).__name__}")
+    if n_random < 1:
+        raise ValueError(f"n_random must be >= 1, got {n_random}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    tol = _real(tol, "tol")
+    if strict and tol > 0:
+        raise ValueError("tol must be 0 for a strict inequality (strict=True)")
+    timeout = _real(timeout, "timeout", positive=True)
+    lhs_s, rhs_s = _sympify(lhs, "lhs"), _sympify(rhs, "rhs")
+    for side, e in (("lhs", lhs_s), ("rhs", rhs_s)):
+        if isinstance(e, sp.MatrixBase):
+            raise TypeError(f"{side} must be a scalar expression, got a matrix")
+        if e.is_extended_real is False:
+            raise ValueError(f"{side} must be real, got {e} (not real)")
+    free = sorted(lhs_s.free_symbols | rhs_s.free_symbols, key=str)
+    complex_ = [str(s) for s in free if _domain(s) == "complex"]
+    if complex_:
+        raise ValueError(
+            f"lhs and rhs must be real: declare {', '.join(complex_)} real (or "
+            "positive, nonnegative, ...), an inequality of complex numbers has no "
+            "meaning"
+        )
+    if samples is not None and ranges is not None:
+        raise ValueError("give samples or ranges, not both")
+    spans = _check_ranges(ranges, free)
+    points = None if samples is None else _check_samples(samples, free)
+    label = label_name or "inequality"
+    sign = "<" if strict else "<="
+    gap = rhs_s - lhs_s
+    deadline = time.monotonic() + timeout
+    if certificate is not None:
+        cert = _sympify(certificate, "certificate")
+        if isinstance(cert, sp.MatrixBase):
+            raise TypeError("certificate must be a scalar expression, got a matrix")
+        if not _is_zero_symbolically(gap - cert, deadline):
+            raise CheckFailed(
+                f"{label}: sympy could not show that the certificate equals rhs - lhs"
+                f"\n  rhs - lhs = {gap}\n  certificate = {cert}"
+            )
+        if not (cert.is_positive if strict else cert.is_nonnegative):
+            raise CheckFailed(
+                f"{label}: the certificate {cert} is not {'> 0' if strict else '>= 0'}"
+                " by the symbols' assumptions alone"
+            )
+        how = "symbolic"
+        detail = "symbolic, by a certificate"
+    else:
+        decided = _sign_symbolically(gap, deadline, strict)
+        if decided is False and tol > 0:  # lhs <= rhs + tol may still hold: sample it
+            decided = None
+        if decided is False:
+            raise CheckFailed(
+                f"{label}: false everywhere in the declared domain (sympy shows rhs - "
+                f"lhs {'<= 0' if strict else '< 0'})\n  lhs = {lhs_s}\n  rhs = {rhs_s}"
+            )
+        how = detail = "symbolic" if decided else None
+    if how is None:
+        if not numeric:
+            raise CheckFailed(
+                f"{label}: sympy could not show lhs {sign} rhs\n  lhs = {lhs_s}\n"
+                f"  rhs = {rhs_s}"
+            )
+        source = "sample"
+        if points is None:
+            points = _random_points(free, spans, n_random, seed)
+            source = f"random {_domain_text(free)}"
+        detail = _leq_numerically(lhs_s, rhs_s, free, points, strict, tol, label)
+        detail = f"numerically at {len(points)} {source} points, {detail}"
+        how = detail
+    check = Check(label, "symbolic" if how == "symbolic" else "numeric", detail, "leq")
+    _RECORD.append(check)
+    if show:
+        shown = "symbolic" if how == "symbolic" else detail
+        _show(
+            latex_check(label_name, lhs_s, rhs_s, shown, relation=sign),
+            f"{label}: {lhs_s} {'<' if strict else '≤'} {rhs_s}  ✓ ({detail})",
+        )
+    return check
+
+
+def _leq_numerically(lhs, rhs, free, points, strict, tol, label) -> str:
+    """Evaluate ``rhs - lhs`` at every point (30 digits); raise at the first violation;
+    return a summary of the smallest gap."""
+    import mpmath
+
+    fl, fr, fg = (sp.lambdify(free, e, modules="mpmath") for e in (lhs, rhs, rhs - lhs))
+    smallest = math.inf
+    with mpmath.workdps(DIGITS):
+        for point in points:
+            args = [mpmath.mpmathify(point[s]) for s in free]
+            try:
+                lv, rv, gv = (complex(f(*args)) for f in (fl, fr, fg))
+            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
+                lv = rv = gv = complex(math.nan)
+            floor = ROUNDING * (abs(lv) + abs(rv))
+            where = {str(s): float(f"{float(point[s]):.10g}") for s in free}
+            if (
+                not all(math.isfinite(v.real) for v in (lv, rv, gv))
+                or abs(gv.imag) > floor + 1e-300
+            ):
+                raise CheckFailed(
+                    f"{label}: lhs or rhs is not a finite real number at {where}: "
+                    f"lhs = {lv:.10g}, rhs = {rv:.10g}"
+                )
+            g = gv.real
+            ok = g > floor if strict else g >= -(tol + floor)
+            if not ok:
+                raise CheckFailed(
+                    f"{label}: lhs {'<' if strict else '<='} rhs is false at {where} "
+                    f"(inside the declared domain): lhs = {lv.real:.10g}, rhs = "
+                    f"{rv.real:.10g}, rhs - lhs = {g:.3g}"
+                    + (f" < -tol = {-tol:g}" if tol else "")
+                )
+            smallest = min(smallest, g)
+    return f"smallest rhs - lhs {smallest:.2e}" + (f" (tol {tol:g})" if tol else "")
+
+
 def _as_float_array(x, name: str) -> np.ndarray:
     if x is None or isinstance(x, (str, bytes, dict, set)):
         raise TypeError(f"{name} must be a number or an array of numbers, got {x!r}")
@@ -779,17 +1054,30 @@ def _latex_text_line(name: str, detail: str) -> str:
     return _stack(lines)
 
 
-def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
+# relations a check can display: "=" (check_equal), "<=" and "<" (check_leq)
+_RELATIONS = {"=": "=", "<=": r"\le", "<": "<"}
+
+
+def latex_check(
+    name: str | None, lhs: Any, rhs: Any, how: str, *, relation: str = "="
+) -> str:
     """The LaTeX a check displays: ``name:  lhs = rhs  ✓ (how)``.
 
-    When that is wider than the page column (:data:`DISPLAY_WIDTH` characters), the
-    parts go on separate lines and a side still too wide has its trailing terms or
-    innermost parts shown as ``…`` (the exception and :func:`summary` keep the full
-    text; only the display is shortened).
+    ``relation`` is ``"="`` (the default), ``"<="`` or ``"<"`` (what :func:`check_leq`
+    shows). When that is wider than the page column (:data:`DISPLAY_WIDTH`
+    characters), the parts go on separate lines and a side still too wide has its
+    trailing terms or innermost parts shown as ``…`` (the exception and
+    :func:`summary` keep the full text; only the display is shortened).
     """
     name = _label(name, "name", optional=True)
     if not isinstance(how, str):
         raise TypeError(f"how must be a str, got {type(how).__name__}")
+    if not isinstance(relation, str) or relation not in _RELATIONS:
+        raise ValueError(
+            f"relation must be one of {', '.join(map(repr, _RELATIONS))}, "
+            f"got {relation!r}"
+        )
+    rel = _RELATIONS[relation]
     lhs, rhs = _sympify(lhs, "lhs"), _sympify(rhs, "rhs")
     note = "" if how == "symbolic" else f"({how})"
     label = _tex_text(f"{name}:") + r"\quad " if name else ""
@@ -797,7 +1085,7 @@ def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
     head = (len(name) + 2 if name else 0) + 3 + 2 + len(note)
     if _fits(lhs, DISPLAY_WIDTH) and _fits(rhs, DISPLAY_WIDTH):
         if head + _width(lhs) + _width(rhs) <= DISPLAY_WIDTH:
-            return f"{label}{_latex(lhs)} = {_latex(rhs)}{tail}"
+            return f"{label}{_latex(lhs)} {rel} {_latex(rhs)}{tail}"
     lines = (
         [_tex_text(t) for t in _wrap_text(f"{name}:", DISPLAY_WIDTH)] if name else []
     )
@@ -807,10 +1095,10 @@ def latex_check(name: str | None, lhs: Any, rhs: Any, how: str) -> str:
         and _fits(rhs, budget)
         and (_width(lhs) + 3 + _width(rhs) <= budget)
     ):
-        lines.append(f"{_latex(lhs)} = {_latex(rhs)}\\quad\\checkmark")
+        lines.append(f"{_latex(lhs)} {rel} {_latex(rhs)}\\quad\\checkmark")
     else:
         lines += _side_lines(lhs, budget, "")
-        right = _side_lines(rhs, budget, "= ")
+        right = _side_lines(rhs, budget, f"{rel} ")
         right[-1] += r"\quad\checkmark"
         lines += right
     if note:
