@@ -204,6 +204,11 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(iters=400, batch=256, hidden=32, lr=2e-2, n_samples=2_000),
         "gpu": dict(iters=400, batch=1_024, hidden=32, lr=2e-2, n_samples=10_000),
     },
+    "globalpointer-kl": {
+        # R-Drop on the synthetic multi-label task: the GPU buys seeds and steps
+        "cpu": dict(seeds=5, steps=400, hidden=128, batch_size=32, n_test=2_000),
+        "gpu": dict(seeds=20, steps=3_000, hidden=128, batch_size=32, n_test=20_000),
+    },
 }
 
 
