@@ -70,6 +70,18 @@ CALLS = [
         },
     ),
     Call(
+        dv.divergence_properties,
+        lambda: dict(fn=dv.globalpointer_divergence, n=3, n_pairs=4, scale=2.0, seed=0),
+        {
+            "fn": "callable",
+            "n": "int>=2",
+            "n_pairs": "int>=1",
+            "scale": "float>0",
+            "seed": "int>=0",
+        },
+        bad={"fn": [lambda s, t: s, lambda s, t: "x"]},
+    ),
+    Call(
         dv.teacher_multilabel,
         lambda: dict(
             n_train=8,

@@ -294,6 +294,26 @@ def test_the_property_tests_reject_the_rivals():
     assert float(_silu_form(s, t)) < 0
 
 
+def test_divergence_properties_passes_gp_and_rejects_each_rival():
+    got = {
+        name: dv.divergence_properties(fn, n_pairs=300)
+        for name, fn in {
+            "gp": dv.globalpointer_divergence,
+            "softmax": dv.symmetric_kl_logits,
+            "one-sided": lambda s, t: _one_sided_bernoulli(s, t).sum(-1),
+            "silu": lambda s, t: _silu_form(s, t).sum(-1),
+        }.items()
+    }
+    keys = ("symmetric", "nonnegative", "zero_iff_equal")
+    verdict = {k: tuple(v[x] for x in keys) for k, v in got.items()}
+    assert verdict == {
+        "gp": (True, True, True),
+        "softmax": (True, True, False),  # blind to a common shift
+        "one-sided": (False, True, True),
+        "silu": (True, False, False),
+    }
+
+
 @given(_vec, st.floats(0.05, 5))
 def test_zero_iff_equal_gp_but_not_softmax(s, c):
     """D_gp(s, s) = 0 and D_gp(s, s + c) > 0; the softmax form is 0 at s + c: its zero

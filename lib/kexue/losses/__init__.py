@@ -9,6 +9,7 @@ Chapters: ``chapters/softmax/{multilabel-nm, globalpointer-kl, margin-softmax, c
 from .divergence import (
     RDropResult,
     binary_symmetric_kl_logits,
+    divergence_properties,
     globalpointer_divergence,
     rdrop_multilabel,
     shift_figure,
@@ -23,6 +24,7 @@ __all__ += [  # globalpointer-kl (divergence.py)
     "symmetric_kl_logits",
     "binary_symmetric_kl_logits",
     "globalpointer_divergence",
+    "divergence_properties",
     "teacher_multilabel",
     "RDropResult",
     "rdrop_multilabel",
