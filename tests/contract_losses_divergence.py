@@ -148,6 +148,12 @@ CALLS = [
         bad={"variant": [2], "baseline": [5]},
     ),
     Call(
+        dv.rdrop_figure,
+        lambda: dict(result=_result(), t_crit=2.0),
+        {"result": "object", "t_crit": "float>0"},
+        bad={"result": [None, "x", {"test_f1": 1}]},
+    ),
+    Call(
         dv.shift_figure,
         lambda: dict(shift=1.0, noise=0.5, n=4, seed=0),
         {"shift": "object", "noise": "float>=0", "n": "int>=2", "seed": "int>=0"},

@@ -426,6 +426,29 @@ def test_rdrop_gp_regulariser_lowers_gp_inconsistency():
     assert (r.test_gp_div[:, 1] < r.test_gp_div[:, 0]).all()
 
 
+def test_rdrop_figure_plots_paired_differences():
+    import matplotlib.pyplot as plt
+
+    v = [("none", 0.0), ("globalpointer", 0.1), ("globalpointer", 1.0)]
+    r = dv.rdrop_multilabel(
+        v,
+        seeds=(0, 1),
+        n_train=32,
+        n_test=16,
+        n_labels=4,
+        hidden=8,
+        steps=5,
+        progress=False,
+    )
+    fig = dv.rdrop_figure(r, t_crit=3.0)
+    line = fig.axes[0].containers[0].lines[0]  # the errorbar data line
+    np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [0.1, 1.0])
+    np.testing.assert_allclose(
+        np.asarray(line.get_ydata(), float), [r.paired("test_f1", j)[0] for j in (1, 2)]
+    )
+    plt.close(fig)
+
+
 def test_shift_figure_softmax_blind_to_shift():
     import matplotlib.pyplot as plt
 

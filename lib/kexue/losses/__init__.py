@@ -11,6 +11,7 @@ from .divergence import (
     binary_symmetric_kl_logits,
     divergence_properties,
     globalpointer_divergence,
+    rdrop_figure,
     rdrop_multilabel,
     shift_figure,
     symmetric_kl,
@@ -28,5 +29,6 @@ __all__ += [  # globalpointer-kl (divergence.py)
     "teacher_multilabel",
     "RDropResult",
     "rdrop_multilabel",
+    "rdrop_figure",
     "shift_figure",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "teacher_multilabel",
     "RDropResult",
     "rdrop_multilabel",
+    "rdrop_figure",
     "shift_figure",
 ]
 
@@ -628,6 +629,42 @@ def _device(device) -> torch.device:
                 f"device must name a torch device, got {device!r}"
             ) from err
     raise TypeError(f"device must be a torch.device, a str or None, got {device!r}")
+
+
+def rdrop_figure(result: RDropResult, t_crit: float = 2.0):
+    """Paired differences from the baseline (variant 0) against ``alpha``, one line per
+    divergence, error bars ``+- t_crit`` standard errors: test micro-F1, predicted
+    positives per row, and the GlobalPointer divergence of two dropout passes on the
+    test set. Returns the figure. Chapter globalpointer-kl, section "R-Drop"."""
+    from .. import plotting
+
+    if not isinstance(result, RDropResult):
+        raise TypeError(f"result must be an RDropResult, got {type(result).__name__}")
+    t_crit = check_positive(t_crit, "t_crit")
+    titles = {
+        "test_f1": "test micro-F1",
+        "predicted_positives": "predicted positives / row",
+        "test_gp_div": "GP divergence of 2 passes",
+    }
+    fig, axes = plotting.figure(ncols=3, size=2.8)
+    for ax, (metric, label) in zip(axes, titles.items(), strict=True):
+        for name, colour in (("globalpointer", "tab:blue"), ("softmax", "tab:orange")):
+            js = [j for j, v in enumerate(result.variants) if v[0] == name]
+            if not js:
+                continue
+            alphas = [result.variants[j][1] for j in js]
+            m, se = np.array([result.paired(metric, j) for j in js]).T
+            ax.errorbar(
+                alphas, m, t_crit * se, fmt="o-", color=colour, capsize=3, label=name
+            )
+            ax.set_xticks(alphas, [f"{a:g}" for a in alphas])
+        ax.axhline(0, color="0.5", lw=1, ls="--")
+        ax.set(xscale="log", xlabel=r"weight $\alpha$")
+        ax.set_title(f"{label}, minus baseline", fontsize=8)
+        ax.minorticks_off()
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
 
 
 # ------------------------------------------------------------------------------ demo
