@@ -5,4 +5,30 @@ margin softmax (:mod:`.margin`) and CAN's prior re-balancing (:mod:`.can`).
 Chapters: ``chapters/softmax/{multilabel-nm, globalpointer-kl, margin-softmax, can}``.
 """
 
+# globalpointer-kl (divergence.py)
+from .divergence import (
+    RDropResult,
+    binary_symmetric_kl_logits,
+    divergence_properties,
+    globalpointer_divergence,
+    rdrop_figure,
+    rdrop_multilabel,
+    shift_figure,
+    symmetric_kl,
+    symmetric_kl_logits,
+    teacher_multilabel,
+)
+
 __all__: list[str] = []
+__all__ += [  # globalpointer-kl (divergence.py)
+    "symmetric_kl",
+    "symmetric_kl_logits",
+    "binary_symmetric_kl_logits",
+    "globalpointer_divergence",
+    "divergence_properties",
+    "teacher_multilabel",
+    "RDropResult",
+    "rdrop_multilabel",
+    "rdrop_figure",
+    "shift_figure",
+]
