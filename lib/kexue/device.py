@@ -204,6 +204,12 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(iters=400, batch=256, hidden=32, lr=2e-2, n_samples=2_000),
         "gpu": dict(iters=400, batch=1_024, hidden=32, lr=2e-2, n_samples=10_000),
     },
+    # reparam-discrete: Monte-Carlo draws of argmax(mu + eps) and of torch's
+    # gumbel_softmax; the multinomial standard error falls like 1/sqrt(draws)
+    "reparam-discrete": {
+        "cpu": dict(n_mc=1_000_000, n_gumbel_softmax=200_000),
+        "gpu": dict(n_mc=20_000_000, n_gumbel_softmax=4_000_000),
+    },
 }
 
 
