@@ -3,7 +3,7 @@
 Chapter: *softmax/reparam-discrete* (post 9085, 从重参数的角度看离散概率分布的构建).
 Add i.i.d. noise ``eps_i`` with CDF ``F`` to the logits ``mu``, take the argmax, and
 call the probability that entry ``i`` wins ``p_i``. Conditioning on ``eps_i`` and
-substituting ``t = F(eps_i)`` gives the one-dimensional integral (eq. ``rd-quantile``)
+substituting ``t = F(eps_i)`` gives the one-dimensional integral (eq. ``rd-cond``)
 
     p_i = int_0^1 prod_{j != i} F(mu_i - mu_j + F^{-1}(t)) dt ,
 
@@ -193,7 +193,7 @@ def noise_ppf_nodes(
     ``'gauss-legendre'`` (``scipy.special.roots_legendre``, the nodes of
     ``numpy.polynomial.legendre.leggauss``, mapped to (0, 1)); the quantiles come from
     ``scipy.stats.<dist>.ppf`` in float64. Cached; the arrays are read-only.
-    reparam-discrete eqs. (rd-quantile), (rd-post-rule).
+    reparam-discrete eqs. (rd-cond), (rd-post-rule).
     """
     noise = _noise(noise)
     n_nodes = check_int(n_nodes, "n_nodes", min_value=1)
@@ -251,7 +251,7 @@ def perturb_max_probs(
     error is ``(p_i - 1/2)/K`` to first order (it loses ``(n - 2)/(2K)`` of mass);
     ``renormalize`` divides by the sum (a patch for that rule). Memory: blocks of
     ``n^2`` by some nodes, ``4M`` elements at a time.
-    reparam-discrete eqs. (rd-quantile), (rd-post-rule).
+    reparam-discrete eqs. (rd-cond), (rd-post-rule).
     """
     mu, dim = _check_mu(mu, dim)
     scale = check_positive(scale, "scale")
