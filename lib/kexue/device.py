@@ -215,6 +215,12 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(seeds=5, steps=300, hidden=128, batch_size=48, n_test=2_000),
         "gpu": dict(seeds=20, steps=300, hidden=128, batch_size=48, n_test=20_000),
     },
+    # reparam-discrete: Monte-Carlo draws of argmax(mu + eps) and of torch's
+    # gumbel_softmax; the multinomial standard error falls like 1/sqrt(draws)
+    "reparam-discrete": {
+        "cpu": dict(n_mc=1_000_000, n_gumbel_softmax=200_000),
+        "gpu": dict(n_mc=20_000_000, n_gumbel_softmax=4_000_000),
+    },
 }
 
 

@@ -20,6 +20,26 @@ from .lse import (
     smooth_max,
 )
 
+# reparam-discrete (perturb-and-max)
+from .perturb import (
+    NOISES,
+    RULES,
+    best_softmax_scale,
+    gumbel_min_probs,
+    noise_cdf,
+    noise_dist,
+    noise_log_cdf,
+    noise_ppf_nodes,
+    perturb_max_error,
+    perturb_max_probs,
+    perturb_max_probs_quad,
+    perturb_max_sample,
+    perturb_softmax,
+    post_rule_error,
+    sample_noise,
+    softmax_gap,
+)
+
 __all__: list[str] = [
     # logsumexp chapter
     "Cases",
@@ -34,4 +54,21 @@ __all__: list[str] = [
     "random_cases",
     "renyi_entropy",
     "smooth_max",
+    # reparam-discrete chapter
+    "NOISES",
+    "RULES",
+    "best_softmax_scale",
+    "gumbel_min_probs",
+    "noise_cdf",
+    "noise_dist",
+    "noise_log_cdf",
+    "noise_ppf_nodes",
+    "perturb_max_error",
+    "perturb_max_probs",
+    "perturb_max_probs_quad",
+    "perturb_max_sample",
+    "perturb_softmax",
+    "post_rule_error",
+    "sample_noise",
+    "softmax_gap",
 ]
