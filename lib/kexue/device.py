@@ -204,6 +204,11 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(iters=400, batch=256, hidden=32, lr=2e-2, n_samples=2_000),
         "gpu": dict(iters=400, batch=1_024, hidden=32, lr=2e-2, n_samples=10_000),
     },
+    # can: seeds of the digits experiment (each a new split, tail order and offsets)
+    "can": {
+        "cpu": dict(seeds=6),
+        "gpu": dict(seeds=20),
+    },
 }
 
 
