@@ -221,6 +221,11 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(n_mc=1_000_000, n_gumbel_softmax=200_000),
         "gpu": dict(n_mc=20_000_000, n_gumbel_softmax=4_000_000),
     },
+    # can: seeds of the digits experiment (each a new split, tail order and offsets)
+    "can": {
+        "cpu": dict(seeds=6),
+        "gpu": dict(seeds=20),
+    },
 }
 
 

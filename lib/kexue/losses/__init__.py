@@ -5,7 +5,17 @@ margin softmax (:mod:`.margin`) and CAN's prior re-balancing (:mod:`.can`).
 Chapters: ``chapters/softmax/{multilabel-nm, globalpointer-kl, margin-softmax, can}``.
 """
 
-# globalpointer-kl (divergence.py)
+from .can import (
+    SCENARIOS,
+    can_correct,
+    can_loop,
+    confident_mask,
+    digits_scenario,
+    label_shift_correction,
+    long_tail_counts,
+    scenario_accuracies,
+    topk_uncertainty,
+)
 from .divergence import (
     RDropResult,
     binary_symmetric_kl_logits,
@@ -19,8 +29,8 @@ from .divergence import (
     teacher_multilabel,
 )
 
-__all__: list[str] = []
-__all__ += [  # globalpointer-kl (divergence.py)
+__all__: list[str] = [
+    # divergence
     "symmetric_kl",
     "symmetric_kl_logits",
     "binary_symmetric_kl_logits",
@@ -31,4 +41,14 @@ __all__ += [  # globalpointer-kl (divergence.py)
     "rdrop_multilabel",
     "rdrop_figure",
     "shift_figure",
+    # can
+    "topk_uncertainty",
+    "confident_mask",
+    "can_correct",
+    "can_loop",
+    "label_shift_correction",
+    "long_tail_counts",
+    "digits_scenario",
+    "scenario_accuracies",
+    "SCENARIOS",
 ]
