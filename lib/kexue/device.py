@@ -226,6 +226,14 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(seeds=6),
         "gpu": dict(seeds=20),
     },
+    # margin-softmax: seeds per margin (paired), AM-Softmax steps and the net; anchors,
+    # the anchors of the triple count (every one on the GPU)
+    "margin-softmax": {
+        "cpu": dict(seeds=6, steps=300, batch_size=128, hidden=64, dim=16, anchors=300),
+        "gpu": dict(
+            seeds=32, steps=1_500, batch_size=256, hidden=128, dim=16, anchors=899
+        ),
+    },
 }
 
 

@@ -28,8 +28,31 @@ from .divergence import (
     symmetric_kl_logits,
     teacher_multilabel,
 )
+from .margin import (
+    MarginNets,
+    am_softmax_loss,
+    cosine_matrix,
+    fit_margin_nets,
+    margin_ce_from_distance,
+    misretrieved,
+    normalized_chord,
+    paired_differences,
+    recall_at_1,
+    retrieval_metrics,
+    sufficient_condition_triples,
+)
 
 __all__: list[str] = [
+    # can
+    "topk_uncertainty",
+    "confident_mask",
+    "can_correct",
+    "can_loop",
+    "label_shift_correction",
+    "long_tail_counts",
+    "digits_scenario",
+    "scenario_accuracies",
+    "SCENARIOS",
     # divergence
     "symmetric_kl",
     "symmetric_kl_logits",
@@ -41,14 +64,16 @@ __all__: list[str] = [
     "rdrop_multilabel",
     "rdrop_figure",
     "shift_figure",
-    # can
-    "topk_uncertainty",
-    "confident_mask",
-    "can_correct",
-    "can_loop",
-    "label_shift_correction",
-    "long_tail_counts",
-    "digits_scenario",
-    "scenario_accuracies",
-    "SCENARIOS",
+    # margin
+    "normalized_chord",
+    "cosine_matrix",
+    "margin_ce_from_distance",
+    "am_softmax_loss",
+    "recall_at_1",
+    "retrieval_metrics",
+    "misretrieved",
+    "sufficient_condition_triples",
+    "MarginNets",
+    "fit_margin_nets",
+    "paired_differences",
 ]
