@@ -52,6 +52,11 @@ _NM_BAD = {
     "mask": [torch.ones(1, 2), torch.ones(1, 3, dtype=torch.bool), 1.0],
 }
 
+_NM_BAD_GRAD = {
+    "logits": _NM_BAD["logits"][:2],
+    "targets": _NM_BAD["targets"],
+}
+
 
 def _nm_call(fn):
     return Call(
@@ -125,6 +130,12 @@ CALLS = [
         lambda: dict(targets=torch.tensor([[0.2, 0.8], [0.5, 0.5]]), iters=5, tol=1e-9),
         {"targets": "finite", "iters": "int>=1", "tol": "float>0"},
         bad={"targets": [torch.tensor([[1.0, 0.0]]), torch.tensor([[0.3, 0.3]])]},
+    ),
+    Call(
+        ml.nm_analogue_grad,
+        lambda: dict(**_nm()),
+        {"logits": "finite", "targets": "tensor"},
+        bad=_NM_BAD_GRAD,
     ),
     Call(
         ml.categorical_kl,

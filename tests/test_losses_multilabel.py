@@ -306,6 +306,16 @@ def test_analogue_fixed_point_matches_lbfgs_and_is_not_t():
     assert (p - t).abs().max() > 0.05  # the optimum is not the soft target
 
 
+def test_analogue_grad_formula_against_autograd():
+    s, t = _soft_nm(15)
+    t[0, 1] = torch.tensor([0.0, 1.0, 0.0], dtype=F64)  # a hard task among soft ones
+    x = s.clone().requires_grad_()
+    ml.nm_loss_analogue(x, t).sum().backward()
+    torch.testing.assert_close(
+        ml.nm_analogue_grad(s, t), x.grad, rtol=1e-10, atol=1e-12
+    )
+
+
 def test_lbfgs_optima_of_ce_and_centered_are_the_target():
     _, t = _soft_nm(12)
     for fn in (ml.nm_softmax_ce, ml.nm_loss_centered):

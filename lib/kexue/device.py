@@ -204,6 +204,12 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(iters=400, batch=256, hidden=32, lr=2e-2, n_samples=2_000),
         "gpu": dict(iters=400, batch=1_024, hidden=32, lr=2e-2, n_samples=10_000),
     },
+    # multilabel-nm: linear taggers (6 tasks x 5 classes) trained with three losses,
+    # all seeds in one batched run
+    "multilabel-nm": {
+        "cpu": dict(n_train=500, n_test=2_000, steps=200, seeds=5),
+        "gpu": dict(n_train=20_000, n_test=20_000, steps=1_000, seeds=20),
+    },
 }
 
 

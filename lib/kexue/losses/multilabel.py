@@ -35,6 +35,7 @@ the centred loss's failure.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -57,6 +58,7 @@ __all__ = [
     "nm_loss_centered",
     "nm_centered_floor",
     "nm_analogue_optimum",
+    "nm_analogue_grad",
     "categorical_kl",
     "NM_LOSSES",
     "minimise_logits",
@@ -422,6 +424,25 @@ def nm_analogue_optimum(
     return {"p": p, "D": D, "iters": torch.tensor(k), "change": change}
 
 
+def nm_analogue_grad(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Gradient of eq. (nm-l1) in closed form, eq. (nm-grad) (our addition).
+
+    With ``p_i = softmax(s_i)``, ``D_j = 1 + sum_i t_ij (1/p_ij - 1)`` and
+    ``g_ij = -t_ij / (D_j p_ij^2)`` (the derivative in ``p``), the chain rule through
+    softmax gives ``dl/ds_ik = p_ik (g_ik - sum_j p_ij g_ij)``. Written for reading
+    and for checking autograd, not for training (``1/p^2`` overflows for extreme
+    logits: keep them moderate). ``(..., n, m)`` each, finite; returns ``(..., n, m)``.
+    """
+    _pair(logits, targets, 2)
+    check_tensor(logits, "logits", finite=True)
+    _check_rows(targets, None, "targets")
+    s, t = logits.to(_compute_dtype(logits)), targets.to(_compute_dtype(logits))
+    p = torch.softmax(s, -1)
+    D = 1 + (t * (1 / p - 1)).sum(-2, keepdim=True)  # (..., 1, m)
+    g = -t / (D * p**2)
+    return (p * (g - (p * g).sum(-1, keepdim=True))).to(logits.dtype)
+
+
 def categorical_kl(
     targets: torch.Tensor, logits: torch.Tensor, *, check: bool = True
 ) -> torch.Tensor:
@@ -657,39 +678,51 @@ def target_margins(logits: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Ten
     return {"centred": s_y - logits.mean(-1), "rival": s_y - rival}
 
 
-def failure_figure(delta: float = 1.0, third: float = -10.0):
+@functools.lru_cache(maxsize=1)
+def _failure_plane():
+    """Attempt 2's loss on a grid of (lead of class 1, logit of class 3)."""
+    d = torch.linspace(-3, 3, 121, dtype=torch.float64)
+    c = torch.linspace(-16, 4, 161, dtype=torch.float64)
+    dd, cc = torch.meshgrid(d, c, indexing="xy")  # (161, 121) each
+    grid = torch.stack([dd, torch.zeros_like(dd), cc], -1)[..., None, :]
+    t = torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64).expand_as(grid)
+    return d, c, nm_loss_centered(grid, t, check=False)
+
+
+def failure_figure(delta: float = 1.0, third: float = -12.0):
     """The "Try it" figure: one task of three classes, target class 2, logits
-    ``(delta, 0, third)`` (class 1 wins iff ``delta > 0``).
+    ``(delta, 0, third)`` (the target wins iff ``delta < 0`` and ``third < 0``).
 
     Left: the three n m-way losses at these logits, with ``log 2`` (any wrong task
-    costs softmax CE and attempt 1 at least this). Right: attempt 2 (nm-l3) over the
-    ``(delta, third)`` plane, the half-plane where class 1 wins shaded, the current
-    logits starred. Returns the matplotlib figure.
+    costs softmax CE and attempt 1 at least this; for one task attempt 1 *is* the
+    CE). Right: attempt 2 (nm-l3) over the ``(delta, third)`` plane, the region where
+    the target loses hatched, the current logits starred. Returns the figure.
     """
     from .. import plotting
 
-    delta = check_real(delta, "delta", low=-20, high=20)
-    third = check_real(third, "third", low=-40, high=20)
+    delta = check_real(delta, "delta", low=-3, high=3)
+    third = check_real(third, "third", low=-16, high=4)
     t = torch.tensor([[[0.0, 1.0, 0.0]]], dtype=torch.float64)
     s = torch.tensor([[[delta, 0.0, third]]], dtype=torch.float64)
     vals = {k: float(f(s, t)) for k, f in NM_LOSSES.items()}
-    fig, (ax, ax2) = plotting.figure(ncols=2, size=3.2)
-    ax.bar(range(3), list(vals.values()), color=["tab:blue", "tab:green", "tab:red"])
+    fig, (ax, ax2) = plotting.figure(ncols=2, size=3.2, layout="constrained")
+    bars = ax.bar(range(3), list(vals.values()), color=["C0", "C2", "C3"])
+    ax.bar_label(bars, fmt="%.3f", fontsize=7)
     ax.axhline(math.log(2), color="k", ls="--", lw=1, label="log 2")
     ax.set_xticks(range(3), ["softmax CE", "attempt 1", "attempt 2"], fontsize=7)
-    ax.set(ylabel="loss of the task", ylim=(0, max(4.0, 1.1 * max(vals.values()))))
-    win = "class 1 wins" if delta > 0 else "target wins" if delta < 0 else "tie"
+    ax.set(ylabel="loss of the task", ylim=(0, max(4.0, 1.15 * max(vals.values()))))
+    top = int(s[0, 0].argmax()) + 1
+    win = (
+        "the target wins" if top == 2 and max(delta, third) < 0 else f"class {top} wins"
+    )
     ax.set_title(f"logits ({delta:g}, 0, {third:g}): {win}", fontsize=8)
     ax.legend(fontsize=7, loc="upper right")
-    d = torch.linspace(-3, 3, 121, dtype=torch.float64)
-    c = torch.linspace(-16, 4, 161, dtype=torch.float64)
-    dd, cc = torch.meshgrid(d, c, indexing="xy")
-    grid = torch.stack([dd, torch.zeros_like(dd), cc], -1)[..., None, :]
-    l3 = nm_loss_centered(grid, t.expand_as(grid), check=False)
+    d, c, l3 = _failure_plane()
     cs = ax2.contourf(d, c, l3, levels=[0, 0.01, 0.05, 0.2, 0.5, 1, 2, 4, 8])
     fig.colorbar(cs, ax=ax2, label="attempt 2 loss")
-    ax2.axvspan(0, 3, color="w", alpha=0.25, hatch="//", lw=0)
-    ax2.text(1.5, 2.5, "class 1\nwins", ha="center", va="top", fontsize=7)
-    ax2.plot([delta], [third], "k*", ms=11)
+    for span in (ax2.axvspan(0, 3, lw=0), ax2.axhspan(0, 4, xmax=0.5, lw=0)):
+        span.set(facecolor="none", edgecolor="w", hatch="//", alpha=0.6)
+    ax2.text(1.6, -5, "target\nloses", ha="center", fontsize=7, color="w")
+    ax2.plot([delta], [third], "w*", ms=12, mec="k")
     ax2.set(xlabel="lead of class 1 over the target", ylabel="logit of class 3")
     return fig
