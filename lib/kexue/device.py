@@ -234,6 +234,12 @@ PRESETS: dict[str, dict[str, dict]] = {
             seeds=32, steps=1_500, batch_size=256, hidden=128, dim=16, anchors=899
         ),
     },
+    # multilabel-nm: linear taggers (6 tasks x 5 classes) trained with three losses,
+    # all seeds in one batched run
+    "multilabel-nm": {
+        "cpu": dict(n_train=500, n_test=2_000, steps=200, seeds=5),
+        "gpu": dict(n_train=20_000, n_test=20_000, steps=1_000, seeds=20),
+    },
 }
 
 

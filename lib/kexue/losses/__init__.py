@@ -41,6 +41,25 @@ from .margin import (
     retrieval_metrics,
     sufficient_condition_triples,
 )
+from .multilabel import (
+    NM_LOSSES,
+    categorical_kl,
+    failure_figure,
+    minimise_logits,
+    multilabel_ce,
+    multilabel_ce_floor,
+    multilabel_probs,
+    nm_analogue_grad,
+    nm_analogue_optimum,
+    nm_centered_floor,
+    nm_loss_analogue,
+    nm_loss_centered,
+    nm_softmax_ce,
+    tagger_logits,
+    tagging_task,
+    target_margins,
+    train_linear_tagger,
+)
 
 __all__: list[str] = [
     # can
@@ -76,4 +95,22 @@ __all__: list[str] = [
     "MarginNets",
     "fit_margin_nets",
     "paired_differences",
+    # multilabel
+    "multilabel_ce",
+    "multilabel_probs",
+    "multilabel_ce_floor",
+    "nm_softmax_ce",
+    "nm_loss_analogue",
+    "nm_loss_centered",
+    "nm_centered_floor",
+    "nm_analogue_optimum",
+    "nm_analogue_grad",
+    "categorical_kl",
+    "NM_LOSSES",
+    "minimise_logits",
+    "tagging_task",
+    "train_linear_tagger",
+    "tagger_logits",
+    "target_margins",
+    "failure_figure",
 ]
