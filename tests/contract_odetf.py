@@ -14,6 +14,11 @@ _DENS = np.exp(-(_GRID**2) / 2) / np.sqrt(2 * np.pi)
 _NET = heat.LogTimeNet(torch.nn.Identity(), 1e-3, 20.0)
 _NET.net = type("Net", (torch.nn.Module,), {"forward": lambda self, x, tau: x})()
 _NOT_A_MIX = [3, "mix"]
+_PHI = (lambda y: y**2, lambda y: 2 * y, lambda y: 2 + 0 * y)
+
+
+def _NAN(y):
+    return y * float("nan")
 
 
 def _x(n=6, d=2, seed=0):
@@ -251,15 +256,63 @@ CALLS = [
     ),
     Call(
         testfn.histogram_noise_floor,
-        lambda: dict(density=_DENS, grid=_GRID, n=50, draws=2, seed=0),
+        lambda: dict(density=_DENS, grid=_GRID, n=50, draws=2, seed=0, bins=10),
         {
             "density": "object",
             "grid": "object",
             "n": "int>=1",
             "draws": "int>=1",
             "seed": "int>=0",
+            "bins": "int>=1",
         },
-        bad={"density": [None, "x"], "grid": [None]},
+        bad={
+            "density": [None, "x", 0 * _DENS],
+            "grid": [None],
+            "value_range": [None, (1.0,), (1.0, -1.0), ("a", 1.0)],
+        },
+    ),
+    Call(
+        testfn.weak_form_gap,
+        lambda: dict(
+            paths=_x(3, 4),
+            dt_saved=0.1,
+            drift=lambda x, t: -x,
+            g2=1.0,
+            phi=_PHI,
+            coef=0.5,
+        ),
+        {
+            "paths": "finite",
+            "dt_saved": "float>0",
+            "drift": "callable",
+            "g2": "float>=0",
+            "phi": "object",
+            "coef": "object",
+        },
+        bad={
+            "paths": [None, _x(1, 4), _x(3, 1), torch.zeros(3, 4, 1)],
+            "drift": [lambda x, t: x[:1]],
+            "phi": [None, (torch.cos,), (1, 2, 3), (torch.cos, torch.sin, _NAN)],
+            "coef": [None, "x", float("nan")],
+        },
+    ),
+    Call(
+        testfn.weak_form_coefficient,
+        lambda: dict(
+            paths=_x(3, 4), dt_saved=0.1, drift=lambda x, t: -x, g2=1.0, phi=_PHI
+        ),
+        {
+            "paths": "finite",
+            "dt_saved": "float>0",
+            "drift": "callable",
+            "g2": "float>=0",
+            "phi": "object",
+        },
+        bad={
+            "paths": [None, _x(1, 4)],
+            "phi": [None, (torch.cos,), (torch.cos, torch.sin, lambda y: 0 * y)],
+            "g2": [0.0],
+        },
     ),
     Call(
         testfn.density_l1,

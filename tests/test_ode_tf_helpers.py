@@ -7,7 +7,7 @@ import kexue.diffusion as kd
 import numpy as np
 import pytest
 import torch
-from kexue import data
+from kexue import data, metrics
 from kexue.diffusion import construction, fields, heat, testfn
 from scipy import stats
 
@@ -211,6 +211,78 @@ def test_grid_density_sampler_and_l1():
     q = stats.norm.pdf(grid, 0.6, 0.7)
     exact = 2 * (2 * stats.norm.cdf(0.05 / 0.7) - 1)  # L1 of two shifted Gaussians
     assert testfn.density_l1(p, q, grid) == pytest.approx(exact, rel=1e-4)
+
+
+def test_noise_floor_has_the_law_of_histogrammed_samples():
+    # the multinomial floor against histograms of actual samples from the same law
+    grid = np.linspace(-3, 3, 401)
+    p = stats.norm.pdf(grid, -1, 0.3)
+    fast = testfn.histogram_noise_floor(p, grid, 5000, draws=2000, seed=1)
+    slow = np.array(
+        [
+            metrics.histogram_l1(
+                testfn.sample_grid_density(p, grid, 5000, k), p, grid=grid
+            )
+            for k in range(400)
+        ]
+    )
+    se = np.hypot(fast.std() / 2000**0.5, slow.std() / 400**0.5)
+    assert abs(fast.mean() - slow.mean()) < 4 * se
+    assert 0.85 < fast.std() / slow.std() < 1.15  # sd of a 400-draw sd: about 4 %
+
+
+def test_noise_floor_tends_to_the_binning_bias_and_ignores_mass_outside():
+    # with n -> infinity only the deterministic bin-average vs bin-centre error is left;
+    # half of this law lies right of value_range, and the floor renormalises like
+    # np.histogram(density=True) over the bins
+    grid = np.linspace(-2, 4, 601)
+    p = stats.norm.pdf(grid, 1.0, 0.5)
+    edges = np.linspace(-2, 1, 31)
+    mass = np.diff(stats.norm.cdf(edges, 1.0, 0.5))
+    centres = (edges[1:] + edges[:-1]) / 2
+    exact = np.abs(mass / mass.sum() / 0.1 - stats.norm.pdf(centres, 1.0, 0.5)).sum()
+    floor = testfn.histogram_noise_floor(
+        p, grid, 10**12, draws=3, bins=30, value_range=(-2.0, 1.0)
+    )
+    np.testing.assert_allclose(floor, exact * 0.1, rtol=1e-3)
+
+
+def test_weak_form_on_a_straight_path_is_the_trapezoid_rule():
+    # x_t = t on [0, 1], two identical particles: phi = x^2 gives phi(x_1) - phi(x_0)
+    # = 1, int f phi' dt = int 2t dt = 1 for f = 1 (trapezoid exact on linear), and
+    # int g2 phi'' dt = 2 g2: with f = 0 the coefficient is 1 / (2 g2)
+    t = torch.linspace(0, 1, 11, dtype=torch.float64)
+    paths = torch.stack([t, t], dim=1)
+    phi = (lambda y: y**2, lambda y: 2 * y, lambda y: 2 + 0 * y)
+    one = lambda x, t: torch.ones_like(x)  # noqa: E731
+    zero = lambda x, t: torch.zeros_like(x)  # noqa: E731
+    assert testfn.weak_form_gap(paths, 0.1, one, 0.0, phi) == pytest.approx((0, 0))
+    assert testfn.weak_form_gap(paths, 0.1, zero, 1.0, phi) == pytest.approx((0, 0))
+    c = testfn.weak_form_coefficient(paths, 0.1, zero, 0.25, phi)
+    assert c == pytest.approx((2.0, 0.0))
+
+
+def test_weak_form_on_ou_particles_gives_one_half():
+    x0 = 0.5 * torch.randn(
+        20_000, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    gen = torch.Generator().manual_seed(1)
+    paths = kd.simulate_sde(
+        lambda x, t: -x, 1.0, x0, dt=1e-3, steps=1000, save_every=10, generator=gen
+    )[:, :, 0]
+    kw = dict(dt_saved=1e-2, drift=lambda x, t: -x, g2=1.0)
+    for phi in (
+        (lambda y: y**2, lambda y: 2 * y, lambda y: 2 + 0 * y),
+        (torch.cos, lambda y: -torch.sin(y), lambda y: -torch.cos(y)),
+    ):
+        gap, se = testfn.weak_form_gap(paths, phi=phi, **kw)
+        assert abs(gap) < 4 * se
+        c, c_se = testfn.weak_form_coefficient(paths, phi=phi, **kw)
+        assert abs(c - 0.5) < 4 * c_se and c_se < 0.01
+        assert testfn.weak_form_gap(paths, phi=phi, coef=c, **kw)[0] == pytest.approx(
+            0.0, abs=1e-12
+        )
+        assert abs(testfn.weak_form_gap(paths, phi=phi, coef=1.0, **kw)[0]) > 20 * se
 
 
 def test_pf_ode_particles_follow_the_ou_law():
