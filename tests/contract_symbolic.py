@@ -26,6 +26,7 @@ def _equal_kwargs():
         seed=0,
         timeout=5.0,
         show=False,
+        rewrite=None,
     )
 
 
@@ -54,6 +55,7 @@ CALLS = [
             "seed": "object",
             "timeout": "float>0",
             "show": "bool",
+            "rewrite": "callable|None",
         },
         name="kexue.symbolic.check_equal",
         bad={

@@ -409,3 +409,52 @@ def test_check_leq_bad_options(kw, match):
     args = dict(lhs=u * v, rhs=(u**2 + v**2) / 2, show=False) | kw
     with pytest.raises((ValueError, TypeError), match=match):
         S.check_leq(**args)
+
+
+def test_a_refutation_carries_its_counterexample_and_nothing_else_does():
+    """``CheckFailed.counterexample`` is set only when a claim was evaluated as finite
+    numbers and found false there (the logsumexp chapter's rival checks rely on it)."""
+    with pytest.raises(S.CheckFailed, match="is false at") as err:
+        S.check_leq(sp.exp(xr), 1 + xr + xr**2, show=False)
+    point = err.value.counterexample
+    assert set(point) == {xr}
+    assert float((1 + xr + xr**2 - sp.exp(xr)).subs(point)) < 0  # false there
+    # a true inequality that is undefined on part of the declared domain: log x <= x
+    # for real x fails as "not a finite real number", which refutes nothing
+    with pytest.raises(S.CheckFailed, match="not a finite real number") as err:
+        S.check_leq(sp.log(xr), xr, n_random=60, show=False)
+    assert err.value.counterexample is None
+    with pytest.raises(S.CheckFailed, match="false everywhere") as err:
+        S.check_leq(u + 1, u, show=False)
+    assert err.value.counterexample is None  # refuted symbolically, not at a point
+    # check_equal: a numeric refutation carries its point, a failed proof does not
+    lhs = sp.sqrt((1 - a**2) ** 2)
+    with pytest.raises(S.CheckFailed, match="lhs != rhs") as err:
+        S.check_equal(lhs, 1 - a**2 + 1e-6 * a, ranges={a: (0.1, 0.9)}, show=False)
+    assert set(err.value.counterexample) == {a}
+    with pytest.raises(S.CheckFailed, match="could not show") as err:
+        S.check_equal(lhs, 1 - a**2, numeric=False, show=False)
+    assert err.value.counterexample is None
+    assert S.CheckFailed("plain message").counterexample is None
+
+
+def test_rewrite_proves_the_identity_as_shown():
+    s = sp.Symbol("s", real=True)
+    f = sp.log(sp.exp(s * a) + sp.exp(s * b))
+    df = (a * sp.exp(s * a) + b * sp.exp(s * b)) / (sp.exp(s * a) + sp.exp(s * b))
+    c = S.check_equal(
+        sp.Derivative(f, s), df, rewrite=lambda e: sp.together(e.doit()), show=False
+    )
+    assert c.method == "symbolic"
+    # logs of positive quantities: expand_log (no force) applies only valid rules
+    gap = sp.log(a / (a + b)) - sp.log(a) + sp.log(a + b)
+    assert S.check_equal(gap, 0, rewrite=sp.expand_log, show=False).method == "symbolic"
+    # a rewrite does not make a false identity true, and the fallback uses it too
+    with pytest.raises(S.CheckFailed, match="lhs != rhs"):
+        S.check_equal(
+            sp.Derivative(f, s), 2 * df, rewrite=lambda e: e.doit(), show=False
+        )
+    with pytest.raises(TypeError, match="rewrite"):
+        S.check_equal(a, a, rewrite=3, show=False)
+    with pytest.raises(TypeError, match="rewrite"):
+        S.check_equal(a, a, rewrite=lambda e: "zero", show=False)

@@ -61,7 +61,20 @@ DISPLAY_WIDTH = 80
 
 
 class CheckFailed(AssertionError):
-    """A claimed identity or numeric agreement does not hold."""
+    """A claimed identity or numeric agreement does not hold.
+
+    ``counterexample`` is the point ``{symbol: value}``, inside the symbols' declared
+    domains, at which a numeric check evaluated both sides as finite numbers and found
+    the claim false (``lhs != rhs`` in :func:`check_equal`, ``lhs <= rhs`` false in
+    :func:`check_leq`). It is ``None`` for every other failure: not proved, a side
+    that is not a finite real number at some point, false everywhere by sympy's
+    assumptions, bad shapes. Code that treats a failure as "the claim was refuted"
+    should require it.
+    """
+
+    def __init__(self, *args, counterexample: dict | None = None):
+        super().__init__(*args)
+        self.counterexample = counterexample
 
 
 @dataclasses.dataclass(frozen=True)
@@ -443,6 +456,7 @@ def check_equal(
     seed: int = 0,
     timeout: float = 20.0,
     show: bool = True,
+    rewrite: Any = None,
 ) -> Check:
     """Assert ``lhs == rhs`` as sympy expressions; show ``lhs = rhs ✓``.
 
@@ -464,6 +478,13 @@ def check_equal(
         of its domain instead (each key must be a free symbol; the interval must respect
         the symbol's assumptions).
     timeout : seconds allowed for the symbolic attempt (then the numeric fallback runs).
+    rewrite : ``None`` or a function applied to ``lhs - rhs`` (to each entry of a
+        matrix) before the standard rewrites of the proof, so that the sides can be
+        *shown* in their natural form while sympy proves a rewritten difference, e.g.
+        ``lambda e: e.doit()`` for an unevaluated ``sp.Derivative`` or ``sp.expand_log``
+        for logs of positive quantities. It must preserve the value (``expand_log``
+        without ``force`` does: it only applies rules the assumptions allow); the
+        numeric fallback, if needed, evaluates the rewritten sides.
     """
     label_name = _label(name, "name", optional=True)
     numeric = _flag(numeric, "numeric")
@@ -477,6 +498,10 @@ def check_equal(
     tol = _real(tol, "tol", positive=True)
     atol = _real(atol, "atol")
     timeout = _real(timeout, "timeout", positive=True)
+    if rewrite is not None and not callable(rewrite):
+        raise TypeError(
+            f"rewrite must be None or a callable, got {type(rewrite).__name__}"
+        )
     lhs_s, rhs_s = _sympify(lhs, "lhs"), _sympify(rhs, "rhs")
     if isinstance(lhs_s, sp.MatrixBase) != isinstance(rhs_s, sp.MatrixBase):
         raise TypeError("lhs and rhs must both be matrices or both be scalars")
@@ -484,6 +509,8 @@ def check_equal(
     if isinstance(lhs_s, sp.MatrixBase) and lhs_s.shape != rhs_s.shape:
         raise CheckFailed(f"{label}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}")
     diff = lhs_s - rhs_s
+    if rewrite is not None:
+        diff = _rewritten(diff, rewrite)
     free = sorted(lhs_s.free_symbols | rhs_s.free_symbols, key=str)
     spans = _check_ranges(ranges, free)
     proved = _is_zero_symbolically(diff, time.monotonic() + timeout)
@@ -505,10 +532,13 @@ def check_equal(
                 f"{label}: not proved symbolically and contains undefined functions, "
                 f"so no numeric fallback is possible\n  lhs - rhs = {diff}"
             )
+        l_num, r_num = lhs_s, rhs_s
+        if rewrite is not None:  # evaluate the sides in the form the proof used
+            l_num, r_num = _rewritten(lhs_s, rewrite), _rewritten(rhs_s, rewrite)
         pairs = (
-            list(zip(lhs_s, rhs_s, strict=True))
-            if isinstance(lhs_s, sp.MatrixBase)
-            else [(lhs_s, rhs_s)]
+            list(zip(l_num, r_num, strict=True))
+            if isinstance(l_num, sp.MatrixBase)
+            else [(l_num, r_num)]
         )
         worst = 0.0
         for point in _random_points(free, spans, n_random, seed):
@@ -523,7 +553,8 @@ def check_equal(
                         f"{label}: lhs != rhs\n  lhs = {lhs_s}\n  rhs = {rhs_s}\n"
                         f"  at {where} (inside the declared domain): lhs = {lv:.10g}, "
                         f"rhs = {rv:.10g}; |lhs - rhs| = {gap:.3g} > {bound:.3g} "
-                        f"(tol {tol:g} relative + atol {atol:g})"
+                        f"(tol {tol:g} relative + atol {atol:g})",
+                        counterexample=(dict(point) if math.isfinite(gap) else None),
                     )
                 scale = max(abs(lv), abs(rv))
                 worst = max(worst, gap / scale if scale > 0 else 0.0)
@@ -541,6 +572,20 @@ def check_equal(
             f"{label}: {lhs_s} = {rhs_s}  ✓ ({how})",
         )
     return check
+
+
+def _rewritten(diff, rewrite):
+    """``rewrite`` applied to ``diff`` (entrywise for a matrix), checked to be sympy."""
+    if isinstance(diff, sp.MatrixBase):
+        return diff.applyfunc(lambda e: _rewritten(e, rewrite))
+    out = rewrite(diff)
+    if isinstance(out, numbers.Number) and not isinstance(out, bool):
+        out = sp.sympify(out)
+    if not isinstance(out, sp.Basic):
+        raise TypeError(
+            f"rewrite must return a sympy expression, got {type(out).__name__}"
+        )
+    return out
 
 
 def check_zero(expr: Any, **kwargs) -> Check:
@@ -884,7 +929,8 @@ def _leq_numerically(lhs, rhs, free, points, strict, tol, label) -> str:
                     f"{label}: lhs {'<' if strict else '<='} rhs is false at {where} "
                     f"(inside the declared domain): lhs = {lv.real:.10g}, rhs = "
                     f"{rv.real:.10g}, rhs - lhs = {g:.3g}"
-                    + (f" < -tol = {-tol:g}" if tol else "")
+                    + (f" < -tol = {-tol:g}" if tol else ""),
+                    counterexample=dict(point),
                 )
             smallest = min(smallest, g)
     return f"smallest rhs - lhs {smallest:.2e}" + (f" (tol {tol:g})" if tol else "")

@@ -215,10 +215,14 @@ def renyi_entropy(p: torch.Tensor, t, dim: int = -1) -> torch.Tensor:
     ``-log max p``. For ``|t - 1| < 1/2`` the quotient is evaluated as ``-log1p(sum p
     expm1((t - 1) log p)) / (t - 1)``, which is the same number (``sum p = 1``) without
     the cancellation of ``log(sum p^t)`` near ``t = 1``: the function is accurate to
-    round-off and continuous through ``t = 1``. The entropy term of logsumexp eq.
+    round-off and continuous through ``t = 1``. ``p`` is accepted when it sums to 1
+    within ``max(1e-6, n eps)`` and is renormalised to sum 1 first, so that both
+    branches evaluate the same function (otherwise they would differ by about ``(sum p
+    - 1) / (1 - t)`` at ``|t - 1| = 1/2``). The entropy term of logsumexp eq.
     ``lse-renyi``.
     """
     w, d = _probs(p, "p", dim)
+    w = w / w.sum(d, keepdim=True)  # one normalisation, shared by every branch
     tt = _per_row(t, "t", w, d, low=0.0, allow_inf=True)
     support = w > 0
     lp = torch.where(support, torch.log(w), 0.0)
