@@ -20,6 +20,7 @@ from .perturb import (
     perturb_max_sample,
     perturb_softmax,
     post_rule_error,
+    quantile_integrand,
     sample_noise,
     softmax_gap,
 )
@@ -40,6 +41,7 @@ __all__ += [  # reparam-discrete
     "perturb_max_sample",
     "perturb_softmax",
     "post_rule_error",
+    "quantile_integrand",
     "sample_noise",
     "softmax_gap",
 ]
