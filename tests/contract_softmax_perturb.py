@@ -24,6 +24,15 @@ CALLS = [
         {"noise": _NOISE, "n_nodes": "int>=1", "rule": _RULE},
     ),
     Call(
+        pm.quantile_integrand,
+        lambda: dict(mu=_mu(), noise="normal", t=[0.0, 0.25, 1.0], scale=1.5),
+        {"mu": "finite", "noise": _NOISE, "t": "object", "scale": "float>0"},
+        bad={
+            "mu": _MU_BAD,
+            "t": [None, "x", [[0.5]], [], [0.5, 1.5], [-0.1], [float("nan")]],
+        },
+    ),
+    Call(
         pm.perturb_max_probs,
         lambda: dict(
             mu=_mu(),

@@ -36,6 +36,7 @@ from .perturb import (
     perturb_max_sample,
     perturb_softmax,
     post_rule_error,
+    quantile_integrand,
     sample_noise,
     softmax_gap,
 )
@@ -69,6 +70,7 @@ __all__: list[str] = [
     "perturb_max_sample",
     "perturb_softmax",
     "post_rule_error",
+    "quantile_integrand",
     "sample_noise",
     "softmax_gap",
 ]

@@ -15,10 +15,14 @@ style) samples, and the closed form of the min-Gumbel case (our addition).
 
 Conventions. ``mu`` is a floating tensor ``(..., n)``; the categories lie along ``dim``
 (default the last). The products are taken in log space (a sum of ``log F``), so large
-logit gaps (``1e4``) give exact zeros and ones, never NaN, and gradients in ``mu`` stay
-finite. Float16/bfloat16 input is computed in float32 and cast back. Noise scales:
-``scale * eps`` with ``eps`` the standard member of the family (scipy's
-``loc=0, scale=1``), which is the same as dividing ``mu`` by ``scale`` (a temperature).
+logit gaps (``1e4``) give exact zeros and ones for the light-tailed and bounded noises,
+never NaN, and gradients in ``mu`` stay finite. Cauchy noise is the exception: a loser
+trailing by a gap ``G`` keeps a probability of order ``1/(pi G)``, concentrated in a
+spike of width ``~1/G`` at ``t = 1`` that a fixed rule of a few hundred nodes does not
+resolve (use :func:`perturb_max_probs_quad` there). Float16/bfloat16 input is computed
+in float32 and cast back. Noise scales: ``scale * eps`` with ``eps`` the standard
+member of the family (scipy's ``loc=0, scale=1``), which is the same as dividing ``mu``
+by ``scale`` (a temperature).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ __all__ = [
     "noise_log_cdf",
     "noise_cdf",
     "noise_ppf_nodes",
+    "quantile_integrand",
     "perturb_max_probs",
     "perturb_max_error",
     "post_rule_error",
@@ -216,21 +221,53 @@ def _work_dtype(dtype: torch.dtype) -> torch.dtype:
 _CHUNK = 1 << 22  # elements of the (..., n, n, K) block evaluated at once
 
 
-def _probs(x: torch.Tensor, noise: str, e: np.ndarray, w: np.ndarray) -> torch.Tensor:
-    """sum_k w_k exp(sum_{j != i} log F(x_i - x_j + e_k)), x of shape (..., n)."""
-    log_cdf = _LOG_CDF[noise]
+def _log_integrand(x: torch.Tensor, noise: str, e_t: torch.Tensor) -> torch.Tensor:
+    """log g_i(t_k) = sum_{j != i} log F(x_i - x_j + e_k): shape (..., n, k)."""
     n = x.shape[-1]
     d = x[..., :, None] - x[..., None, :]  # (..., n, n): d_ij = x_i - x_j
-    off = ~torch.eye(n, dtype=torch.bool, device=x.device)[..., None]  # (n, n, 1)
+    diag = torch.eye(n, dtype=torch.bool, device=x.device)[..., None]  # (n, n, 1)
+    log_f = _LOG_CDF[noise](d[..., None] + e_t)  # (..., n, n, k)
+    return log_f.masked_fill(diag, 0.0).sum(-2)  # the j = i factor is left out
+
+
+def _probs(x: torch.Tensor, noise: str, e: np.ndarray, w: np.ndarray) -> torch.Tensor:
+    """sum_k w_k exp(sum_{j != i} log F(x_i - x_j + e_k)), x of shape (..., n)."""
     e_t = torch.tensor(e, dtype=x.dtype, device=x.device)
     w_t = torch.tensor(w, dtype=x.dtype, device=x.device)
-    step = max(1, _CHUNK // max(1, d.numel()))
+    step = max(1, _CHUNK // max(1, x.shape[-1] * x.numel()))
     out = torch.zeros_like(x)
     for a in range(0, len(e), step):
-        z = d[..., None] + e_t[a : a + step]  # (..., n, n, k)
-        log_f = log_cdf(z).masked_fill(~off, 0.0)  # the j = i factor is left out
-        out = out + (torch.exp(log_f.sum(-2)) * w_t[a : a + step]).sum(-1)
+        g = torch.exp(_log_integrand(x, noise, e_t[a : a + step]))
+        out = out + (g * w_t[a : a + step]).sum(-1)
     return out
+
+
+def quantile_integrand(
+    mu: torch.Tensor, noise: str, t, scale: float = 1.0
+) -> torch.Tensor:
+    """The integrand ``g_i(t) = prod_{j != i} F((mu_i - mu_j)/scale + F^{-1}(t))``.
+
+    reparam-discrete eq. (rd-cond): ``p_i = int_0^1 g_i(t) dt``, and
+    :func:`perturb_max_probs` is ``sum_k w_k g_i(t_k)`` at its rule's nodes. ``mu``
+    is ``(..., n)`` with the categories along the last dim; ``t`` holds ``m`` points
+    of ``[0, 1]`` (1-D array-like or tensor). Returns ``(..., n, m)`` in ``mu``'s
+    dtype (float16/bfloat16 computed in float32), differentiable in ``mu``. The
+    quantiles ``F^{-1}(t)`` come from ``scipy.stats`` in float64, ``-inf``/``inf`` at
+    ``t = 0``/``1`` for unbounded noise, which the log-CDFs take exactly. The end
+    values set the first-order error of the post's rule (eq. rd-post-first): for noise
+    unbounded on both sides ``g_i(0) = 0`` and ``g_i(1) = 1``; bounded noise (uniform)
+    can give others, e.g. ``g_i`` constant 0 or 1 when every other logit trails the
+    largest by at least 1.
+    """
+    mu, _ = _check_mu(mu, -1)
+    noise = _noise(noise)
+    t = _as_vector(t, "t")
+    if bool(((t < 0) | (t > 1)).any()):
+        raise ValueError("t must lie in [0, 1]")
+    scale = check_positive(scale, "scale")
+    x = mu.to(_work_dtype(mu.dtype)) / scale
+    e_t = torch.tensor(_SCIPY[noise].ppf(t), dtype=x.dtype, device=x.device)
+    return torch.exp(_log_integrand(x, noise, e_t)).to(mu.dtype)
 
 
 def perturb_max_probs(
@@ -248,9 +285,13 @@ def perturb_max_probs(
     (all noises; for ``uniform`` the gradient is zero where ``p`` is locally constant).
     Equals ``softmax(mu / scale)`` for ``'gumbel'`` up to the quadrature error (see
     :func:`perturb_max_error`). ``rule='post'`` is the post's equal-weight rule, whose
-    error is ``(p_i - 1/2)/K`` to first order (it loses ``(n - 2)/(2K)`` of mass);
-    ``renormalize`` divides by the sum (a patch for that rule). Memory: blocks of
-    ``n^2`` by some nodes, ``4M`` elements at a time.
+    error is ``(p_i - (g_i(0) + g_i(1))/2)/K`` to first order (eq. rd-post-first,
+    ``g_i`` the :func:`quantile_integrand`): ``(p_i - 1/2)/K`` for noise unbounded on
+    both sides, where it loses ``(n - 2)/(2K)`` of mass, but not for bounded noise
+    (uniform noise makes it exact when every other logit trails the largest by at
+    least 1). ``renormalize`` divides by the sum (a patch for that rule). Memory:
+    blocks of ``n^2`` by some nodes, ``4M`` elements at a time. Cauchy noise at logit
+    gaps far beyond ``scale`` needs many more nodes (see the module docstring).
     reparam-discrete eqs. (rd-cond), (rd-post-rule).
     """
     mu, dim = _check_mu(mu, dim)
@@ -278,6 +319,8 @@ def perturb_max_error(
     error falls like ``C K^-r`` with ``r >= 1``, then ``|Q_K - p| <= |Q_K - Q_2K| /
     (1 - 2^-r) <= 2 |Q_K - Q_2K|`` once ``K`` is in the asymptotic range; the chapter's
     convergence study checks that range and the rates. No softmax enters the bound.
+    Outside that range it can fail: for Cauchy noise at a logit gap of ``1e4`` (a
+    spike of width ``~1e-4`` at ``t = 1``) the 256-node error exceeds the bound.
     reparam-discrete eq. (rd-error).
     """
     n_nodes = check_int(n_nodes, "n_nodes", min_value=1)
@@ -296,9 +339,12 @@ def post_rule_error(p: torch.Tensor, n_nodes: int) -> torch.Tensor:
     ``h = 1/(K+1)``,
     ``K (Q_K - p) = (p - 1/2) + zeta(-a) h^a + a h/12 - a(a-1)(a-2) h^3/720 + R``,
     where the next Bernoulli term is ``R = a(a-1)(a-2)(a-3)(a-4) h^5/30240``. Returns
-    ``Q_K - p`` without ``R`` (exact for integer ``a <= 4``). The first term,
-    ``(p - 1/2)/K``, holds for any noise (the integrand rises from 0 to 1).
-    ``p`` must lie in (0, 1]. reparam-discrete eq. (rd-post-error).
+    ``Q_K - p`` without ``R`` (exact for integer ``a <= 4``). Only the first term
+    carries over to other noises, and only to those unbounded on both sides: in general
+    the first-order error is ``(p - (g(0) + g(1))/2)/K`` (eq. rd-post-first, ``g`` the
+    :func:`quantile_integrand`), which is ``(p - 1/2)/K`` when ``g(0) = 0`` and
+    ``g(1) = 1``; for uniform noise it can vanish. ``p`` must lie in (0, 1].
+    reparam-discrete eq. (rd-post-error).
     """
     check_tensor(p, "p", finite=True, nonempty=True)
     if bool(((p <= 0) | (p > 1)).any()):
