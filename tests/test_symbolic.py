@@ -458,3 +458,30 @@ def test_rewrite_proves_the_identity_as_shown():
         S.check_equal(a, a, rewrite=3, show=False)
     with pytest.raises(TypeError, match="rewrite"):
         S.check_equal(a, a, rewrite=lambda e: "zero", show=False)
+
+
+@pytest.mark.parametrize(
+    "lhs, rhs, rewrite",
+    [
+        (sp.Symbol("x"), sp.Symbol("x") + 1, lambda e: sp.Integer(0)),
+        (
+            sp.log(sp.Symbol("p", real=True) ** 2),
+            2 * sp.log(sp.Symbol("p", real=True)),
+            lambda e: sp.expand_log(e, force=True),
+        ),
+    ],
+    ids=["zero-out", "log-square-of-a-real"],
+)
+def test_a_rewrite_that_changes_the_value_cannot_prove_a_false_identity(
+    lhs, rhs, rewrite
+):
+    with pytest.raises(S.CheckFailed, match="rewrite changed the value"):
+        S.check_equal(lhs, rhs, rewrite=rewrite, show=False)
+
+
+def test_a_value_keeping_rewrite_still_proves():
+    p = sp.Symbol("p", positive=True)
+    chk = S.check_equal(
+        sp.log(p**2), 2 * sp.log(p), rewrite=lambda e: sp.expand_log(e), show=False
+    )
+    assert chk.method == "symbolic"

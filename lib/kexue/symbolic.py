@@ -18,6 +18,7 @@ turns it into the chapter's "What we checked" table.
 
 from __future__ import annotations
 
+import cmath
 import dataclasses
 import functools
 import html
@@ -509,10 +510,11 @@ def check_equal(
     if isinstance(lhs_s, sp.MatrixBase) and lhs_s.shape != rhs_s.shape:
         raise CheckFailed(f"{label}: shapes differ, {lhs_s.shape} vs {rhs_s.shape}")
     diff = lhs_s - rhs_s
-    if rewrite is not None:
-        diff = _rewritten(diff, rewrite)
     free = sorted(lhs_s.free_symbols | rhs_s.free_symbols, key=str)
     spans = _check_ranges(ranges, free)
+    if rewrite is not None:
+        original, diff = diff, _rewritten(diff, rewrite)
+        _check_rewrite_keeps_value(original, diff, free, spans, n_random, seed, label)
     proved = _is_zero_symbolically(diff, time.monotonic() + timeout)
     if proved:
         how = "symbolic"
@@ -572,6 +574,38 @@ def check_equal(
             f"{label}: {lhs_s} = {rhs_s}  ✓ ({how})",
         )
     return check
+
+
+def _check_rewrite_keeps_value(original, rewritten, free, spans, n, seed, label):
+    """A rewrite may only change the form of ``lhs - rhs``, never its value: compare
+    the two at ``n`` random points of the declared domain (30 digits), so that a
+    value-changing rewrite (``lambda e: 0``, ``expand_log(force=True)`` on a real
+    ``log(p**2)``) can never turn a false identity into a "proof"."""
+    pairs = (
+        list(zip(original, rewritten, strict=True))
+        if isinstance(original, sp.MatrixBase)
+        else [(original, rewritten)]
+    )
+    compared = 0
+    for point in _random_points(free, spans, n, seed + 1):
+        for o, r in pairs:
+            ov, rv = _evaluate(o.doit(), point), _evaluate(r.doit(), point)
+            if not (cmath.isfinite(ov) and cmath.isfinite(rv)):
+                continue
+            compared += 1
+            bound = 1e-12 * max(abs(ov), abs(rv), 1.0)
+            if abs(ov - rv) > bound:
+                where = {str(k): complex(v) for k, v in point.items()}
+                raise CheckFailed(
+                    f"{label}: the rewrite changed the value of lhs - rhs at {where}: "
+                    f"{ov:.10g} before, {rv:.10g} after; a rewrite may only change "
+                    "the form"
+                )
+    if compared == 0:
+        raise CheckFailed(
+            f"{label}: could not evaluate lhs - rhs at any random point to confirm "
+            "that the rewrite keeps its value; give ranges= for the symbols"
+        )
 
 
 def _rewritten(diff, rewrite):
