@@ -88,8 +88,8 @@ CALLS = [
     ),
     Call(
         mg.misretrieved,
-        lambda: dict(z=_Z, labels=_Y, centres=_C),
-        {"z": "finite", "labels": "object", "centres": "finite"},
+        lambda: dict(z=_Z, labels=_Y, centres=_C, z2_right=False),
+        {"z": "finite", "labels": "object", "centres": "finite", "z2_right": "bool"},
         bad={"labels": _LABELS_BAD, "centres": [_C[:, :2], _C[:2]]},
     ),
     Call(

@@ -187,7 +187,7 @@ def test_recall_at_1_matches_sklearn_nearest_neighbors():
 
 
 def test_retrieval_metrics_against_brute_force_and_sklearn():
-    z, y, centres = _blobs(n=40)
+    z, y, centres = _blobs(n=40, seed=1)  # 4 right-wrong images, 2 of them strict
     out = mg.retrieval_metrics(z, y, centres)
     zn = F.normalize(z, dim=1).numpy()
     cn = F.normalize(centres, dim=1).numpy()
@@ -195,7 +195,7 @@ def test_retrieval_metrics_against_brute_force_and_sklearn():
     pred = (zn @ cn.T).argmax(1)
     assert out["accuracy"] == pytest.approx(np.mean(pred == yn))
     sims = zn @ zn.T
-    aps, perfect, right_wrong = [], [], []
+    aps, perfect, right_wrong, strict = [], [], [], []
     for i in range(len(zn)):
         others = [j for j in range(len(zn)) if j != i]
         rel = (yn[others] == yn[i]).astype(int)
@@ -205,9 +205,12 @@ def test_retrieval_metrics_against_brute_force_and_sklearn():
         perfect.append(min(same) > max(diff))
         nn = others[int(np.argmax(sims[i, others]))]
         right_wrong.append(pred[i] == yn[i] and yn[nn] != yn[i])
+        strict.append(right_wrong[-1] and pred[nn] == yn[nn])
     assert out["mAP"] == pytest.approx(np.mean(aps), abs=1e-12)
     assert out["perfect"] == pytest.approx(np.mean(perfect))
     assert out["right_wrong"] == pytest.approx(np.mean(right_wrong))
+    assert out["right_wrong_strict"] == pytest.approx(np.mean(strict))
+    assert 0 < sum(strict) < sum(right_wrong)  # the fixture tells them apart
     assert out["recall@1"] == pytest.approx(mg.recall_at_1(z, y))
     chord = mg.normalized_chord(z, centres[y])
     assert out["diameter"] == pytest.approx(2 * chord.mean().item(), abs=1e-12)
@@ -226,6 +229,9 @@ def test_misretrieved_matches_brute_force():
             z3 = next(j for _, j in d if y[j] == y[i])
             expected.append([i, d[0][1], z3])
     assert expected and rows == expected
+    strict = mg.misretrieved(z, y, centres, z2_right=True).tolist()
+    pred = (zn @ cn.T).argmax(1)
+    assert strict == [r for r in expected if int(pred[r[1]]) == int(y[r[1]])]
 
 
 def _brute_triples(z, y, centres, dist):

@@ -230,8 +230,10 @@ def retrieval_metrics(
 
     * ``accuracy``: the nearest centre (cosine) is the own class;
     * ``recall@1``: the nearest other sample is of the own class;
-    * ``right_wrong``: classified right but the nearest sample is of another class
-      (the post's ``z1``: the retrieval-vs-classification gap);
+    * ``right_wrong``: classified right but the nearest sample is of another class,
+      whatever that neighbour's own classification;
+    * ``right_wrong_strict``: the same with the neighbour classified right too (the
+      post's picture of ``z1`` and ``z2``: both right, retrieval still wrong);
     * ``perfect``: every same-class sample is nearer than every other-class sample
       (the post's goal, "retrieve all of one's class first");
     * ``mAP``: mean average precision of the leave-one-out rankings;
@@ -254,7 +256,8 @@ def retrieval_metrics(
     right = cos_c.argmax(1) == labels
     sim = _similarity_without_self(z)  # (N, N), -inf on the diagonal
     same = labels[:, None] == labels[None, :]
-    nn_right = same.gather(1, sim.argmax(1, keepdim=True))[:, 0]
+    nn = sim.argmax(1)
+    nn_right = same.gather(1, nn[:, None])[:, 0]
     eye = torch.eye(len(z), dtype=torch.bool, device=z.device)
     worst_same = sim.masked_fill(~same | eye, math.inf).min(1).values
     best_other = sim.masked_fill(same, -math.inf).max(1).values
@@ -268,6 +271,7 @@ def retrieval_metrics(
         "accuracy": float(right.double().mean()),
         "recall@1": float(nn_right.double().mean()),
         "right_wrong": float((right & ~nn_right).double().mean()),
+        "right_wrong_strict": float((right & ~nn_right & right[nn]).double().mean()),
         "perfect": float((worst_same > best_other).double().mean()),
         "mAP": float(ap.mean()),
         "diameter": float(2 * chord_own.mean()),
@@ -275,14 +279,19 @@ def retrieval_metrics(
 
 
 def misretrieved(
-    z: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor
+    z: torch.Tensor,
+    labels: torch.Tensor,
+    centres: torch.Tensor,
+    *,
+    z2_right: bool = False,
 ) -> torch.Tensor:
     """The post's picture: samples classified right whose nearest sample is not.
 
     ``z`` (N, D), ``labels`` (N,) int64, ``centres`` (C, D). Returns (K, 3) int64 rows
     ``(z1, z2, z3)``: ``z1`` nearest its own centre, ``z2`` its nearest sample (of
     another class), ``z3`` its nearest same-class sample (farther than ``z2``).
-    Every class present needs at least 2 samples.
+    With ``z2_right=True`` only rows whose ``z2`` is classified right too (the post's
+    configuration). Every class present needs at least 2 samples.
     """
     _embeddings(z, "z")
     _embeddings(centres, "centres")
@@ -294,12 +303,16 @@ def misretrieved(
     counts = torch.bincount(labels)
     if bool(((counts > 0) & (counts < 2)).any()):
         raise ValueError("labels: every class present must have at least 2 samples")
+    z2_right = check_bool(z2_right, "z2_right")
     right = cosine_matrix(z, centres).argmax(1) == labels
     sim = _similarity_without_self(z)
     same = labels[:, None] == labels[None, :]
     z2 = sim.argmax(1)
     z3 = sim.masked_fill(~same, -math.inf).argmax(1)
-    z1 = torch.nonzero(right & (labels[z2] != labels)).flatten()
+    keep = right & (labels[z2] != labels)
+    if z2_right:
+        keep &= right[z2]
+    z1 = torch.nonzero(keep).flatten()
     return torch.stack([z1, z2[z1], z3[z1]], dim=1)
 
 
@@ -368,7 +381,7 @@ class MarginNets:
     Each run is ``x -> normalise(W2 relu(W1 x + b1) + b2)`` with its own centres;
     the parameters are stacked on a leading run axis: ``w1`` (R, D_in, H), ``b1``
     (R, H), ``w2`` (R, H, D), ``b2`` (R, D), ``centres`` (R, C, D). ``runs[r]`` is
-    ``(margin, seed)``.
+    ``(margin, scale, seed)``.
     """
 
     w1: torch.Tensor
@@ -449,9 +462,9 @@ def fit_margin_nets(
     its initial weights and its minibatch indices (``batch_size``, with replacement)
     from ``seed`` alone, so runs that share a seed differ only in margin and scale
     (paired by seed). The loss is the sum over runs of each run's mean AM-Softmax loss
-    (am-softmax) and Adam acts elementwise, so every run follows exactly the path it
-    would follow alone. Adam with ``lr`` and a cosine decay over ``steps``; a tqdm bar
-    (one summary line instead when the book is built).
+    (am-softmax) and Adam acts elementwise, so every run follows the path it would
+    follow alone, up to float round-off. Adam with ``lr`` and a cosine decay over
+    ``steps``; a tqdm bar (one summary line instead when the book is built).
     """
     check_tensor(x, "x", ndim=2, finite=True, nonempty=True)
     n_classes = int(_labels(y, len(x), "y").max()) + 1
@@ -501,6 +514,8 @@ def paired_differences(
     values, baseline: int = 0, *, bar: float = 3.0
 ) -> list[tuple[float, float, str]]:
     """Differences to a baseline row, paired by seed, with their standard errors.
+
+    The seed statistics of the margin-softmax experiment (paired by seed).
 
     ``values`` (K, S): one row per setting (margin), one column per seed, ``S >= 2``.
     For each row ``k``: ``(mean_s (v[k,s] - v[b,s]), s.e. of that mean, verdict)``,
