@@ -139,12 +139,24 @@ CALLS = [
         dv.RDropResult.paired,
         lambda: dict(self=_result(), metric="test_f1", variant=1, baseline=0),
         {
-            "metric": "choice:test_f1|train_f1|predicted_positives|test_gp_div|"
-            "test_softmax_div",
+            "metric": "choice:test_f1|train_f1|test_f1_tuned|threshold|test_ap|"
+            "predicted_positives|test_gp_div|test_softmax_div",
             "variant": "int>=0",
             "baseline": "int>=0",
         },
         name="kexue.losses.divergence.RDropResult.paired",
+        bad={"variant": [2], "baseline": [5]},
+    ),
+    Call(
+        dv.RDropResult.t_stat,
+        lambda: dict(self=_result(), metric="test_f1", variant=1, baseline=0),
+        {
+            "metric": "choice:test_f1|train_f1|test_f1_tuned|threshold|test_ap|"
+            "predicted_positives|test_gp_div|test_softmax_div",
+            "variant": "int>=0",
+            "baseline": "int>=0",
+        },
+        name="kexue.losses.divergence.RDropResult.t_stat",
         bad={"variant": [2], "baseline": [5]},
     ),
     Call(

@@ -366,7 +366,9 @@ def test_micro_f1_matches_sklearn():
         assert float(got[k]) == pytest.approx(want, rel=1e-6)
 
 
-def test_zlpr_matches_its_definition():
+def test_rdrop_zlpr_is_the_library_multilabel_ce():
+    # the training loss is kexue.losses.multilabel.multilabel_ce (ZLPR), checked here
+    # against its definition log(1 + sum_pos e^-s) + log(1 + sum_neg e^s)
     g = torch.Generator().manual_seed(9)
     s = torch.randn(6, 5, generator=g, dtype=F64)
     y = (torch.rand(6, 5, generator=g) > 0.6).double()
@@ -375,7 +377,30 @@ def test_zlpr_matches_its_definition():
         + math.log(1 + sum(math.exp(a) for a, b in zip(r, c, strict=True) if not b))
         for r, c in zip(s.tolist(), y.tolist(), strict=True)
     ]
-    np.testing.assert_allclose(dv._zlpr(s, y).numpy(), want, rtol=1e-12)
+    got = dv.multilabel_ce(s, y, check=False)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
+
+
+def test_tuned_f1_picks_the_training_optimum_and_micro_ap_matches_sklearn():
+    from sklearn.metrics import average_precision_score
+
+    g = torch.Generator().manual_seed(10)
+    y = (torch.rand(2, 200, 5, generator=g) > 0.8).float()
+    s = 2 * y[:, None] - 1.5 + torch.randn(2, 3, 200, 5, generator=g)  # (K, V, ., .)
+    tuned, thr = dv._tuned_f1(s, y[:, None], s, y[:, None])  # test = train
+    best = torch.stack(
+        [dv._micro_f1((s > h).float(), y[:, None]) for h in dv.THRESHOLDS]
+    ).amax(0)
+    np.testing.assert_allclose(tuned.numpy(), best.numpy())
+    assert thr.shape == (2, 3) and set(thr.ravel()) <= set(dv.THRESHOLDS)
+    f0 = dv._micro_f1((s > 0).float(), y[:, None])
+    assert (tuned >= f0).all()  # 0 is on the grid
+    ap = dv._micro_ap(s.numpy(), y.numpy())
+    assert ap.shape == (2, 3)
+    want = average_precision_score(y[1].numpy().ravel(), s[1, 2].numpy().ravel())
+    assert ap[1, 2] == pytest.approx(want)
+    perfect = dv._micro_ap(y[:, None].numpy() + 0.0, y.numpy())
+    np.testing.assert_allclose(perfect, 1.0)
 
 
 def test_rdrop_pairing_identical_variants_identical_results():
@@ -395,6 +420,9 @@ def test_rdrop_pairing_identical_variants_identical_results():
     np.testing.assert_array_equal(r.test_f1[:, 0], r.test_f1[:, 1])
     np.testing.assert_array_equal(r.test_gp_div[:, 0], r.test_gp_div[:, 1])
     assert r.paired("test_f1", 1) == (0.0, 0.0)
+    assert math.isnan(r.t_stat("test_f1", 1))
+    for m in ("test_f1_tuned", "threshold", "test_ap"):
+        np.testing.assert_array_equal(getattr(r, m)[:, 0], getattr(r, m)[:, 1])
     # the regulariser changes the training (the variants are not accidentally equal)
     assert not np.array_equal(r.test_gp_div[:, 0], r.test_gp_div[:, 2])
     r2 = dv.rdrop_multilabel(
@@ -441,11 +469,37 @@ def test_rdrop_figure_plots_paired_differences():
         progress=False,
     )
     fig = dv.rdrop_figure(r, t_crit=3.0)
-    line = fig.axes[0].containers[0].lines[0]  # the errorbar data line
-    np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [0.1, 1.0])
-    np.testing.assert_allclose(
-        np.asarray(line.get_ydata(), float), [r.paired("test_f1", j)[0] for j in (1, 2)]
-    )
+    metrics = ("test_f1", "test_f1_tuned", "test_ap", "predicted_positives")
+    metrics += ("threshold", "test_gp_div")
+    assert len(fig.axes) == len(metrics)
+    for ax, metric in zip(fig.axes, metrics, strict=True):
+        line = ax.containers[0].lines[0]  # the errorbar data line
+        np.testing.assert_allclose(np.asarray(line.get_xdata(), float), [0.1, 1.0])
+        want = [r.paired(metric, j)[0] for j in (1, 2)]
+        np.testing.assert_allclose(np.asarray(line.get_ydata(), float), want)
+        fig.canvas.draw()  # the alpha ticks survive the log scale
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["0.1", "1"]
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("shift", range(-3, 4))
+@pytest.mark.parametrize("noise", [0.0, 0.5, 1.0])
+def test_shift_figure_every_demo_frame_shows_every_point(shift, noise):
+    # the demo's 21 frames: no point outside the y-limits, none under the legend
+    import matplotlib.pyplot as plt
+
+    fig = dv.shift_figure(float(shift), noise)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    lo, hi = ax.get_ylim()
+    box = ax.get_legend().get_window_extent()
+    for line in ax.get_lines():
+        xy = np.asarray(line.get_xydata(), float)
+        if line.get_linestyle() not in ("None", "") or not len(xy):
+            continue  # the threshold line
+        assert (xy[:, 1] > lo).all() and (xy[:, 1] < hi).all()
+        for px, py in ax.transData.transform(xy):
+            assert not box.contains(px, py)
     plt.close(fig)
 
 

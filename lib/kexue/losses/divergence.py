@@ -47,6 +47,7 @@ from .._validate import (
     check_prob,
     check_tensor,
 )
+from .multilabel import multilabel_ce
 
 __all__ = [
     "symmetric_kl",
@@ -58,6 +59,7 @@ __all__ = [
     "RDropResult",
     "rdrop_multilabel",
     "rdrop_figure",
+    "THRESHOLDS",
     "shift_figure",
 ]
 
@@ -379,18 +381,6 @@ def teacher_multilabel(
     return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
 
 
-def _zlpr(s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Multi-label CE of GlobalPointer (ZLPR), per row over the last dim:
-    ``log(1 + sum_pos e^{-s}) + log(1 + sum_neg e^{s})``. Private: the book's tested
-    version is ``kexue.losses.multilabel`` (chapter multilabel-nm)."""
-    zero = torch.zeros_like(s[..., :1])
-    pos = torch.where(y > 0, -s, -torch.inf)
-    neg = torch.where(y > 0, -torch.inf, s)
-    return torch.logsumexp(torch.cat([zero, pos], -1), -1) + torch.logsumexp(
-        torch.cat([zero, neg], -1), -1
-    )
-
-
 def _gp_rows(s: torch.Tensor, t: torch.Tensor, d: int = -1) -> torch.Tensor:
     """(gpkl-gp) summed over ``d``, without validation (for training loops)."""
     return _binary(s, t).sum(d)
@@ -404,6 +394,40 @@ def _micro_f1(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return 2 * tp / (2 * tp + fp + fn).clamp_min(1)
 
 
+THRESHOLDS = tuple(round(-3 + 0.1 * k, 1) for k in range(61))  # -3.0, -2.9, ..., 3.0
+
+
+def _tuned_f1(
+    s_train: torch.Tensor, y_train: torch.Tensor, s_test: torch.Tensor, y_test
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Test micro-F1 at the threshold of :data:`THRESHOLDS` that maximises the training
+    micro-F1 (the first such on ties), ``(...)`` for logits ``(..., rows, labels)``, and
+    that threshold (a float64 NumPy array of the same shape)."""
+    f_tr = torch.stack([_micro_f1((s_train > h).float(), y_train) for h in THRESHOLDS])
+    f_te = torch.stack([_micro_f1((s_test > h).float(), y_test) for h in THRESHOLDS])
+    k = f_tr.argmax(0)  # first maximum
+    return torch.gather(f_te, 0, k[None]).squeeze(0), np.array(THRESHOLDS)[k.cpu()]
+
+
+def _micro_ap(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Micro-averaged precision (``sklearn.metrics.average_precision_score`` of all
+    (row, label) entries pooled) for scores ``(K, V, rows, labels)``, targets
+    ``(K, rows, labels)``: ``(K, V)``. Threshold-free: it depends only on the
+    ranking."""
+    from sklearn.metrics import average_precision_score
+
+    k_, v_ = scores.shape[:2]
+    return np.array(
+        [
+            [
+                average_precision_score(y[k].ravel(), scores[k, v].ravel())
+                for v in range(v_)
+            ]
+            for k in range(k_)
+        ]
+    )
+
+
 _DIVERGENCES = ("none", "globalpointer", "softmax")
 
 
@@ -412,16 +436,23 @@ class RDropResult:
     """Per-seed, per-variant outcomes of :func:`rdrop_multilabel`.
 
     ``variants[j] = (divergence, alpha)``; every array has shape ``(seeds, variants)``
-    except ``true_positives`` ``(seeds,)``. The test metrics use the dropout-free model
-    with threshold ``logit > 0``; ``test_gp_div``/``test_softmax_div`` are the mean
-    divergences between two dropout passes on the test inputs (how consistent the
-    passes are, what R-Drop penalises).
+    except ``true_positives`` ``(seeds,)``. The test metrics use the dropout-free model:
+    ``test_f1``, ``train_f1`` and ``predicted_positives`` at the threshold ``logit > 0``
+    (GlobalPointer's decision rule); ``threshold`` is the value of :data:`THRESHOLDS`
+    that maximises the training micro-F1 and ``test_f1_tuned`` the test micro-F1 there
+    (calibration removed, as far as one threshold can); ``test_ap`` the micro-averaged
+    precision of the test logits (threshold-free: ranking quality only).
+    ``test_gp_div``/``test_softmax_div`` are the mean divergences between two dropout
+    passes on the test inputs (how consistent the passes are, what R-Drop penalises).
     """
 
     variants: tuple[tuple[str, float], ...]
     seeds: tuple[int, ...]
     test_f1: np.ndarray
     train_f1: np.ndarray
+    test_f1_tuned: np.ndarray
+    threshold: np.ndarray
+    test_ap: np.ndarray
     predicted_positives: np.ndarray
     true_positives: np.ndarray
     test_gp_div: np.ndarray
@@ -442,10 +473,22 @@ class RDropResult:
         se = diff.std(ddof=1) / math.sqrt(len(diff)) if len(diff) > 1 else math.nan
         return float(diff.mean()), float(se)
 
+    def t_stat(self, metric: str, variant: int, baseline: int = 0) -> float:
+        """Paired t-statistic ``mean / se`` of :meth:`paired` (``nan`` for one seed;
+        ``+-inf`` when every seed has the same nonzero difference, ``nan`` when all
+        differences are 0)."""
+        m, se = self.paired(metric, variant, baseline)
+        if se == 0:
+            return math.copysign(math.inf, m) if m != 0 else math.nan
+        return m / se
+
 
 _METRICS = (
     "test_f1",
     "train_f1",
+    "test_f1_tuned",
+    "threshold",
+    "test_ap",
     "predicted_positives",
     "test_gp_div",
     "test_softmax_div",
@@ -510,7 +553,9 @@ def rdrop_multilabel(
     the hidden layer. Loss per row, averaged over the minibatch: ZLPR on two dropout
     passes ``s``, ``t`` plus ``alpha * D(s, t)`` with ``D`` the GlobalPointer divergence
     (eq. (gpkl-gp), summed over labels), the softmax symmetric KL of the logits (eq.
-    (gpkl-logits)) or nothing (``("none", 0)``). Adam at ``lr``, ``steps`` steps.
+    (gpkl-logits)) or nothing (``("none", 0)``). Adam at ``lr``, ``steps`` steps. ZLPR
+    is :func:`kexue.losses.multilabel.multilabel_ce`. R-Drop's paper writes the loss as
+    ``NLL_1 + NLL_2 + (alpha'/2) D``, so ``alpha`` here is its ``alpha' / 2``.
 
     Pairing: the models of one seed share the task (``teacher_multilabel(seed=seed)``),
     the initial weights, the minibatches and both dropout masks of every step; they
@@ -576,7 +621,9 @@ def rdrop_multilabel(
         xb = torch.gather(xtr, 1, idx[..., None].expand(-1, -1, n_in))[:, None]
         yb = torch.gather(ytr, 1, idx[..., None].expand(-1, -1, n_labels))[:, None]
         s, t = forward(xb, masks(batch_size)), forward(xb, masks(batch_size))
-        loss = (_zlpr(s, yb) + _zlpr(t, yb)).mean(-1).sum()
+        yb = yb.expand_as(s)
+        zlpr = multilabel_ce(s, yb, check=False) + multilabel_ce(t, yb, check=False)
+        loss = zlpr.mean(-1).sum()
         for j, fn in ((gp_j, _gp_rows), (sm_j, _softmax_skl)):
             if len(j):  # each regulariser only on the models that use it
                 reg = fn(s[:, j], t[:, j], -1).mean(-1)  # (K, len(j))
@@ -588,7 +635,10 @@ def rdrop_multilabel(
         st = forward(xte[:, None])
         pred = (st > 0).float()
         test_f1 = _micro_f1(pred, yte[:, None])
-        train_f1 = _micro_f1((forward(xtr[:, None]) > 0).float(), ytr[:, None])
+        s_tr = forward(xtr[:, None])
+        train_f1 = _micro_f1((s_tr > 0).float(), ytr[:, None])
+        tuned, thr = _tuned_f1(s_tr, ytr[:, None], st, yte[:, None])
+        ap = _micro_ap(st.double().cpu().numpy(), yte.cpu().numpy())
         s, t = (
             forward(xte[:, None], masks(n_test)),
             forward(xte[:, None], masks(n_test)),
@@ -601,6 +651,9 @@ def rdrop_multilabel(
         seeds=seeds,
         test_f1=cpu(test_f1),
         train_f1=cpu(train_f1),
+        test_f1_tuned=cpu(tuned),
+        threshold=thr,
+        test_ap=ap,
         predicted_positives=cpu(pred.sum(-1).mean(-1)),
         true_positives=cpu(yte.sum(-1).mean(-1)),
         test_gp_div=cpu(gp),
@@ -633,35 +686,43 @@ def _device(device) -> torch.device:
 
 def rdrop_figure(result: RDropResult, t_crit: float = 2.0):
     """Paired differences from the baseline (variant 0) against ``alpha``, one line per
-    divergence, error bars ``+- t_crit`` standard errors: test micro-F1, predicted
-    positives per row, and the GlobalPointer divergence of two dropout passes on the
-    test set. Returns the figure. Chapter globalpointer-kl, section "R-Drop"."""
+    divergence, error bars ``+- t_crit`` standard errors. Top row, three measures of
+    test quality: micro-F1 at threshold 0, micro-F1 at the threshold chosen on the
+    training set, micro-average precision (threshold-free). Bottom row: predicted
+    positives per row (at 0), the threshold chosen on the training set, and the
+    GlobalPointer divergence of two dropout passes on the test set. Returns the figure.
+    Chapter globalpointer-kl, section "R-Drop"."""
     from .. import plotting
 
     if not isinstance(result, RDropResult):
         raise TypeError(f"result must be an RDropResult, got {type(result).__name__}")
     t_crit = check_positive(t_crit, "t_crit")
     titles = {
-        "test_f1": "test micro-F1",
+        "test_f1": "test micro-F1, threshold 0",
+        "test_f1_tuned": "test micro-F1, threshold from train",
+        "test_ap": "test micro-AP (no threshold)",
         "predicted_positives": "predicted positives / row",
+        "threshold": "threshold chosen on train",
         "test_gp_div": "GP divergence of 2 passes",
     }
-    fig, axes = plotting.figure(ncols=3, size=2.8)
+    fig, axes = plotting.figure(ncols=3, nrows=2, size=2.8)
     for ax, (metric, label) in zip(axes, titles.items(), strict=True):
+        ax.set(xscale="log", xlabel=r"weight $\alpha$")  # before the ticks: it resets
+        ticks = set()
         for name, colour in (("globalpointer", "tab:blue"), ("softmax", "tab:orange")):
             js = [j for j, v in enumerate(result.variants) if v[0] == name]
             if not js:
                 continue
             alphas = [result.variants[j][1] for j in js]
+            ticks.update(alphas)
             m, se = np.array([result.paired(metric, j) for j in js]).T
             ax.errorbar(
                 alphas, m, t_crit * se, fmt="o-", color=colour, capsize=3, label=name
             )
-            ax.set_xticks(alphas, [f"{a:g}" for a in alphas])
-        ax.axhline(0, color="0.5", lw=1, ls="--")
-        ax.set(xscale="log", xlabel=r"weight $\alpha$")
-        ax.set_title(f"{label}, minus baseline", fontsize=8)
         ax.minorticks_off()
+        ax.set_xticks(sorted(ticks), [f"{a:g}" for a in sorted(ticks)])
+        ax.axhline(0, color="0.5", lw=1, ls="--")
+        ax.set_title(f"{label},\nminus baseline", fontsize=9)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -699,9 +760,13 @@ def shift_figure(shift: float = 2.0, noise: float = 0.0, n: int = 12, seed: int 
     ax.plot(i, s.numpy(), "o", label="pass 1, $s$")
     ax.plot(i, t.numpy(), "s", mfc="none", label="pass 2, $t$")
     ax.plot(i[flip.numpy()], t.numpy()[flip.numpy()], "rx", ms=10, label="flipped")
-    ax.set(xlabel="entry (span, type)", ylabel="logit", ylim=(-9, 9))
+    # y-range covers every frame of the demo (shift -3..3, noise <= 1: -9.9 .. 4.6);
+    # the legend sits above the axes, off the data
+    ax.set(xlabel="entry (span, type)", ylabel="logit", ylim=(-10.5, 6.5))
     ax.set_xticks(i[::2])
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(
+        fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False
+    )
     bx.bar([0, 1], [d_gp, d_sm], color=["tab:blue", "tab:orange"])
     for x, v in ((0, d_gp), (1, d_sm)):
         bx.text(x, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
