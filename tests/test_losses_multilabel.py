@@ -434,3 +434,92 @@ def test_training_helpers_learn_and_margins():
 def test_bad_input(call):
     with pytest.raises((ValueError, TypeError)):
         call()
+
+
+# ------------------------ multilabel_ce's one-node autograd.Function vs the composite
+def _ml_pair(s, t, mask=None):
+    """(fast, reference) values and gradients of eq. (ml-soft) on the same logits."""
+    w_pos, w_neg = (t, 1 - t) if mask is None else (t * mask, (1 - t) * mask)
+    out = []
+    for fn in (ml.multilabel_ce, None):
+        x = s.clone().requires_grad_()
+        if fn is None:
+            cd = torch.promote_types(s.dtype, torch.float32)
+            v = ml._multilabel_ce_composite(x.to(cd), w_pos.to(cd), w_neg.to(cd))
+            v = v.to(s.dtype)
+        else:
+            v = fn(x, t, mask=mask, check=False)
+        v.sum().backward()
+        out.append((v.detach(), x.grad))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("scale", [1.0, 30.0, 1e3, 1e4, 6e4])
+@pytest.mark.parametrize("kind", ["hard", "soft"])
+def test_fast_function_matches_the_composite(dtype, scale, kind):
+    g = torch.Generator().manual_seed(int(scale) % 97)
+    s = ((torch.rand(16, 300, generator=g, dtype=F64) * 2 - 1) * scale).to(dtype)
+    t = torch.rand(16, 300, generator=g, dtype=F64)
+    t = ((t < 0.3).to(F64) if kind == "hard" else t).to(dtype)
+    (vf, gf), (vr, gr) = _ml_pair(s, t)
+    u = torch.finfo(dtype).eps
+    # error model: both round a sum of 300 terms and one log: a few hundred ulps
+    torch.testing.assert_close(vf, vr, rtol=300 * u, atol=0)
+    torch.testing.assert_close(
+        gf, gr, rtol=300 * u, atol=300 * u * float(gr.abs().max())
+    )
+
+
+def test_fast_function_edge_rows():
+    inf = math.inf
+    s = torch.tensor(
+        [
+            [0.5, -inf, 2.0],  # masked -inf logit, target 0: gradient exactly 0
+            [-200.0, 10.0, 3.0],  # zero-weight entry far above the kept ones
+            [1.0, 2.0, 3.0],  # no positives
+            [70.0, 70.0, 70.0],  # a loss of 3 e^-70: the 1e-30 regime
+            [1e4, -1e4, 0.0],
+        ],
+        dtype=F64,
+    )
+    t = torch.tensor(
+        [[1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 1, 1], [1, 0, 1.0]], dtype=F64
+    )
+    (vf, gf), (vr, gr) = _ml_pair(s, t)
+    # error model: the 1e-30 row goes through exp(log(sum) + m), |exponent| ~ 70:
+    # about 70 ulps relative; the others share the composite's arithmetic
+    torch.testing.assert_close(vf, vr, rtol=100 * 2**-52, atol=0)
+    torch.testing.assert_close(gf, gr, rtol=100 * 2**-52, atol=1e-300)
+    assert gf[0, 1].item() == 0.0
+    assert vf[3].item() == pytest.approx(3 * math.exp(-70), rel=1e-13)
+    keep = torch.tensor([True, False, True])  # a mask goes the same way
+    (vf, gf), (vr, gr) = _ml_pair(s[:, [0, 2, 1]], t, mask=keep)
+    torch.testing.assert_close((vf, gf), (vr, gr), rtol=100 * 2**-52, atol=1e-300)
+
+
+def test_fast_function_gradcheck_and_hessian():
+    g = torch.Generator().manual_seed(3)
+    s = torch.randn(3, 5, generator=g, dtype=F64, requires_grad=True)
+    t = torch.rand(3, 5, generator=g, dtype=F64)
+    assert torch.autograd.gradcheck(lambda x: ml.multilabel_ce(x, t), (s,))
+    assert torch.autograd.gradgradcheck(lambda x: ml.multilabel_ce(x, t), (s,))
+    h = torch.autograd.functional.hessian(lambda x: ml.multilabel_ce(x, t).sum(), s)
+    h_ref = torch.autograd.functional.hessian(
+        lambda x: ml._multilabel_ce_composite(x, t, 1 - t).sum(), s
+    )
+    torch.testing.assert_close(h, h_ref, rtol=1e-12, atol=1e-14)
+    tt = t.clone().requires_grad_()  # targets that need a gradient: the composite
+    ml.multilabel_ce(s.detach(), tt).sum().backward()
+    assert tt.grad is not None and torch.isfinite(tt.grad).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_fast_function_low_precision(dtype):
+    g = torch.Generator().manual_seed(5)
+    s = ((torch.rand(8, 200, generator=g) * 2 - 1) * 1e4).to(dtype)
+    t = (torch.rand(8, 200, generator=g) < 0.3).to(dtype)
+    (vf, gf), (vr, gr) = _ml_pair(s, t)
+    assert vf.dtype == gf.dtype == dtype
+    torch.testing.assert_close(vf, vr, rtol=0, atol=0)  # same float32 sums, one cast
+    torch.testing.assert_close(gf.float(), gr.float(), rtol=2 * 2**-8, atol=1e-3)

@@ -212,6 +212,72 @@ def _logsumexp_others(s: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------- multi-label CE
+def _half_fast(x: torch.Tensor, w: torch.Tensor):
+    """``L = log(1 + sum w e^x)`` (last axis, keepdim), ``dL/dx = w e^{x-L}``.
+
+    Shifted by the row max of *all* entries (a cheap reduction: no bool masks, no
+    ``log w``, one ``exp`` per entry). A row whose kept terms may have underflowed
+    (a zero-weight entry far above them, or a non-finite entry: NaN counts) is redone
+    with the masked shift of :func:`_log1p_wsum_exp`, value and gradient by autograd.
+    Rows with no weight give ``L = 0`` and gradient 0. Per-row work (the two regimes
+    ``log1p`` and ``m + log``) is cheap; only the ``exp`` touches every entry.
+    """
+    tiny = torch.finfo(x.dtype).tiny ** 0.5
+    m = x.amax(-1, keepdim=True).clamp(min=0)
+    e = torch.exp(x - m) * w
+    tot = e.sum(-1, keepdim=True)
+    wsum = w.sum(-1, keepdim=True)
+    den = torch.exp(-m) + tot  # e^{L - m}
+    small = tot <= torch.exp(-m)  # sum w e^x <= 1: L = log1p of it (a loss of 1e-30)
+    L = torch.where(
+        small, torch.log1p(torch.exp(torch.log(tot) + m)), m + torch.log(den)
+    )
+    g = e.div_(den)
+    empty = wsum == 0
+    # redo: kept terms may have underflowed (or NaN), or the shift m dwarfs L (then
+    # the rounding of x - m, relative u (m + |log L|), would cost accuracy)
+    bad = (~(tot >= tiny * wsum) | (m > 64 * L.clamp(min=1))) & ~empty
+    if bool(empty.any()):
+        L, g = torch.where(empty, 0, L), torch.where(empty, 0, g)
+    if bool(bad.any()):  # rare: the masked-shift composite on those rows only
+        r = bad.squeeze(-1)
+        with torch.enable_grad():
+            xr = x[r].detach().requires_grad_()
+            lr = _log1p_wsum_exp(xr, w[r], -1)
+            (gr,) = torch.autograd.grad(lr.sum(), xr)
+        L[r], g[r] = lr.detach()[..., None], gr
+    return L, g
+
+
+class _MultilabelCE(torch.autograd.Function):
+    """Eq. (ml-soft) in one node: the forward records no graph and saves only the
+    closed-form gradient ``(1-t) e^{s - L_-} - t e^{-s - L_+}`` (multilabel-nm, the
+    gradient above eq. (ml-opt)); the backward is one multiply. Double backward
+    (``create_graph=True``, e.g. a Hessian) differentiates the composite instead."""
+
+    @staticmethod
+    def forward(ctx, s, w_pos, w_neg):
+        lp, gp = _half_fast(-s, w_pos)
+        ln, gn = _half_fast(s, w_neg)
+        ctx.save_for_backward(s, w_pos, w_neg, gn.sub_(gp))
+        return (lp + ln).squeeze(-1)
+
+    @staticmethod
+    def backward(ctx, go):
+        s, w_pos, w_neg, g = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: keep the gradient differentiable
+            with torch.enable_grad():
+                val = _multilabel_ce_composite(s, w_pos, w_neg)
+            (gs,) = torch.autograd.grad(val, s, go, create_graph=True)
+            return gs, None, None
+        return go.unsqueeze(-1) * g, None, None
+
+
+def _multilabel_ce_composite(s, w_pos, w_neg):
+    """The reference form of eq. (ml-soft): two weighted, masked-shift sums."""
+    return _log1p_wsum_exp(-s, w_pos, -1) + _log1p_wsum_exp(s, w_neg, -1)
+
+
 def multilabel_ce(
     logits: torch.Tensor,
     targets: torch.Tensor,
@@ -252,7 +318,10 @@ def multilabel_ce(
     if eps > 0:
         t = torch.where(t <= eps, 0, torch.where(t >= 1 - eps, 1, t))
     w_pos, w_neg = (t, 1 - t) if mask is None else (t * mask, (1 - t) * mask)
-    out = _log1p_wsum_exp(-s, w_pos, -1) + _log1p_wsum_exp(s, w_neg, -1)
+    if w_pos.requires_grad or w_neg.requires_grad:  # gradients to the targets too
+        out = _multilabel_ce_composite(s, w_pos, w_neg)
+    else:
+        out = _MultilabelCE.apply(s, w_pos, w_neg)
     return out.to(logits.dtype)
 
 
