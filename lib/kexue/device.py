@@ -204,10 +204,12 @@ PRESETS: dict[str, dict[str, dict]] = {
         "cpu": dict(iters=400, batch=256, hidden=32, lr=2e-2, n_samples=2_000),
         "gpu": dict(iters=400, batch=1_024, hidden=32, lr=2e-2, n_samples=10_000),
     },
-    # can: seeds of the digits experiment (each a new split, tail order and offsets)
+    # can: seeds of the digits experiment (each a new split, tail order and offsets);
+    # 20 on the CPU, enough to settle the chapter's half-point rule for the post's
+    # settings (6 seeds could not); the experiment is numpy, the GPU path adds seeds
     "can": {
-        "cpu": dict(seeds=6),
-        "gpu": dict(seeds=20),
+        "cpu": dict(seeds=20),
+        "gpu": dict(seeds=50),
     },
 }
 
