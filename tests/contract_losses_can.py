@@ -92,12 +92,13 @@ CALLS = [
     ),
     Call(
         lc.digits_scenario,
-        lambda: dict(scenario="biased", seed=0, C=0.1, offset_sd=1.0),
+        lambda: dict(scenario="biased", seed=0, C=0.1, offset_sd=1.0, per_class=20),
         {
             "scenario": "choice:balanced|label_shift|biased",
             "seed": "int>=0",
             "C": "float>0",
             "offset_sd": "float>=0",
+            "per_class": "int>=1|None",
         },
     ),
     Call(

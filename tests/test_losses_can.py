@@ -103,10 +103,18 @@ def test_vectorised_equals_loop(seed, c, n, tau, alpha, iters, mode):
     assert np.array_equal(a[~ua], p[~ua])
 
 
-def test_loop_is_the_posts_code():
-    """The post's reference code, transcribed literally, gives the same rows."""
+@pytest.mark.parametrize(
+    ("alpha", "iters"), [(1.0, 1), (1.0, 2), (0.5, 1), (0.5, 3), (2.0, 2), (1.7, 4)]
+)
+def test_loop_is_the_posts_code(alpha, iters):
+    """The post's reference code, transcribed literally, gives the same rows.
+
+    With alpha != 1 and several rounds this pins the reading that the power is
+    applied at the start of EVERY round (the post's loop), not once before the first.
+    Both library implementations are compared, since they share the row selection.
+    """
     p, q = _dirichlet(60, 6, 3), _prior(6, 3)
-    k, tau, alpha, iters = 3, 0.8, 1.0, 2
+    k, tau = 3, 0.8
     top = np.sort(p, axis=1)[:, -k:]
     top /= top.sum(axis=1, keepdims=True)
     unc = -(top * np.log(top)).sum(1) / np.log(k)
@@ -120,8 +128,10 @@ def test_loop_is_the_posts_code():
             Y *= q[None]
             Y /= Y.sum(axis=1, keepdims=True)
         rows.append(Y[-1])
-    new, mask = lc.can_correct(p, q, k=k, tau=tau, alpha=alpha, iters=iters)
-    np.testing.assert_allclose(new[mask], np.array(rows), atol=1e-13)
+    for f in (lc.can_correct, lc.can_loop):
+        new, mask = f(p, q, k=k, tau=tau, alpha=alpha, iters=iters)
+        assert mask.sum() == len(unconf) > 5  # the same rows, and enough of them
+        np.testing.assert_allclose(new[mask], np.array(rows), atol=1e-13)
 
 
 def test_two_class_closed_forms():
@@ -187,6 +197,18 @@ def test_extreme_logits_and_exact_zeros_stay_finite():
         np.testing.assert_allclose(a, b, atol=1e-12)
 
 
+def test_batch_falls_back_to_the_log_domain_on_denormal_columns():
+    p = _dirichlet(30, 4, 9)
+    p[:, 3] = 1e-320  # a class no row gives weight: its scaling factor overflows
+    p /= p.sum(1, keepdims=True)
+    q = np.full(4, 0.25)
+    assert lc._batch_scaling(p, q, 5) is None  # so can_correct takes the log domain
+    out = lc.can_correct(p, q, tau=0.0, mode="batch", iters=300)[0]
+    assert np.all(np.isfinite(out))
+    np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(out.mean(0), q, atol=1e-9)  # the prior, class 3 too
+
+
 def test_one_round_is_bayes_with_the_confident_mean():
     p, q = _dirichlet(3000, 6, 2, conc=0.3), _prior(6, 2)
     new, unconf = lc.can_correct(p, q, tau=0.8)
@@ -247,6 +269,21 @@ def test_digits_scenario(scenario):
         np.testing.assert_allclose(w / w[:, :1], np.tile(w[0] / w[0, 0], (len(p), 1)))
 
 
+def test_digits_scenario_per_class_caps_the_training_set():
+    d = lc.digits_scenario("balanced", seed=2, per_class=23)
+    np.testing.assert_allclose(d["train_prior"], 0.1)  # 23 of every digit
+    full = lc.digits_scenario("balanced", seed=2)
+    np.testing.assert_array_equal(d["labels"], full["labels"])  # same test half
+    assert not np.allclose(d["probs"], full["probs"])  # a different (smaller) model
+    # a cap above every class count changes nothing
+    big = lc.digits_scenario("balanced", seed=2, per_class=10_000)
+    np.testing.assert_array_equal(big["probs"], full["probs"])
+    # the long tail keeps its counts under a cap of 19: 90, 54, 32 -> 19
+    d = lc.digits_scenario("label_shift", seed=2, per_class=19)
+    counts = np.sort(np.round(d["train_prior"] * (19 * 4 + 11 + 6 + 4 * 5)))[::-1]
+    np.testing.assert_array_equal(counts, [19, 19, 19, 19, 11, 6, 5, 5, 5, 5])
+
+
 def test_scenario_accuracies():
     out = lc.scenario_accuracies(
         "label_shift",
@@ -264,6 +301,9 @@ def test_scenario_accuracies():
     assert np.all(out["can"] > out["model"])  # label shift: CAN helps on these seeds
     assert np.all(out["acc_confident"] > out["acc_unconfident"])
     assert out["mismatch"].shape == (2,) and np.all(out["mismatch"] > 0.1)
+    conf = lc.confident_mask(d["probs"])
+    tv = 0.5 * np.abs(d["probs"][conf].mean(0) - d["test_prior"]).sum()
+    assert out["mismatch_confident"][1] == pytest.approx(tv, abs=1e-15)
 
 
 # ---- errors name the argument ----

@@ -25,6 +25,7 @@ scikit-learn's digits.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -195,7 +196,9 @@ def can_correct(
     without a loop over rows: one round in closed form in the log domain (the column
     sums of the confident rows are shared, only the row's own term differs), more
     rounds in scaling form (each stack's confident block is its shared base matrix
-    rescaled by row and column factors, so no (m, n+1, C) array is built).
+    rescaled by row and column factors, so no (m, n+1, C) array is built). The batch
+    stack is scaled in the same form when ``alpha = 1`` (:func:`_batch_scaling`) and
+    in the log domain otherwise, or when a scaling factor would overflow.
     """
     p, q, alpha, iters, mode, conf = _settings(
         probs, prior, k, tau, alpha, iters, mode, renormalize
@@ -208,6 +211,12 @@ def can_correct(
     log_prior = np.log(q)
     lc, lu = logp[conf], logp[unconf]  # (n, C), (m, C)
     if mode == "batch":
+        fast = None
+        if alpha == 1.0:
+            fast = _batch_scaling(np.concatenate([p[conf], p[unconf]]), q, iters)
+        if fast is not None:
+            out[unconf] = fast[conf.sum() :]
+            return out, unconf
         stack = np.concatenate([lc, lu])  # (n + m, C)
         out[unconf] = np.exp(_alternate_log(stack, log_prior, alpha, iters)[len(lc) :])
         return out, unconf
@@ -223,6 +232,28 @@ def can_correct(
     return out, unconf
 
 
+def _batch_scaling(x: np.ndarray, q: np.ndarray, iters: int) -> np.ndarray | None:
+    """``iters`` rounds of (can-col), (can-row) on one stack ``x`` with ``alpha = 1``.
+
+    Scaling form (Sinkhorn's): after any number of rounds the stack is
+    ``diag(u) x diag(v)``, and each round costs two matrix-vector products instead of
+    the log-domain passes over the whole array. Returns ``None`` when a scaling factor
+    leaves the float64 range (a column of denormal entries, say), and the caller falls
+    back to :func:`_alternate_log`. ``0/0 := 0`` for an all-zero column, as in
+    :func:`can_loop`. ``x`` (rows, C), ``q`` (C,) -> (rows, C).
+    """
+    rows = len(x)
+    u, v = np.ones(rows), np.ones(x.shape[1])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        for _ in range(iters):
+            col = np.einsum("k,kc->c", u, x) * v / rows  # column means of the stack
+            v = v * np.divide(q, col, out=np.zeros_like(col), where=col > 0)
+            u = 1.0 / np.einsum("kc,c->k", x, v)  # (can-row)
+        y = u[:, None] * x * v[None, :]
+    ok = np.all(np.isfinite(u)) and np.all(np.isfinite(v)) and np.all(np.isfinite(y))
+    return y if ok else None
+
+
 def _per_sample_scaling(xc, xu, q, alpha: float, iters: int) -> np.ndarray:
     """``iters`` rounds for all unconfident rows at once, in scaling form.
 
@@ -230,17 +261,19 @@ def _per_sample_scaling(xc, xu, q, alpha: float, iters: int) -> np.ndarray:
     ``diag(r_j) B diag(v_j)`` with ``B = xc^(alpha^t)`` the same for every ``j``. So we
     carry ``r`` (n, m) and ``v`` (m, C) instead of m stacks, and each round costs two
     (n, C) x (C, m) products. ``xc`` (n, C), ``xu`` (m, C), ``q`` (C,) -> (m, C).
+    The products go through ``einsum`` rather than BLAS: with C ~ 10 they are small,
+    and a threaded BLAS spends more time waking its threads than multiplying.
     """
     n, m = len(xc), len(xu)
     base, r, v, y = xc, np.ones((n, m)), np.ones((m, xu.shape[1])), xu
     for _ in range(iters):
         if alpha != 1.0:
             base, r, v, y = base**alpha, r**alpha, v**alpha, y**alpha
-        col = ((r.T @ base) * v + y) / (n + 1)  # (m, C) column means of each stack
+        col = (np.einsum("nm,nc->mc", r, base) * v + y) / (n + 1)  # (m, C) col means
         factor = np.divide(q, col, out=np.zeros_like(col), where=col > 0)
         v, y = v * factor, y * factor  # (can-col)
         with np.errstate(divide="ignore"):
-            r = 1.0 / (base @ v.T)  # (n, m): confident rows of each stack, (can-row)
+            r = 1.0 / np.einsum("nc,mc->nm", base, v)  # (n, m): (can-row), conf rows
         y = y / y.sum(1, keepdims=True)  # (can-row) for the row itself
     return y
 
@@ -332,8 +365,24 @@ def _split(y: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     return np.concatenate(train), np.concatenate(test)
 
 
+@functools.cache
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The digits: float64 pixels in [-1, 1] and int labels, loaded once, read-only."""
+    from ..data import digits
+
+    x, y = (t.numpy() for t in digits())
+    x, y = x.astype(np.float64), y.astype(int)
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
+
+
 def digits_scenario(
-    scenario: str, seed: int = 0, *, C: float = 0.1, offset_sd: float = 1.0
+    scenario: str,
+    seed: int = 0,
+    *,
+    C: float = 0.1,
+    offset_sd: float = 1.0,
+    per_class: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Test-set predictions of a logistic regression on scikit-learn's digits.
 
@@ -353,22 +402,27 @@ def digits_scenario(
     wrong, Bayes' rule :func:`label_shift_correction` from ``train_prior`` to
     ``test_prior`` (for ``"balanced"`` and ``"label_shift"``), the predictions before
     the offsets (for ``"biased"``). ``C`` is scikit-learn's inverse regularisation.
+    ``per_class`` (default ``None``: no cap) keeps at most that many training images of
+    each digit (the first ones of the seed's shuffle), after the long tail: with
+    ``"balanced"`` it gives the chapter's controls, a balanced training set of the
+    label-shift scenario's size (23 per class, 230 images against 232).
     """
     from sklearn.linear_model import LogisticRegression
-
-    from ..data import digits
 
     scenario = check_choice(scenario, "scenario", SCENARIOS)
     seed = check_int(seed, "seed", min_value=0)
     C = check_positive(C, "C")
     offset_sd = check_positive(offset_sd, "offset_sd", allow_zero=True)
-    x, y = (t.numpy().astype(np.float64) for t in digits())
-    y = y.astype(int)
+    if per_class is not None:
+        per_class = check_int(per_class, "per_class", min_value=1)
+    x, y = _digits_arrays()
     rng = np.random.default_rng(seed)
     train, test = _split(y, rng)
     if scenario == "label_shift":
         keep = long_tail_counts(10)[np.argsort(rng.permutation(10))]  # per digit
         train = np.concatenate([train[y[train] == c][: keep[c]] for c in range(10)])
+    if per_class is not None:
+        train = np.concatenate([train[y[train] == c][:per_class] for c in range(10)])
     model = LogisticRegression(C=C, solver="newton-cg", max_iter=1000).fit(
         x[train], y[train]
     )
@@ -396,8 +450,11 @@ def scenario_accuracies(scenario: str, seeds, variants: dict, **kwargs) -> dict:
     :func:`digits_scenario` (``kwargs`` go there). Returns a dict of (len(seeds),)
     arrays: ``"model"``, one entry per variant, and the diagnostics ``"unconfident"``
     (fraction with ``U_3 >= 0.9``), ``"acc_confident"``, ``"acc_unconfident"`` (NaN
-    for a seed where that set is empty) and
-    ``"mismatch"``, the total variation ``(1/2) |mean prediction - test prior|_1``.
+    for a seed where that set is empty),
+    ``"mismatch"``, the total variation ``(1/2) |mean prediction - test prior|_1``, and
+    ``"mismatch_confident"``, the same for the mean of the confident rows only: the
+    old prior that one round of CAN divides by (can eq. (can-one-round)); NaN when no
+    row is confident.
     """
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
         raise TypeError(f"seeds must be a sequence of ints, got {type(seeds)!r}")
@@ -425,4 +482,8 @@ def scenario_accuracies(scenario: str, seeds, variants: dict, **kwargs) -> dict:
             hit = p[rows_].argmax(1) == y[rows_]
             put(key, hit.mean() if hit.size else np.nan)  # NaN: that set is empty
         put("mismatch", 0.5 * np.abs(p.mean(0) - d["test_prior"]).sum())
+        tv_conf = np.nan  # no confident rows: CAN has no old prior to divide by
+        if conf.any():
+            tv_conf = 0.5 * np.abs(p[conf].mean(0) - d["test_prior"]).sum()
+        put("mismatch_confident", tv_conf)
     return {k: np.array(v) for k, v in rows.items()}
