@@ -133,10 +133,11 @@ GROUPS = {
         },
         notes=(
             "Reading. PyTorch's binary cross-entropy is one fused kernel per pass; "
-            "`multilabel_ce` is a composite of about fifteen elementwise operations"
-            " (two weighted, shifted exponential sums and their two regimes), whose"
-            " intermediates autograd keeps for the backward pass: hence several "
-            "times the time and memory, at every n. Validation (`check=True`) costs"
+            "the previous `multilabel_ce` (the `composite (before)` column) was about "
+            "fifteen elementwise operations (two weighted, shifted exponential sums "
+            "and their two regimes), whose intermediates autograd kept for the "
+            "backward pass: hence several times the time and memory. Validation "
+            "(`check=True`) costs"
             " two scans of the inputs, within the spread of these ratios. The naive "
             "formula "
             "is cheaper but overflows once its exponentials (or their sum) pass the"

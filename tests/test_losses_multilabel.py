@@ -523,3 +523,21 @@ def test_fast_function_low_precision(dtype):
     assert vf.dtype == gf.dtype == dtype
     torch.testing.assert_close(vf, vr, rtol=0, atol=0)  # same float32 sums, one cast
     torch.testing.assert_close(gf.float(), gr.float(), rtol=2 * 2**-8, atol=1e-3)
+
+
+@pytest.mark.parametrize("low", [-math.inf, -1e12, -1e4])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_masked_rows_take_the_fallback_under_inference_mode(low, dtype):
+    # a logit far below the rest with target 0 sends its row to the fallback of the
+    # one-node Function; it must run without autograd and match the composite
+    s = torch.tensor([[low, 0.3, -1.2, 2.0], [0.5, -0.1, 0.2, 1.0]], dtype=dtype)
+    t = torch.tensor([[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]], dtype=dtype)
+    ref = ml._multilabel_ce_composite(s, t, 1 - t)
+    with torch.inference_mode():
+        got = ml.multilabel_ce(s, t)
+    torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-7)
+    x = s.clone().requires_grad_()
+    ml.multilabel_ce(x, t).sum().backward()
+    xr = s.clone().requires_grad_()
+    ml._multilabel_ce_composite(xr, t, 1 - t).sum().backward()
+    torch.testing.assert_close(x.grad, xr.grad, rtol=1e-6, atol=1e-7, equal_nan=False)

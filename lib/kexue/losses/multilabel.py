@@ -218,7 +218,7 @@ def _half_fast(x: torch.Tensor, w: torch.Tensor):
     Shifted by the row max of *all* entries (a cheap reduction: no bool masks, no
     ``log w``, one ``exp`` per entry). A row whose kept terms may have underflowed
     (a zero-weight entry far above them, or a non-finite entry: NaN counts) is redone
-    with the masked shift of :func:`_log1p_wsum_exp`, value and gradient by autograd.
+    with the masked shift of :func:`_log1p_wsum_exp` and the closed-form gradient.
     Rows with no weight give ``L = 0`` and gradient 0. Per-row work (the two regimes
     ``log1p`` and ``m + log``) is cheap; only the ``exp`` touches every entry.
     """
@@ -241,11 +241,15 @@ def _half_fast(x: torch.Tensor, w: torch.Tensor):
         L, g = torch.where(empty, 0, L), torch.where(empty, 0, g)
     if bool(bad.any()):  # rare: the masked-shift composite on those rows only
         r = bad.squeeze(-1)
-        with torch.enable_grad():
-            xr = x[r].detach().requires_grad_()
-            lr = _log1p_wsum_exp(xr, w[r], -1)
-            (gr,) = torch.autograd.grad(lr.sum(), xr)
-        L[r], g[r] = lr.detach()[..., None], gr
+        xr, wr = x[r], w[r]
+        lr = _log1p_wsum_exp(xr, wr, -1)[..., None]
+        # closed-form gradient w e^{x - L}, shifted by the max over the kept entries
+        # (so x - m is exact for the terms that matter) and exactly 0 where w = 0,
+        # whatever x: no autograd, so it also runs under torch.inference_mode()
+        keep = wr > 0
+        mr = torch.where(keep, xr, -math.inf).amax(-1, keepdim=True).clamp(min=0)
+        er = torch.where(keep, torch.exp(xr - mr) * wr, torch.zeros_like(xr))
+        L[r], g[r] = lr, er / (torch.exp(-mr) + er.sum(-1, keepdim=True))
     return L, g
 
 
