@@ -300,7 +300,9 @@ def multilabel_ce(
 
     Args:
         logits: ``(..., C)`` floating; ``-inf`` marks an entry that cannot be
-            positive (it must have target 0 to contribute nothing).
+            positive (it must have target 0 to contribute nothing). Rows with a
+            ``-inf`` entry take a slower exact path (about 1.4-1.7x the previous
+            composite on those rows).
         targets: ``(..., C)`` in [0, 1].
         mask: optional bool, broadcastable to ``(..., C)``; False entries are left
             out of both sums.
