@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import torch
 
@@ -713,7 +714,8 @@ def train_linear_tagger(
     t = torch.nn.functional.one_hot(y, m).to(x.dtype)
     opt = torch.optim.Adam([w, b], lr=lr)
     hist = torch.empty(steps, *lead)
-    for k in tqdm(range(steps), desc=loss, disable=not progress, leave=False):
+    book = os.environ.get("KEXUE_BOOK_BUILD") == "1"  # the website: no live widget
+    for k in tqdm(range(steps), desc=loss, disable=not progress or book, leave=False):
         opt.zero_grad()
         value = fn(tagger_logits({"w": w, "b": b}, x), t, check=False).mean(-1)
         value.sum().backward()
