@@ -221,6 +221,23 @@ def recall_at_1(z: torch.Tensor, labels: torch.Tensor) -> float:
     return float((labels[nn] == labels).double().mean())
 
 
+def _check_retrieval_args(z, labels, centres) -> torch.Tensor:
+    """The shared checks of the retrieval metrics: embeddings ``z`` (N, D) and
+    ``centres`` (C, D) of one width, int labels below C, each class present >= 2 times.
+    Returns the checked labels."""
+    _embeddings(z, "z")
+    _embeddings(centres, "centres")
+    if centres.shape[1] != z.shape[1]:
+        raise ValueError(f"centres must have {z.shape[1]} columns, like z")
+    labels = _labels(labels, len(z))
+    if int(labels.max()) >= len(centres):
+        raise ValueError(f"labels must be < the number of centres {len(centres)}")
+    counts = torch.bincount(labels)
+    if bool(((counts > 0) & (counts < 2)).any()):
+        raise ValueError("labels: every class present must have at least 2 samples")
+    return labels
+
+
 def retrieval_metrics(
     z: torch.Tensor, labels: torch.Tensor, centres: torch.Tensor
 ) -> dict[str, float]:
@@ -242,16 +259,7 @@ def retrieval_metrics(
 
     Every class must have at least 2 samples (for the retrieval of the own class).
     """
-    _embeddings(z, "z")
-    _embeddings(centres, "centres")
-    if centres.shape[1] != z.shape[1]:
-        raise ValueError(f"centres must have {z.shape[1]} columns, like z")
-    labels = _labels(labels, len(z))
-    if int(labels.max()) >= len(centres):
-        raise ValueError(f"labels must be < the number of centres {len(centres)}")
-    counts = torch.bincount(labels)
-    if bool(((counts > 0) & (counts < 2)).any()):
-        raise ValueError("labels: every class present must have at least 2 samples")
+    labels = _check_retrieval_args(z, labels, centres)
     cos_c = cosine_matrix(z, centres)  # (N, C)
     right = cos_c.argmax(1) == labels
     sim = _similarity_without_self(z)  # (N, N), -inf on the diagonal
@@ -293,16 +301,7 @@ def misretrieved(
     With ``z2_right=True`` only rows whose ``z2`` is classified right too (the post's
     configuration). Every class present needs at least 2 samples.
     """
-    _embeddings(z, "z")
-    _embeddings(centres, "centres")
-    if centres.shape[1] != z.shape[1]:
-        raise ValueError(f"centres must have {z.shape[1]} columns, like z")
-    labels = _labels(labels, len(z))
-    if int(labels.max()) >= len(centres):
-        raise ValueError(f"labels must be < the number of centres {len(centres)}")
-    counts = torch.bincount(labels)
-    if bool(((counts > 0) & (counts < 2)).any()):
-        raise ValueError("labels: every class present must have at least 2 samples")
+    labels = _check_retrieval_args(z, labels, centres)
     z2_right = check_bool(z2_right, "z2_right")
     right = cosine_matrix(z, centres).argmax(1) == labels
     sim = _similarity_without_self(z)
