@@ -106,7 +106,7 @@ def test_report_escapes_the_claims():
     assert "<b>" not in h and "&lt;b&gt;bold&lt;/b&gt; &amp; a|b" in h
     assert "n &lt; m | k" in h
     # a pipe in a claim cannot end a Markdown cell
-    assert r.markdown().splitlines()[2].count(" | ") == 2
+    assert r.markdown().splitlines()[2].count(" | ") == 3
     with pytest.raises(TypeError, match="rows"):
         S.report("not rows", show=False)
     with pytest.raises(TypeError, match=r"rows\[0\]"):

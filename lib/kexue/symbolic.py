@@ -21,9 +21,11 @@ from __future__ import annotations
 import cmath
 import dataclasses
 import functools
+import hashlib
 import html
 import math
 import numbers
+import os
 import random as _random
 import signal
 import textwrap
@@ -49,6 +51,7 @@ __all__ = [
     "report",
     "Report",
     "ReportRow",
+    "VERDICTS",
 ]
 
 DIGITS = 30  # significant digits of the numeric fallback
@@ -86,6 +89,9 @@ class Check:
     method: str  # "symbolic" or "numeric"
     detail: str
     kind: str = "equal"  # "equal" (check_equal/zero), "close", "true" or "leq"
+    # id of the check's anchor on the website ("" outside the book build): the
+    # "What we checked" table and the claims ledger link to it
+    anchor: str = ""
 
     def __post_init__(self):
         _label(self.name, "name")
@@ -117,9 +123,36 @@ _RESULTS = {
 _RECORD: list[Check] = []
 
 
+_ANCHORS: dict[str, int] = {}
+
+
 def reset() -> None:
     """Forget the recorded checks (a chapter's setup does not need this; tests do)."""
     _RECORD.clear()
+    _ANCHORS.clear()
+
+
+def _book_build() -> bool:
+    return os.environ.get("KEXUE_BOOK_BUILD") == "1"
+
+
+def _record(check: Check) -> Check:
+    """Record a passed check. In the book build (in a notebook), also emit an empty
+    HTML anchor in the check's cell, so that the website's "What we checked" table and
+    the claims ledger can link to the cell that decided a claim."""
+    if _book_build() and _in_notebook():
+        base = "kexue-check-" + hashlib.sha1(check.name.encode()).hexdigest()[:10]
+        _ANCHORS[base] = _ANCHORS.get(base, 0) + 1
+        anchor = base if _ANCHORS[base] == 1 else f"{base}-{_ANCHORS[base]}"
+        check = dataclasses.replace(check, anchor=anchor)
+        from IPython.display import display
+
+        display(
+            {"text/html": f'<span id="{anchor}" class="kexue-check-anchor"></span>'},
+            raw=True,
+        )
+    _RECORD.append(check)
+    return check
 
 
 def summary() -> list[Check]:
@@ -566,8 +599,7 @@ def check_equal(
             f"max rel. gap {gap_text} (tol {tol:g}"
             + (f", atol {atol:g})" if atol else ")")
         )
-    check = Check(label, "symbolic" if how == "symbolic" else "numeric", how)
-    _RECORD.append(check)
+    check = _record(Check(label, "symbolic" if how == "symbolic" else "numeric", how))
     if show:
         _show(
             latex_check(label_name, lhs_s, rhs_s, how),
@@ -672,8 +704,7 @@ def check_close(
             f"actual {a.flat[k]:.6g} vs expected {e.flat[k]:.6g}"
         )
     how = f"max abs error {err.max():.1e} (atol {atol:g}, rtol {rtol:g})"
-    check = Check(name, "numeric", how, kind="close")
-    _RECORD.append(check)
+    check = _record(Check(name, "numeric", how, kind="close"))
     if show:
         _show(_latex_text_line(name, how), f"{name}: ✓ ({how})")
     return check
@@ -691,8 +722,7 @@ def check_true(
     show = _flag(show, "show")
     if not condition:
         raise CheckFailed(f"{name}: false" + (f" ({detail})" if detail else ""))
-    check = Check(name, "numeric", detail or "holds", kind="true")
-    _RECORD.append(check)
+    check = _record(Check(name, "numeric", detail or "holds", kind="true"))
     if show:
         _show(
             _latex_text_line(name, detail),
@@ -921,8 +951,9 @@ def check_leq(
         detail = _leq_numerically(lhs_s, rhs_s, free, points, strict, tol, label)
         detail = f"numerically at {len(points)} {source} points, {detail}"
         how = detail
-    check = Check(label, "symbolic" if how == "symbolic" else "numeric", detail, "leq")
-    _RECORD.append(check)
+    check = _record(
+        Check(label, "symbolic" if how == "symbolic" else "numeric", detail, "leq")
+    )
     if show:
         shown = "symbolic" if how == "symbolic" else detail
         _show(
@@ -1198,20 +1229,53 @@ _FALLBACK_STYLE = (
 _TD = "text-align:left;vertical-align:top;overflow-wrap:anywhere"
 
 
+# What a "What we checked" row says of the post's claim (issue: the claims ledger).
+VERDICTS = {
+    "confirmed": "the post's statement holds, by a check that could have failed",
+    "refuted": "the post's statement is false, and the check shows it",
+    "qualified": "true only under a condition the post does not state",
+    "ours": "a result this chapter adds",
+    "not checked": "not checked here; the row says why",
+}
+# The kind of evidence behind a row, from the check that decided it.
+EVIDENCE = {
+    "symbolic": "symbolic proof",
+    "equal": "numeric identity",
+    "leq": "numeric identity",
+    "close": "numeric comparison",
+    "true": "experiment or condition",
+    "none": "none",
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class ReportRow:
-    """One row of a "What we checked" table: a claim and the check that verified it."""
+    """One row of a "What we checked" table: a claim, the check that decided it, and the
+    verdict on the post's statement (one of :data:`VERDICTS`; ``""`` for a row of the
+    older two-column form)."""
 
     claim: str
-    check: str  # the check's name, as recorded by check_equal / check_close / ...
+    check: str  # the check's name, as recorded by check_equal / ...; or the reason
     how: str  # how it was established ("sympy, symbolic" or the numeric detail)
-    result: str  # "✓ proved", "✓ numerically", "✓ within tolerance" or "✓ holds"
+    result: str  # "✓ proved", "✓ numerically", ..., or "— not checked"
+    verdict: str = ""
+    evidence: str = "none"  # a key of EVIDENCE
+    anchor: str = ""  # the deciding check's anchor on the website ("" if none)
 
     def __post_init__(self):
-        for field in ("claim", "check", "how", "result"):
+        for field in ("claim", "check", "how", "result", "verdict", "anchor"):
             value = getattr(self, field)
             if not isinstance(value, str):
                 raise TypeError(f"{field} must be a str, got {type(value).__name__}")
+        if self.verdict and self.verdict not in VERDICTS:
+            raise ValueError(
+                f"verdict must be one of {', '.join(map(repr, VERDICTS))}, "
+                f"got {self.verdict!r}"
+            )
+        if self.evidence not in EVIDENCE:
+            raise ValueError(
+                f"evidence must be one of {', '.join(EVIDENCE)}, got {self.evidence!r}"
+            )
 
 
 def _md_cell(text: str) -> str:
@@ -1230,7 +1294,7 @@ class Report:
     ``len(report)`` is the number of claims.
     """
 
-    HEADER = ("claim", "how this chapter checks it", "result")
+    HEADER = ("claim", "how this chapter checks it", "result", "verdict")
 
     def __init__(self, rows: Sequence[ReportRow]):
         if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
@@ -1249,29 +1313,53 @@ class Report:
     def __iter__(self):
         return iter(self.rows)
 
+    def counts(self) -> dict[str, int]:
+        """How many rows carry each verdict (every key of :data:`VERDICTS`)."""
+        out = dict.fromkeys(VERDICTS, 0)
+        for r in self.rows:
+            if r.verdict:
+                out[r.verdict] += 1
+        return out
+
     def markdown(self) -> str:
         """The table as GitHub-flavoured Markdown."""
-        lines = ["| " + " | ".join(self.HEADER) + " |", "|---|---|---|"]
+        lines = ["| " + " | ".join(self.HEADER) + " |", "|---|---|---|---|"]
         for r in self.rows:
-            cells = (r.claim, f"{r.check}: {r.how}", r.result)
+            cells = (r.claim, f"{r.check}: {r.how}", r.result, r.verdict)
             lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
         return "\n".join(lines)
 
     def html(self) -> str:
-        """The table as HTML: ``<table class="table ...">``, as the book's tables."""
+        """The table as HTML: ``<table class="table ...">``, as the book's tables.
+
+        Row ``k`` (from 1) has the id ``kexue-claim-k`` and carries its verdict and
+        evidence as ``data-`` attributes (the claims ledger reads them); in the book
+        build, its result links to the cell of the check that decided it.
+        """
         esc = html.escape
         head = "".join(
             f'<th class="head" style="{_TH};width:{w}">{esc(h)}</th>'
-            for h, w in zip(self.HEADER, ("42%", "44%", "14%"), strict=True)
+            for h, w in zip(self.HEADER, ("38%", "38%", "12%", "12%"), strict=True)
         )
         body = []
         for i, r in enumerate(self.rows):
             parity = "row-odd" if i % 2 == 0 else "row-even"
+            result = esc(r.result)
+            if r.anchor:
+                result = f'<a class="kexue-check-link" href="#{r.anchor}">{result}</a>'
+            how = (
+                f"<em>not checked</em>: {esc(r.how)}"
+                if r.verdict == "not checked"
+                else f"<em>{esc(r.check)}</em>: {esc(r.how)}"
+            )
             body.append(
-                f'<tr class="{parity}">'
+                f'<tr id="kexue-claim-{i + 1}" class="{parity}" '
+                f'data-verdict="{esc(r.verdict)}" data-evidence="{r.evidence}" '
+                f'data-check="{esc(r.anchor)}">'
                 f'<td style="{_TD}">{esc(r.claim)}</td>'
-                f'<td style="{_TD}"><em>{esc(r.check)}</em>: {esc(r.how)}</td>'
-                f'<td style="{_TH};white-space:nowrap">{esc(r.result)}</td></tr>'
+                f'<td style="{_TD}">{how}</td>'
+                f'<td style="{_TH};white-space:nowrap">{result}</td>'
+                f'<td style="{_TH};white-space:nowrap">{esc(r.verdict)}</td></tr>'
             )
         return (
             _FALLBACK_STYLE
@@ -1284,7 +1372,9 @@ class Report:
     def text(self) -> str:
         """Plain text: one line per claim."""
         return "\n".join(
-            f"{r.result}  {r.claim}  [{r.check}: {r.how}]" for r in self.rows
+            f"{r.result}  {r.claim}  [{r.check}: {r.how}]"
+            + (f"  ({r.verdict})" if r.verdict else "")
+            for r in self.rows
         )
 
     def __str__(self) -> str:
@@ -1328,17 +1418,21 @@ def _execution_count() -> int | None:
     return None if ip is None else ip.execution_count
 
 
-def report(rows: Sequence[tuple[str, str]], *, show: bool = True) -> Report:
-    """The "What we checked" table: one row per ``(claim, check name)`` pair.
+def report(rows: Sequence[tuple[str, str, str]], *, show: bool = True) -> Report:
+    """The "What we checked" table: one row per ``(claim, check name, verdict)``.
 
-    Each row is filled from the recorded checks. Raises :class:`CheckFailed` if a named
-    check did not run (or failed) in this session, so the table can only list what was
-    actually verified. Returns a :class:`Report`, which a notebook shows as an HTML
-    table; with ``show`` it is displayed at once (printed as text outside a notebook).
+    ``verdict`` says what the check found about the post's statement, one of
+    :data:`VERDICTS`: ``"confirmed"``, ``"refuted"``, ``"qualified"`` (each with the
+    check that shows it), ``"ours"`` (a result the chapter adds) or ``"not checked"``,
+    in which case the second entry is the reason (not a check name). Each other row
+    is filled from the recorded checks: raises :class:`CheckFailed` if a named check did
+    not run (or failed) in this session, so the table can only list what was actually
+    verified. Returns a :class:`Report`, which a notebook shows as an HTML table; with
+    ``show`` it is displayed at once (printed as text outside a notebook).
     """
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence):
         raise TypeError(
-            "rows must be a sequence of (claim, check name) pairs, got "
+            "rows must be a sequence of (claim, check name, verdict) triples, got "
             f"{type(rows).__name__}"
         )
     show = _flag(show, "show")
@@ -1347,23 +1441,38 @@ def report(rows: Sequence[tuple[str, str]], *, show: bool = True) -> Report:
     for k, row in enumerate(rows):
         if (
             not isinstance(row, (tuple, list))
-            or len(row) != 2
+            or len(row) not in (2, 3)
             or not all(isinstance(x, str) for x in row)
         ):
             raise TypeError(
-                f"rows[{k}] must be a (claim, check name) pair of strings, got {row!r}"
+                f"rows[{k}] must be a (claim, check name, verdict) triple of strings, "
+                f"got {row!r}"
             )
-        claim, name = row
+        claim, name = row[0], row[1]
+        verdict = row[2] if len(row) == 3 else ""
+        if len(row) == 3 and verdict not in VERDICTS:
+            raise ValueError(
+                f"rows[{k}]: verdict must be one of "
+                f"{', '.join(map(repr, VERDICTS))}, got {verdict!r}"
+            )
+        if verdict == "not checked":
+            if not name.strip():
+                raise ValueError(
+                    f"rows[{k}]: a 'not checked' row needs the reason as its second "
+                    "entry"
+                )
+            out.append(ReportRow(claim, "not checked", name, "— not checked", verdict))
+            continue
         if name not in by_name:
             raise CheckFailed(
                 f"no passed check named {name!r} in this session (claim: {claim})"
             )
         c = by_name[name]
         if c.method == "symbolic":
-            how, result = "sympy, symbolic", "✓ proved"
+            how, result, evidence = "sympy, symbolic", "✓ proved", "symbolic"
         else:
-            how, result = c.detail, _RESULTS[c.kind]
-        out.append(ReportRow(claim, name, how, result))
+            how, result, evidence = c.detail, _RESULTS[c.kind], c.kind
+        out.append(ReportRow(claim, name, how, result, verdict, evidence, c.anchor))
     table = Report(out)
     if show:
         if _in_notebook():
