@@ -20,6 +20,7 @@ _SUBMODULES = (
     "data",
     "device",
     "diffusion",
+    "everyday",
     "losses",
     "metrics",
     "nn",
