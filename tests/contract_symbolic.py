@@ -32,7 +32,7 @@ def _equal_kwargs():
 
 def _report_kwargs():
     S.check_true(True, name="contract claim", show=False)
-    return dict(rows=[("a claim", "contract claim")], show=False)
+    return dict(rows=[("a claim", "contract claim", "confirmed")], show=False)
 
 
 def _a_report():
@@ -180,7 +180,19 @@ CALLS = [
         _report_kwargs,
         {"rows": "object", "show": "bool"},
         name="kexue.symbolic.report",
-        bad={"rows": [None, "abc", [("only a claim",)], [(1, 2)], [None]]},
+        bad={
+            "rows": [
+                None,
+                "abc",
+                [("only a claim",)],
+                [(1, 2)],
+                [None],
+                [("a claim", "contract claim", "true")],  # not a verdict
+                [("a claim", "contract claim", None)],
+                [("a claim", "  ", "not checked")],  # no reason
+                [("a claim", "contract claim", "confirmed", "extra")],
+            ]
+        },
     ),
     Call(
         S.Report,
@@ -191,10 +203,28 @@ CALLS = [
     ),
     Call(
         S.ReportRow,
-        lambda: dict(claim="c", check="n", how="sympy, symbolic", result="✓ proved"),
-        {"claim": "object", "check": "object", "how": "object", "result": "object"},
+        lambda: dict(
+            claim="c",
+            check="n",
+            how="sympy, symbolic",
+            result="✓ proved",
+            verdict="confirmed",
+            evidence="symbolic",
+        ),
+        {
+            "claim": "object",
+            "check": "object",
+            "how": "object",
+            "result": "object",
+            "verdict": "object",
+            "evidence": "object",
+        },
         name="kexue.symbolic.ReportRow",
-        bad={k: [None, 3] for k in ("claim", "check", "how", "result")},
+        bad={
+            **{k: [None, 3] for k in ("claim", "check", "how", "result")},
+            "verdict": [None, 3, "true", "Confirmed"],
+            "evidence": [None, "proof"],
+        },
     ),
     Call(
         S.Check,
@@ -213,6 +243,7 @@ CALLS = [
     ),
     Call(lambda: _a_report().html(), dict, {}, name="kexue.symbolic.Report.html"),
     Call(lambda: _a_report().text(), dict, {}, name="kexue.symbolic.Report.text"),
+    Call(lambda: _a_report().counts(), dict, {}, name="kexue.symbolic.Report.counts"),
 ]
 
 EXEMPT = {

@@ -468,3 +468,89 @@ def test_no_cell_is_wider_than_the_column(chapter, server, driver):
             for o in offenders[:25]
         )
     )
+
+
+# ------------------------------------------------------------------ the claims ledger
+VERDICTS = ("confirmed", "refuted", "qualified", "ours", "not checked")
+
+
+def _soup(path: Path):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def _chapter_rows(site: Path) -> dict[str, list[tuple[str, str]]]:
+    """(row id, verdict) of every row of each chapter's "What we checked" table, as
+    the website shows it."""
+    out = {}
+    for chapter in CHAPTERS:
+        page = site / chapter.with_suffix(".html")
+        rows = _soup(page).select("table.kexue-report tbody tr")
+        out[chapter.as_posix()] = [(r.get("id"), r.get("data-verdict")) for r in rows]
+    return out
+
+
+def _target(href: str, page: Path, site: Path) -> tuple[str, str]:
+    url = urlparse(href)
+    doc = (page.parent / unquote(url.path)).resolve().relative_to(site.resolve())
+    return doc.with_suffix("").as_posix(), url.fragment
+
+
+def test_every_claim_in_the_book_has_a_verdict(site):
+    """A chapter whose "What we checked" table lacks verdicts fails here."""
+    for chapter, rows in _chapter_rows(site).items():
+        assert rows, f"{chapter}: no 'What we checked' rows on the page"
+        bad = [(i, v) for i, v in rows if v not in VERDICTS]
+        assert not bad, f"{chapter}: rows without a valid verdict: {bad}"
+        ids = [i for i, _ in rows]
+        assert ids == [f"kexue-claim-{k}" for k in range(1, len(rows) + 1)], chapter
+
+
+def test_claims_ledger_lists_exactly_the_rows_the_chapters_produced(site):
+    """The ledger's counts per chapter and its lists of refuted, qualified and not
+    checked claims equal what the chapter pages show (row by row, by link)."""
+    chapters = _chapter_rows(site)
+    ledger = site / "claims.html"
+    soup = _soup(ledger)
+    summary = soup.select_one("table.kexue-ledger-summary")
+    assert summary is not None, "claims.html has no summary table"
+    header = [th.get_text(strip=True) for th in summary.select("thead th")]
+    seen = {}
+    body = summary.select("tbody tr")
+    for tr in body[:-1]:
+        link = tr.select_one("a")
+        doc, _ = _target(link["href"], ledger, site)
+        cells = [td.get_text(strip=True) for td in tr.find_all("td")]
+        seen[doc] = dict(zip(header[1:], map(int, cells[1:]), strict=True))
+    assert set(seen) == set(chapters), (sorted(seen), sorted(chapters))
+    for doc, rows in chapters.items():
+        assert seen[doc]["claims"] == len(rows), doc
+        for v in VERDICTS:
+            assert seen[doc][v] == sum(r[1] == v for r in rows), (doc, v)
+    total = [td.get_text(strip=True) for td in body[-1].find_all("td")]
+    assert int(total[1]) == sum(len(r) for r in chapters.values())
+    for v in ("refuted", "qualified", "not checked"):
+        table = soup.select_one(f"table.kexue-ledger-{v.replace(' ', '-')}")
+        want = {(d, i) for d, rows in chapters.items() for i, w in rows if w == v}
+        if table is None:
+            assert not want, f"ledger lists no {v} claims, the chapters have {want}"
+            continue
+        listed = {
+            _target(a["href"], ledger, site)
+            for a in table.select("a")
+            if a.get_text(strip=True) == "row"
+        }
+        assert listed == want, (v, sorted(listed ^ want))
+
+
+def test_landing_page_headline_matches_the_ledger(site):
+    chapters = _chapter_rows(site)
+    verdicts = [v for rows in chapters.values() for _, v in rows]
+    text = _soup(site / "intro.html").select_one("p.kexue-ledger-headline").get_text()
+    text = " ".join(text.split())
+    n = len(verdicts) - verdicts.count("not checked")
+    assert f"{n} claims checked across {len(chapters)} chapters" in text, text
+    for v in ("refuted", "qualified"):
+        assert f"{verdicts.count(v)} {v}" in text, (v, text)
+    assert f"{verdicts.count('not checked')} further claims" in text, text

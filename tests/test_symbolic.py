@@ -485,3 +485,72 @@ def test_a_value_keeping_rewrite_still_proves():
         sp.log(p**2), 2 * sp.log(p), rewrite=lambda e: sp.expand_log(e), show=False
     )
     assert chk.method == "symbolic"
+
+
+# ----------------------------------------------------------------- verdicts (ledger)
+def test_report_rows_carry_verdicts_evidence_and_ids():
+    """Each row has a verdict; "not checked" rows carry the reason instead of a check;
+    the HTML rows carry id, verdict and evidence for the claims ledger."""
+    S.reset()
+    x = sp.Symbol("x", positive=True)
+    S.check_equal(sp.sqrt(x**2), x, name="root of square", show=False)
+    S.check_true(True, name="an ordering", detail="3 seeds", show=False)
+    r = S.report(
+        [
+            ("sqrt(x^2) = x for x > 0", "root of square", "qualified"),
+            ("A beats B", "an ordering", "refuted"),
+            ("the paper's gain", "needs the paper's data", "not checked"),
+        ],
+        show=False,
+    )
+    assert [row.verdict for row in r] == ["qualified", "refuted", "not checked"]
+    assert [row.evidence for row in r] == ["symbolic", "true", "none"]
+    assert r.rows[2].how == "needs the paper's data"
+    assert r.rows[2].result == "— not checked"
+    assert r.counts() == {
+        "confirmed": 0,
+        "refuted": 1,
+        "qualified": 1,
+        "ours": 0,
+        "not checked": 1,
+    }
+    h = r.html()
+    assert '<tr id="kexue-claim-1"' in h and '<tr id="kexue-claim-3"' in h
+    assert 'data-verdict="refuted" data-evidence="true"' in h
+    assert "<em>not checked</em>: needs the paper&#x27;s data" in h
+    assert r.markdown().splitlines()[2].endswith("| qualified |")
+    assert r.text().splitlines()[1].endswith("(refuted)")
+
+
+def test_report_rejects_a_wrong_verdict_and_a_not_checked_row_without_reason():
+    S.reset()
+    S.check_true(True, name="holds", show=False)
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        S.report([("claim", "holds", "proved")], show=False)
+    with pytest.raises(ValueError, match="needs the reason"):
+        S.report([("claim", " ", "not checked")], show=False)
+    # a "confirmed" row still needs a check that ran and passed
+    with pytest.raises(S.CheckFailed, match="no passed check named"):
+        S.report([("claim", "never ran", "confirmed")], show=False)
+
+
+def test_book_build_anchors_each_check_and_the_table_links_to_it(monkeypatch):
+    """In the book build, a check leaves an anchor in its cell (repeated names get
+    distinct ids) and the table's result links to the anchor of the deciding check."""
+    shown = []
+    monkeypatch.setenv("KEXUE_BOOK_BUILD", "1")
+    monkeypatch.setattr(S, "_in_notebook", lambda: True)
+    monkeypatch.setattr(S, "_show", lambda latex, text: None)
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw: shown.append(obj))
+    S.reset()
+    a = S.check_true(True, name="twice", show=False)
+    b = S.check_true(True, name="twice", show=False)
+    assert a.anchor.startswith("kexue-check-") and b.anchor == a.anchor + "-2"
+    assert [f'id="{a.anchor}"' in d["text/html"] for d in shown] == [True, False]
+    r = S.report([("c", "twice", "ours")], show=False)
+    assert f'href="#{b.anchor}"' in r.html()  # the last run of a name decides its row
+    monkeypatch.setenv("KEXUE_BOOK_BUILD", "0")
+    S.reset()
+    assert S.check_true(True, name="plain", show=False).anchor == ""
