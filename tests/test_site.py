@@ -424,7 +424,7 @@ def test_what_we_checked_is_a_table_with_a_row_per_claim(chapter, server, driver
     assert len(report) == 1, f"expected one checked table in the section, got {tables}"
     t = report[0]
     assert "table" in t["cls"].split(), "the table lacks the theme's 'table' class"
-    assert t["head"] == 3 and t["rows"] == claims, (
+    assert t["head"] == 4 and t["rows"] == claims, (
         f"{t['rows']} table rows for {claims} reported claims"
     )
     el = driver.find_element(By.CSS_SELECTOR, "table.kexue-report")
