@@ -245,7 +245,14 @@ def _headline(app, docname, chapters) -> list[nodes.Node]:
         f"{c['confirmed']} of the posts' statements confirmed, {c['refuted']} refuted, "
         f"{c['qualified']} qualified, and {c['ours']} results the chapters add; "
         f"{c['not checked']} further claims are listed as not checked, each with the "
-        "reason. Every one is in the "
+        "reason. "
+        + (
+            f"{c['']} rows do not carry a verdict yet (the verdict pass over the "
+            "chapters is in progress). "
+            if c[""]
+            else ""
+        )
+        + "Every one is in the "
     )
     ledger = sorted(_store(app.env)["ledger"] - {docname})
     para += (
