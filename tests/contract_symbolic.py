@@ -191,6 +191,7 @@ CALLS = [
                 [("a claim", "contract claim", None)],
                 [("a claim", "  ", "not checked")],  # no reason
                 [("a claim", "contract claim", "confirmed", "extra")],
+                [("a claim", "contract claim")],  # no verdict
             ]
         },
     ),

@@ -67,11 +67,11 @@ def test_check_close_and_true():
 
 def test_report_only_lists_checks_that_ran():
     S.check_equal(a * b, b * a, name="commutes", show=False)
-    r = S.report([("a b = b a", "commutes")], show=False)
+    r = S.report([("a b = b a", "commutes", "ours")], show=False)
     assert len(r) == 1 and r.rows[0].result == "✓ proved"
     assert "| a b = b a | commutes" in r.markdown() and "✓ proved" in str(r)
     with pytest.raises(S.CheckFailed, match="no passed check named 'missing'"):
-        S.report([("x", "missing")], show=False)
+        S.report([("x", "missing", "ours")], show=False)
 
 
 def test_report_is_an_html_table_with_one_row_per_claim():
@@ -79,7 +79,9 @@ def test_report_is_an_html_table_with_one_row_per_claim():
 
     S.check_equal(a * b, b * a, name="commutes", show=False)
     S.check_true(True, name="holds", show=False)
-    r = S.report([("first", "commutes"), ("second", "holds")], show=False)
+    r = S.report(
+        [("first", "commutes", "ours"), ("second", "holds", "ours")], show=False
+    )
 
     class Cells(HTMLParser):
         def __init__(self):
@@ -101,7 +103,7 @@ def test_report_is_an_html_table_with_one_row_per_claim():
 
 def test_report_escapes_the_claims():
     S.check_true(True, name="n < m | k", show=False)
-    r = S.report([("<b>bold</b> & a|b", "n < m | k")], show=False)
+    r = S.report([("<b>bold</b> & a|b", "n < m | k", "ours")], show=False)
     h = r._repr_html_()
     assert "<b>" not in h and "&lt;b&gt;bold&lt;/b&gt; &amp; a|b" in h
     assert "n &lt; m | k" in h
@@ -111,6 +113,9 @@ def test_report_escapes_the_claims():
         S.report("not rows", show=False)
     with pytest.raises(TypeError, match=r"rows\[0\]"):
         S.report([("claim only",)], show=False)
+    # every row says what the check found: the older (claim, check) pair is refused
+    with pytest.raises(TypeError, match="triple"):
+        S.report([("<b>bold</b> & a|b", "n < m | k")], show=False)
 
 
 def test_report_displays_once_in_a_notebook():
@@ -121,7 +126,7 @@ def test_report_displays_once_in_a_notebook():
     code = (
         "from kexue.symbolic import check_true, report\n"
         "check_true(True, name='c', show=False)\n"
-        "report([('a <claim>', 'c')])"
+        "report([('a <claim>', 'c', 'ours')])"
     )
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
@@ -310,7 +315,9 @@ def test_report_says_how_each_claim_was_established():
     )
     S.check_close(1.0, 1.0, rtol=1e-9, name="close", show=False)
     S.check_true(True, name="true", detail="a measured ordering", show=False)
-    r = S.report([(k, k) for k in ("proved", "num", "close", "true")], show=False)
+    r = S.report(
+        [(k, k, "ours") for k in ("proved", "num", "close", "true")], show=False
+    )
     assert [row.result for row in r.rows] == [
         "✓ proved",
         "✓ numerically",
@@ -332,7 +339,7 @@ def test_check_leq_proves_what_the_assumptions_decide():
     assert (c.method, c.kind) == ("symbolic", "leq")
     s = S.check_leq(1, 1 + sp.exp(-dn), strict=True, name="strict", show=False)
     assert s.method == "symbolic"
-    r = S.report([("AM-GM", "am-gm")], show=False)
+    r = S.report([("AM-GM", "am-gm", "ours")], show=False)
     assert r.rows[0].result == "✓ proved"
 
 
@@ -356,7 +363,7 @@ def test_check_leq_rejects_false_inequalities_symbolically_and_numerically():
 def test_check_leq_numeric_fallback_is_labelled_and_honours_samples_and_tol():
     c = S.check_leq(sp.log(1 + u), u, show=False)
     assert c.method == "numeric" and "200 random real points" in c.detail
-    r = S.report([("log(1+u) <= u", "inequality")], show=False)
+    r = S.report([("log(1+u) <= u", "inequality", "ours")], show=False)
     assert r.rows[0].result == "✓ numerically"
     # on [-1, 1.5] the false rival holds: samples restrict the claim to where they lie
     grid = np.linspace(-1.0, 1.5, 26)

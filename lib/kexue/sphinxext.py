@@ -246,13 +246,7 @@ def _headline(app, docname, chapters) -> list[nodes.Node]:
         f"{c['qualified']} qualified, and {c['ours']} results the chapters add; "
         f"{c['not checked']} further claims are listed as not checked, each with the "
         "reason. "
-        + (
-            f"{c['']} rows do not carry a verdict yet (the verdict pass over the "
-            "chapters is in progress). "
-            if c[""]
-            else ""
-        )
-        + "Every one is in the "
+        "Every one is in the "
     )
     ledger = sorted(_store(app.env)["ledger"] - {docname})
     para += (

@@ -1441,16 +1441,15 @@ def report(rows: Sequence[tuple[str, str, str]], *, show: bool = True) -> Report
     for k, row in enumerate(rows):
         if (
             not isinstance(row, (tuple, list))
-            or len(row) not in (2, 3)
+            or len(row) != 3
             or not all(isinstance(x, str) for x in row)
         ):
             raise TypeError(
                 f"rows[{k}] must be a (claim, check name, verdict) triple of strings, "
                 f"got {row!r}"
             )
-        claim, name = row[0], row[1]
-        verdict = row[2] if len(row) == 3 else ""
-        if len(row) == 3 and verdict not in VERDICTS:
+        claim, name, verdict = row
+        if verdict not in VERDICTS:
             raise ValueError(
                 f"rows[{k}]: verdict must be one of "
                 f"{', '.join(map(repr, VERDICTS))}, got {verdict!r}"
