@@ -530,6 +530,14 @@ def test_claims_ledger_lists_exactly_the_rows_the_chapters_produced(site):
             assert seen[doc][v] == sum(r[1] == v for r in rows), (doc, v)
     total = [td.get_text(strip=True) for td in body[-1].find_all("td")]
     assert int(total[1]) == sum(len(r) for r in chapters.values())
+    # the evidence table: one row per chapter, counting exactly its checked rows
+    evidence = soup.select_one("table.kexue-ledger-evidence")
+    assert evidence is not None, "claims.html has no table of the kinds of evidence"
+    for tr in evidence.select("tbody tr")[:-1]:
+        doc, _ = _target(tr.select_one("a")["href"], ledger, site)
+        counts = [int(td.get_text(strip=True)) for td in tr.find_all("td")[1:]]
+        checked = sum(v != "not checked" for _, v in chapters[doc])
+        assert sum(counts) == checked, (doc, counts, checked)
     for v in ("refuted", "qualified", "not checked"):
         table = soup.select_one(f"table.kexue-ledger-{v.replace(' ', '-')}")
         want = {(d, i) for d, rows in chapters.items() for i, w in rows if w == v}
@@ -554,3 +562,45 @@ def test_landing_page_headline_matches_the_ledger(site):
     for v in ("refuted", "qualified"):
         assert f"{verdicts.count(v)} {v}" in text, (v, text)
     assert f"{verdicts.count('not checked')} further claims" in text, text
+
+
+_WIDE_TABLES = """
+const col = document.querySelector('article.bd-article')
+  || document.querySelector('main');
+const right = col.getBoundingClientRect().right;
+const out = [];
+document.querySelectorAll('main table').forEach((t, k) => {
+  const box = t.parentElement;
+  const over = Math.max(t.scrollWidth - t.clientWidth,
+                        box.scrollWidth - box.clientWidth);
+  const past = t.getBoundingClientRect().right - right;
+  if (over > 1 || past > 1) {
+    const px = Math.round(Math.max(over, past));
+    out.push({table: k, cls: String(t.className), px: px});
+  }
+});
+return out;
+"""
+
+
+@browser
+@pytest.mark.browser
+@pytest.mark.parametrize("page", ["claims", "intro"])
+def test_ledger_tables_fit_the_column(page, server, driver):
+    """The ledger's tables (and the landing page's) read without scrolling sideways at
+    the default window width."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{server}/{page}.html")
+    WebDriverWait(driver, 120).until(  # loaded, and any math typeset
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and d.execute_script(
+                "return document.querySelectorAll('div.math:not(:has(mjx-container)),"
+                " span.math:not(:has(mjx-container))').length"
+            )
+            == 0
+        )
+    )
+    wide = driver.execute_script(_WIDE_TABLES)
+    assert not wide, f"{page}.html: tables wider than the column: {wide}"

@@ -195,25 +195,37 @@ def _link(app, fromdoc: str, todoc: str, text: str, anchor: str = "") -> nodes.N
 
 
 def _summary(app, docname, chapters) -> list[nodes.Node]:
-    header = ["chapter", "claims", *VERDICTS, *EVIDENCE_COLUMNS]
-    body, total = [], Counter()
+    """Two tables, so that neither is wider than the page's column: the verdicts per
+    chapter, then the kinds of evidence behind the checked rows."""
+    total_v, total_e = Counter(), Counter()
+    by_verdict, by_evidence = [], []
     for doc, title, rows in chapters:
-        c = Counter(r["verdict"] for r in rows)
-        c.update(EVIDENCE.get(r["evidence"], "") for r in rows)
-        c["claims"] = len(rows)
-        total.update(c)
-        body.append(
-            [_link(app, docname, doc, title), len(rows)]
-            + [c[v] for v in VERDICTS]
-            + [c[e] for e in EVIDENCE_COLUMNS]
-        )
-    strong = nodes.strong("", f"all {len(chapters)} chapters")
-    body.append(
-        [strong, total["claims"]]
-        + [total[v] for v in VERDICTS]
-        + [total[e] for e in EVIDENCE_COLUMNS]
+        v = Counter(r["verdict"] for r in rows)
+        e = Counter(EVIDENCE.get(r["evidence"], "") for r in rows)
+        v["claims"] = len(rows)
+        total_v.update(v)
+        total_e.update(e)
+        by_verdict.append([_link(app, docname, doc, title), len(rows)])
+        by_verdict[-1] += [v[k] for k in VERDICTS]
+        by_evidence.append([_link(app, docname, doc, title)])
+        by_evidence[-1] += [e[k] for k in EVIDENCE_COLUMNS]
+    every = f"all {len(chapters)} chapters"
+    by_verdict.append([nodes.strong("", every), total_v["claims"]])
+    by_verdict[-1] += [total_v[k] for k in VERDICTS]
+    by_evidence.append([nodes.strong("", every)])
+    by_evidence[-1] += [total_e[k] for k in EVIDENCE_COLUMNS]
+    header_v = ["chapter", "claims", *VERDICTS]
+    header_e = ["chapter", *EVIDENCE_COLUMNS]
+    intro = nodes.paragraph(
+        "",
+        "The checks behind the rows that are not marked 'not checked', by kind of "
+        "evidence:",
     )
-    return [_table(header, body, [24] + [6] * (len(header) - 1), "summary")]
+    return [
+        _table(header_v, by_verdict, [30] + [7] * (len(header_v) - 1), "summary"),
+        intro,
+        _table(header_e, by_evidence, [30] + [10] * len(EVIDENCE_COLUMNS), "evidence"),
+    ]
 
 
 def _listing(app, docname, chapters, verdict: str) -> list[nodes.Node]:
@@ -284,4 +296,7 @@ def setup(app):
     app.connect("env-merge-info", _merge)
     app.connect("env-get-outdated", _outdated)
     app.connect("doctree-resolved", _fill)
+    # MathJax on every page: the navigation carries chapter titles with math, and the
+    # ledger's tables are filled after Sphinx decides which pages have equations.
+    app.set_html_assets_policy("always")
     return {"version": "0.2", "parallel_read_safe": True, "parallel_write_safe": True}
