@@ -61,6 +61,27 @@ CALLS = [
     ),
 ]
 
+
+def _plot_kwargs():
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    return dict(scheme=_S, ax=None, path=["ir shutdown key"], start=("on", "on"))
+
+
+CALLS.append(
+    Call(
+        P.plot_scheme,
+        _plot_kwargs,
+        {"scheme": "object", "ax": "object", "path": "object", "start": "object"},
+        bad={
+            "scheme": _BAD_SCHEME,
+            "path": ["ir shutdown key", ["no such command"], [3]],
+            "start": _BAD_STATE,
+        },
+    )
+)
+
 EXEMPT = {
     "kexue.everyday.projector.ControlScheme": "an enum of the post's schemes",
     "kexue.everyday.projector.PROPERTIES": "a constant: the properties",

@@ -42,6 +42,7 @@ __all__ = [
     "check_properties",
     "day_energy_wh",
     "standby_energy_kwh",
+    "plot_scheme",
 ]
 
 State = tuple[str, str]  # (plug, projector)
@@ -253,3 +254,84 @@ def standby_energy_kwh(
     if days < 0:
         raise ValueError(f"days must be >= 0, got {days}")
     return p * h * days / 1000.0
+
+
+_XY = {
+    ("off", "unpowered"): (0.0, 0.0),
+    ("on", "standby"): (1.0, 0.0),
+    ("on", "on"): (2.0, 0.0),
+}
+
+
+def plot_scheme(scheme: ControlScheme, ax=None, *, path=None, start=None):
+    """Draw the scheme's states and transitions on ``ax`` (a new figure if ``None``):
+    one arrow per pair of states with its commands (manual ones marked "(hand)"),
+    solid if a hands-free command takes it, dotted if only the remote does, red if it
+    is a hard cut; ``path`` (a list of commands from ``start``) is drawn thick.
+    Returns ``ax``."""
+    import matplotlib.pyplot as plt
+
+    system = transition_system(scheme)
+    start = system["start"] if start is None else _state(start)
+    if path is not None and (
+        isinstance(path, str)
+        or not isinstance(path, (list, tuple))
+        or not all(isinstance(c, str) for c in path)
+    ):
+        raise TypeError(f"path must be a list of command names, got {path!r}")
+    taken, state = set(), start
+    for cmd in path or []:
+        nxt = [b for a, c, b, _ in system["edges"] if a == state and c == cmd]
+        if not nxt:
+            raise ValueError(f"path: no command {cmd!r} from state {state}")
+        taken.add((state, cmd))
+        state = nxt[0]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.4))
+    for st, (x, y) in _XY.items():
+        face = "#fde68a" if st == start else "white"
+        ax.add_patch(plt.Circle((x, y), 0.13, fc=face, ec="black", lw=1.2, zorder=3))
+        ax.text(x, y, st[1], ha="center", va="center", fontsize=8, zorder=4)
+    # one arrow per ordered pair of states, labelled with all its commands
+    arrows: dict = {}
+    for a, cmd, b, hard in system["edges"]:
+        arrows.setdefault((a, b), []).append((cmd, hard))
+    for (a, b), cmds in arrows.items():
+        hard = any(h for _, h in cmds)
+        colour = "#dc2626" if hard else "#1d4ed8"
+        style = "-" if any(c in system["voice"] for c, _ in cmds) else ":"
+        width = 3.0 if any((a, c) in taken for c, _ in cmds) else 1.2
+        label = "\n".join(
+            c + (" (hand)" if c in system["manual"] else "") for c, _ in cmds
+        )
+        (x0, y0), (x1, y1) = _XY[a], _XY[b]
+        arrow = dict(arrowstyle="->", color=colour, lw=width, ls=style)
+        if a == b:  # a self-loop on the right of 'on': the power-cycle
+            arrow["connectionstyle"] = "arc3,rad=1.6"
+            ax.annotate(
+                "", (x0 + 0.1, y0 + 0.1), (x0 + 0.1, y0 - 0.1), arrowprops=arrow
+            )
+            ax.text(x0 + 0.32, y0, label, va="center", fontsize=7, color=colour)
+            continue
+        # states on a line: arrows to the right bend below it, to the left above it
+        rad = 0.3 if abs(x1 - x0) < 1.5 else 0.55  # the long arcs pass above/below
+        arrow.update(shrinkA=13, shrinkB=13, connectionstyle=f"arc3,rad={rad}")
+        ax.annotate("", (x1, y1), (x0, y0), arrowprops=arrow)
+        below = x1 > x0
+        bend = 0.5 * rad * abs(x1 - x0)  # the arc's midpoint, off the line
+        ax.text(
+            (x0 + x1) / 2,
+            -bend - 0.04 if below else bend + 0.04,
+            label,
+            ha="center",
+            va="top" if below else "bottom",
+            fontsize=7,
+            color=colour,
+            bbox=dict(fc="white", ec="none", alpha=0.85, pad=0.5),
+        )
+    ax.set_xlim(-0.25, 3.0)
+    ax.set_ylim(-0.95, 0.95)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(scheme.name, fontsize=9)
+    return ax
