@@ -2,3 +2,38 @@
 wok, projector)."""
 
 __all__: list[str] = []
+
+# --- birthday (appendix/birthday)
+from .birthday import (  # noqa: E402
+    Simulation,
+    expected_first_repeat,
+    expected_shared_pairs,
+    n_for_probability,
+    nine_times_fingers,
+    p_shared,
+    p_shared_approx,
+    p_shared_exact,
+    p_shared_weighted,
+    seasonal_weights,
+    simulate_first_repeat,
+    simulate_parties,
+    simulate_shared,
+    socks_for_pair,
+)
+
+__all__ += [
+    "Simulation",
+    "expected_first_repeat",
+    "expected_shared_pairs",
+    "n_for_probability",
+    "nine_times_fingers",
+    "p_shared",
+    "p_shared_approx",
+    "p_shared_exact",
+    "p_shared_weighted",
+    "seasonal_weights",
+    "simulate_first_repeat",
+    "simulate_parties",
+    "simulate_shared",
+    "socks_for_pair",
+]
