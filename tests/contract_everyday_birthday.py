@@ -1,4 +1,4 @@
-"""Bad-input contract of the birthday chapter's module (kexue.everyday.birthday)."""
+"""Bad-input contract of kexue.everyday.birthday (chapter appendix/birthday)."""
 
 import math
 
@@ -7,9 +7,22 @@ import torch
 from contract import Call
 from kexue.everyday import birthday as B
 
-_BAD_N = ["3", 2.5, None, True, 0, [], [3, 0], np.array([2.5]), {"a": 1}]
-_BAD_DAYS = ["365", 2.5, None, True, 0]
-_BAD_W = [None, "w", [0.5, 0.6], [[0.5, 0.5]], [], [math.nan, 1.0], [-0.5, 1.5]]
+_N_BAD = [0, -3, 2.5, [3, 0], np.array([1.5]), "x", None, True, np.array([], int)]
+_W = np.full(4, 0.25)
+_W_BAD = [
+    None,
+    "x",
+    [0.5, 0.6],
+    [[0.5, 0.5]],
+    [math.nan, 1.0],
+    [-0.5, 1.5],
+    np.zeros(0),
+]
+
+
+def _g():
+    return torch.Generator().manual_seed(0)
+
 
 CALLS = [
     Call(
@@ -19,38 +32,42 @@ CALLS = [
     ),
     Call(
         B.p_shared,
-        lambda: dict(n=np.arange(1, 5), N=365),
-        {"n": "object", "N": "int>=1"},
-        bad={"n": _BAD_N},
+        lambda: dict(n=[10, 23], N=365, complement=False),
+        {"n": "object", "N": "int>=1", "complement": "bool"},
+        bad={"n": _N_BAD},
     ),
     Call(
         B.p_shared_approx,
         lambda: dict(n=23, N=365, kind="pairs"),
         {"n": "object", "N": "int>=1", "kind": "choice:pairs|square"},
-        bad={"n": _BAD_N},
+        bad={"n": _N_BAD},
     ),
-    Call(B.n_for_probability, lambda: dict(p=0.5, N=365), {"p": "prob", "N": "int>=1"}),
+    Call(
+        B.n_for_probability,
+        lambda: dict(p=0.5, N=365),
+        {"p": "prob", "N": "int>=1"},
+    ),
     Call(
         B.expected_shared_pairs,
         lambda: dict(n=50, N=365),
         {"n": "object", "N": "int>=1"},
-        bad={"n": _BAD_N},
+        bad={"n": _N_BAD},
     ),
     Call(
         B.p_shared_weighted,
-        lambda: dict(n=3, weights=np.full(4, 0.25)),
-        {"n": "object", "weights": "object"},
-        bad={"n": _BAD_N, "weights": _BAD_W + [torch.tensor([0.5, 0.6])]},
+        lambda: dict(n=[2, 3], weights=_W, complement=True),
+        {"n": "object", "weights": "object", "complement": "bool"},
+        bad={"n": _N_BAD, "weights": _W_BAD},
     ),
     Call(
         B.seasonal_weights,
         lambda: dict(amplitude=0.1, peak_day=250, leap_day=True),
-        {"amplitude": "object", "peak_day": "int>=0", "leap_day": "bool"},
-        bad={"amplitude": [None, "0.1", math.nan, -0.1, 1.0], "peak_day": [365]},
+        {"amplitude": "float>=0", "peak_day": "int>=0", "leap_day": "bool"},
+        bad={"amplitude": [1.0], "peak_day": [365]},
     ),
     Call(
         B.simulate_shared,
-        lambda: dict(n=5, N=4, trials=10, generator=None, weights=np.full(4, 0.25)),
+        lambda: dict(n=5, N=4, trials=10, generator=_g(), weights=_W),
         {
             "n": "int>=1",
             "N": "int>=1",
@@ -58,15 +75,40 @@ CALLS = [
             "generator": "generator|None",
             "weights": "object",
         },
-        bad={"weights": _BAD_W[1:] + [np.full(3, 1 / 3)], "N": _BAD_DAYS},
+        bad={"weights": _W_BAD[1:] + [np.full(5, 0.2)]},
+    ),
+    Call(
+        B.expected_first_repeat,
+        lambda: dict(N=365),
+        {"N": "int>=1"},
+        bad={"N": [10**7 + 1]},
+    ),
+    Call(
+        B.simulate_first_repeat,
+        lambda: dict(N=10, trials=5, generator=_g()),
+        {"N": "int>=1", "trials": "int>=1", "generator": "generator|None"},
+        bad={"N": [10**5 + 1]},
+    ),
+    Call(
+        B.simulate_parties,
+        lambda: dict(n=3, N=10, repeats=5, generator=_g()),
+        {
+            "n": "int>=1",
+            "N": "int>=1",
+            "repeats": "int>=1",
+            "generator": "generator|None",
+        },
+        bad={"n": [11]},
     ),
     Call(B.socks_for_pair, lambda: dict(colours=2), {"colours": "int>=1"}),
     Call(
-        B.nine_times_fingers, lambda: dict(k=3), {"k": "int>=1"}, bad={"k": [11, 2.0]}
+        B.nine_times_fingers,
+        lambda: dict(k=3),
+        {"k": "int>=1"},
+        bad={"k": [11]},
     ),
 ]
 
 EXEMPT = {
-    "kexue.everyday.birthday.Simulation": "a NamedTuple of results, built only by "
-    "simulate_shared",
+    "kexue.everyday.birthday.Simulation": "a NamedTuple of results; no arguments",
 }

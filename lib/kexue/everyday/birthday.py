@@ -50,6 +50,10 @@ def _people(n, name: str = "n") -> np.ndarray:
         n = n.detach().cpu().numpy()
     if isinstance(n, (bool, np.bool_)) or n is None or isinstance(n, (str, bytes)):
         raise TypeError(f"{name} must be an int or an array of ints, got {n!r}")
+    if isinstance(n, (list, tuple)) and any(
+        isinstance(v, (bool, np.bool_)) for v in np.asarray(n, dtype=object).flat
+    ):
+        raise TypeError(f"{name} must hold ints, not bools")
     try:
         arr = np.asarray(n)
     except (TypeError, ValueError) as err:
@@ -61,6 +65,12 @@ def _people(n, name: str = "n") -> np.ndarray:
     if (arr < 1).any():
         raise ValueError(f"{name} must be >= 1 everywhere, got min {arr.min()}")
     return arr.astype(np.int64)
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _days(N) -> int:
@@ -87,11 +97,21 @@ def _weights(weights, name: str = "weights") -> np.ndarray:
 
 
 def _log_p_none(n: np.ndarray, N: int) -> np.ndarray:
-    """log P(no shared) by gammaln; -inf where n > N (pigeonhole)."""
+    """log P(no shared); -inf where n > N (pigeonhole).
+
+    ``sum_{i<n} log1p(-i/N)`` by a cumulative sum (round-off ~1e-16 per term) while
+    ``max n <= 10**6``; beyond, ``gammaln`` (absolute error ~1e-16 * N log N).
+    """
     out = np.full(n.shape, -np.inf)
     ok = n <= N
-    m = n[ok].astype(np.float64)
-    out[ok] = gammaln(N + 1.0) - gammaln(N - m + 1.0) - m * math.log(N)
+    top = int(n[ok].max()) if ok.any() else 0
+    if top <= 10**6:
+        terms = np.log1p(-np.arange(top, dtype=np.float64) / N)
+        table = np.concatenate([[0.0], np.cumsum(terms)])  # table[m] = log P(none, m)
+        out[ok] = table[n[ok]]
+    else:
+        m = n[ok].astype(np.float64)
+        out[ok] = gammaln(N + 1.0) - gammaln(N - m + 1.0) - m * math.log(N)
     return out
 
 
@@ -106,13 +126,17 @@ def p_shared_exact(n: int, N: int = 365) -> Fraction:
     return 1 - Fraction(math.perm(N, n), N**n)
 
 
-def p_shared(n, N: int = 365) -> np.ndarray:
+def p_shared(n, N: int = 365, complement: bool = False) -> np.ndarray:
     """P(shared) for ``n`` people (int or int array, any shape) and ``N`` days.
 
     Float64, by ``gammaln`` so factorials never overflow (eq. ``bday-exact``);
-    exactly 1.0 where ``n > N``. Returns an array shaped like ``n``.
+    exactly 1.0 where ``n > N``. With ``complement`` it returns ``P(no shared)``
+    instead, which keeps its digits where ``P(shared)`` rounds to 1 (``n = 365``:
+    ``1.45e-157``). Returns an array shaped like ``n``.
     """
     n, N = _people(n), _days(N)
+    if _flag(complement, "complement"):
+        return np.exp(_log_p_none(n, N))
     return -np.expm1(_log_p_none(n, N))
 
 
@@ -131,8 +155,7 @@ def p_shared_approx(n, N: int = 365, kind: str = "pairs") -> np.ndarray:
 def n_for_probability(p: float, N: int = 365) -> int:
     """The smallest ``n`` with ``P(shared) >= p`` (``p`` in [0, 1]; ``N + 1`` for 1).
 
-    Bisection on the decreasing ``log P(no shared)`` (eq. ``bday-exact``), so
-    ``N = 2**32`` costs a few dozen ``gammaln`` calls.
+    Bisection on the decreasing ``log P(no shared)`` (eq. ``bday-exact``).
     """
     p, N = check_prob(p, "p"), _days(N)
     if p == 0.0:
@@ -158,7 +181,7 @@ def expected_shared_pairs(n, N: int = 365) -> np.ndarray:
     return n * (n - 1) / (2.0 * N)
 
 
-def p_shared_weighted(n, weights) -> np.ndarray:
+def p_shared_weighted(n, weights, complement: bool = False) -> np.ndarray:
     """P(shared) when each person's day is drawn from ``weights`` (shape (D,)).
 
     ``P(no shared) = n! e_n(w)`` with ``e_n`` the elementary symmetric polynomial
@@ -166,17 +189,20 @@ def p_shared_weighted(n, weights) -> np.ndarray:
     over the days in float64 (all terms positive: no cancellation). Each ``e_k`` is
     scaled by ``k!`` as it is built, so nothing under- or overflows for ``n <= D``.
     Returns an array shaped like ``n``; 1.0 where ``n`` exceeds the days of
-    non-zero weight.
+    non-zero weight. With ``complement``, ``P(no shared)`` itself (its digits survive
+    where ``P(shared)`` rounds to 1).
     """
     n = _people(n)
     w = _weights(weights)
+    complement = _flag(complement, "complement")
     top = int(n.max())
     e = np.zeros(top + 1)  # e[k] = k! e_k(w_1..w_d), days so far
     e[0] = 1.0
     k = np.arange(1, top + 1, dtype=np.float64)
     for wd in w:
         e[1:] = e[1:] + k * wd * e[:-1]  # k! e_k += k wd (k-1)! e_{k-1}
-    return np.clip(1.0 - e[n], 0.0, 1.0)
+    none = np.clip(e[n], 0.0, 1.0)
+    return none if complement else 1.0 - none
 
 
 def seasonal_weights(
@@ -190,8 +216,7 @@ def seasonal_weights(
     """
     a = check_real(amplitude, "amplitude", low=0.0, high=1.0, high_open=True)
     d0 = check_int(peak_day, "peak_day", min_value=0, max_value=364)
-    if not isinstance(leap_day, (bool, np.bool_)):
-        raise TypeError(f"leap_day must be a bool, got {leap_day!r}")
+    leap_day = _flag(leap_day, "leap_day")
     w = 1.0 + a * np.cos(2 * np.pi * (np.arange(365) - d0) / 365)
     if leap_day:
         w = np.insert(w, 59, 0.25 * w.mean())
