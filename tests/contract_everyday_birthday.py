@@ -78,6 +78,24 @@ CALLS = [
         bad={"weights": _W_BAD[1:] + [np.full(5, 0.2)]},
     ),
     Call(
+        B.sample_days,
+        lambda: dict(n=5, N=4, trials=3, generator=_g(), weights=_W),
+        {
+            "n": "int>=1",
+            "N": "int>=1",
+            "trials": "int>=1",
+            "generator": "generator|None",
+            "weights": "object",
+        },
+        bad={"weights": _W_BAD[1:]},
+    ),
+    Call(
+        B.calendar_counts,
+        lambda: dict(days=np.array([0, 59, 364]), leap_day=False),
+        {"days": "object", "leap_day": "bool"},
+        bad={"days": [np.array([365]), np.array([-1]), np.array([0.5]), "x"]},
+    ),
+    Call(
         B.expected_first_repeat,
         lambda: dict(N=365),
         {"N": "int>=1"},

@@ -197,6 +197,24 @@ def test_parties_are_geometric():
     assert abs((r == 1).mean() - q) < 4 * math.sqrt(q * (1 - q) / r.size)
 
 
+def test_sample_days_range_and_weights():
+    d = B.sample_days(50, 7, trials=4000, generator=_gen(11))
+    assert d.shape == (4000, 50) and d.min() >= 0 and d.max() <= 6
+    w = np.array([0.0, 0.7, 0.3])
+    d = B.sample_days(10, 3, trials=2000, generator=_gen(12), weights=w)
+    freq = np.bincount(d.ravel(), minlength=3) / d.size
+    assert freq[0] == 0 and abs(freq[1] - 0.7) < 4 * math.sqrt(0.21 / d.size)
+
+
+def test_calendar_counts():
+    grid = B.calendar_counts(np.arange(365))
+    assert (grid >= 0).sum() == 365 and grid[1, 28] == -1 and grid[11, 30] == 1
+    assert grid[3, 30] == -1  # 31 April
+    leap = B.calendar_counts(np.array([59, 59, 365]), leap_day=True)
+    assert leap[1, 28] == 2 and leap[11, 30] == 1 and (leap >= 0).sum() == 366
+    assert B.calendar_counts(np.array([59]))[2, 0] == 1  # 1 March without leap day
+
+
 # ------------------------------------------------------------------- socks, fingers
 def test_socks_pigeonhole_by_enumeration():
     for c in range(1, 6):
@@ -238,6 +256,9 @@ def test_nine_times_fingers():
         (lambda: B.seasonal_weights(amplitude=1.0), "amplitude"),
         (lambda: B.seasonal_weights(leap_day=1), "leap_day"),
         (lambda: B.expected_first_repeat(0), "N"),
+        (lambda: B.calendar_counts(np.array([365])), "days"),
+        (lambda: B.calendar_counts(np.array([1.5])), "days"),
+        (lambda: B.sample_days(3, trials=0), "trials"),
     ],
 )
 def test_bad_input_names_the_argument(call, arg):

@@ -6,6 +6,7 @@ __all__: list[str] = []
 # --- birthday (appendix/birthday)
 from .birthday import (  # noqa: E402
     Simulation,
+    calendar_counts,
     expected_first_repeat,
     expected_shared_pairs,
     n_for_probability,
@@ -14,6 +15,7 @@ from .birthday import (  # noqa: E402
     p_shared_approx,
     p_shared_exact,
     p_shared_weighted,
+    sample_days,
     seasonal_weights,
     simulate_first_repeat,
     simulate_parties,
@@ -23,6 +25,7 @@ from .birthday import (  # noqa: E402
 
 __all__ += [
     "Simulation",
+    "calendar_counts",
     "expected_first_repeat",
     "expected_shared_pairs",
     "n_for_probability",
@@ -31,6 +34,7 @@ __all__ += [
     "p_shared_approx",
     "p_shared_exact",
     "p_shared_weighted",
+    "sample_days",
     "seasonal_weights",
     "simulate_first_repeat",
     "simulate_parties",

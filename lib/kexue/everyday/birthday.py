@@ -34,7 +34,9 @@ __all__ = [
     "p_shared_weighted",
     "seasonal_weights",
     "Simulation",
+    "sample_days",
     "simulate_shared",
+    "calendar_counts",
     "expected_first_repeat",
     "simulate_first_repeat",
     "simulate_parties",
@@ -233,6 +235,62 @@ class Simulation(NamedTuple):
     se_pairs: float  # its standard error
 
 
+def sample_days(
+    n: int,
+    N: int = 365,
+    trials: int = 1,
+    generator: torch.Generator | None = None,
+    weights=None,
+) -> np.ndarray:
+    """Birthdays of ``trials`` groups of ``n`` people: (trials, n) day indices.
+
+    Uniform on ``0..N-1``, or drawn from ``weights`` (shape (N,)) by inverse CDF on
+    float64 uniforms (chapter *appendix/birthday*, the simulation of eq.
+    ``bday-exact`` and ``bday-weighted``).
+    """
+    n, N = check_int(n, "n", min_value=1), _days(N)
+    trials = check_int(trials, "trials", min_value=1)
+    generator = check_generator(generator)
+    if weights is None:
+        return torch.randint(0, N, (trials, n), generator=generator).numpy()
+    w = _weights(weights)
+    if w.size != N:
+        raise ValueError(f"weights must have N = {N} entries, got {w.size}")
+    cdf = torch.from_numpy(np.cumsum(w))
+    u = torch.rand(trials, n, generator=generator, dtype=torch.float64)
+    return torch.searchsorted(cdf, u * cdf[-1]).clamp_(max=N - 1).numpy()
+
+
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def calendar_counts(days, leap_day: bool = False) -> np.ndarray:
+    """People per calendar day, as a (12, 31) array: row = month, column = day - 1.
+
+    ``days`` are day indices (any shape) of a 365-day year, or of a 366-day year
+    with ``leap_day`` (index 59 = 29 February, as in :func:`seasonal_weights`).
+    Cells that are no date (30 February, 31 April, ...) hold -1; so does 29
+    February without ``leap_day``.
+    """
+    leap_day = _flag(leap_day, "leap_day")
+    D = 366 if leap_day else 365
+    d = np.asarray(days)
+    if d.dtype.kind not in "iu":
+        raise TypeError(f"days must hold ints, got dtype {d.dtype}")
+    if d.size and (d.min() < 0 or d.max() >= D):
+        raise ValueError(f"days must lie in 0..{D - 1}, got {d.min()}..{d.max()}")
+    counts = np.bincount(d.ravel(), minlength=D)
+    grid = np.full((12, 31), -1, dtype=np.int64)
+    k = 0
+    for m, length in enumerate(_MONTH_DAYS):
+        for day in range(length):
+            if m == 1 and day == 28 and not leap_day:
+                continue
+            grid[m, day] = counts[k]
+            k += 1
+    return grid
+
+
 def simulate_shared(
     n: int,
     N: int = 365,
@@ -248,16 +306,7 @@ def simulate_shared(
     """
     n, N = check_int(n, "n", min_value=1), _days(N)
     trials = check_int(trials, "trials", min_value=2)
-    generator = check_generator(generator)
-    if weights is None:
-        days = torch.randint(0, N, (trials, n), generator=generator)  # (T, n)
-    else:
-        w = _weights(weights)
-        if w.size != N:
-            raise ValueError(f"weights must have N = {N} entries, got {w.size}")
-        cdf = torch.from_numpy(np.cumsum(w))
-        u = torch.rand(trials, n, generator=generator, dtype=torch.float64)
-        days = torch.searchsorted(cdf, u * cdf[-1]).clamp_(max=N - 1)  # (T, n)
+    days = torch.from_numpy(sample_days(n, N, trials, generator, weights))  # (T, n)
     days = days.sort(dim=1).values
     new_run = torch.ones_like(days, dtype=torch.bool)
     new_run[:, 1:] = days[:, 1:] != days[:, :-1]
