@@ -27,3 +27,42 @@ __all__ += [
     "standby_energy_kwh",
     "transition_system",
 ]
+
+# --- birthday (appendix/birthday)
+from .birthday import (  # noqa: E402
+    Simulation,
+    calendar_counts,
+    expected_first_repeat,
+    expected_shared_pairs,
+    n_for_probability,
+    nine_times_fingers,
+    p_shared,
+    p_shared_approx,
+    p_shared_exact,
+    p_shared_weighted,
+    sample_days,
+    seasonal_weights,
+    simulate_first_repeat,
+    simulate_parties,
+    simulate_shared,
+    socks_for_pair,
+)
+
+__all__ += [
+    "Simulation",
+    "calendar_counts",
+    "expected_first_repeat",
+    "expected_shared_pairs",
+    "n_for_probability",
+    "nine_times_fingers",
+    "p_shared",
+    "p_shared_approx",
+    "p_shared_exact",
+    "p_shared_weighted",
+    "sample_days",
+    "seasonal_weights",
+    "simulate_first_repeat",
+    "simulate_parties",
+    "simulate_shared",
+    "socks_for_pair",
+]
