@@ -9,7 +9,7 @@ labels are those of the chapter:
   sharper eye), ``kappa`` the survival of a perfectly matched still prey;
 * a still prey survives with ``kappa * exp(-(c - b)^2 / (2 s^2))`` (``camo-survival``),
   a moving prey with ``1 - motion_catch`` whatever its colour; a fraction
-  ``moving_fraction`` of prey is moving (also ``camo-survival``). A background of several
+  ``moving_fraction`` of prey is moving. A background of several
   patches with ``weights`` averages the still survival over the patches;
 * a Gaussian population ``N(mu, var)`` after selection on one background is again
   Gaussian (``camo-select``): ``mu' = (mu s^2 + b var) / (s^2 + var)``, ``var' = var s^2
